@@ -1,0 +1,72 @@
+# protege — the two commands: `make demo` (the main job) and `make test` (every test).
+# Both set up the machine (Debian -dev packages, .venv with torch) and build when needed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+BUILD   ?= build/wheel
+INSTALL ?= build/install
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+# CUDA kernels are compiled when nvcc is present and torch is a CUDA build (CUDA=OFF to skip).
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA    ?= $(shell [ -n "$(NVCC)" ] && $(PY) -c "import torch,sys;sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null && echo ON || echo OFF)
+PYTEST_ARGS ?=
+
+export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
+
+.PHONY: help setup build test test-cpp test-python test-package demo bench format lint clean
+
+help:
+	@echo "make demo    run protege on the included sample data (sets up and builds first)"
+	@echo "make test    build, then run the C++ (ctest), Python (pytest) and package tests"
+	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
+	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	@echo "[build] protege (CUDA=$(CUDA)) into $(BUILD)"
+	@start=$$(date +%s); \
+	$(PY) -m pip install --no-build-isolation --no-deps -q --disable-pip-version-check \
+	  -Cbuild-dir=$(BUILD) -Ccmake.build-type=Release \
+	  -Ccmake.define.PROTEGE_BUILD_TESTS=ON \
+	  -Ccmake.define.PROTEGE_ENABLE_TORCH=ON \
+	  -Ccmake.define.PROTEGE_ENABLE_CUDA=$(CUDA) \
+	  $(if $(filter ON,$(CUDA)),-Ccmake.define.CMAKE_CUDA_COMPILER=$(NVCC)) \
+	  . && echo "[build] done in $$(( $$(date +%s) - start ))s"
+
+test: build
+	@$(MAKE) --no-print-directory test-cpp test-python test-package
+
+test-cpp:
+	@echo "[test] C++ (ctest)"
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) 2>&1 | tail -n 15
+
+test-python:
+	@echo "[test] Python (pytest)"
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/python
+
+test-package:
+	@echo "[test] package (install + find_package consumer + import without torch)"
+	@bash tests/package/run.sh "$(PY)" "$(BUILD)" "$(INSTALL)"
+
+demo: build
+	@$(VENV)/bin/protege answers check examples/data/gsm8k_rationales.jsonl \
+	  --text-field completion --gold-field gold -o build/demo/checked.jsonl
+
+bench: build
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+format:
+	@clang-format -i $$(git ls-files '*.hpp' '*.cpp' '*.cu' '*.cuh')
+
+lint: build
+	@$(VENV)/bin/pip install -q ruff clang-tidy >/dev/null
+	@$(VENV)/bin/ruff check python tests benchmarks
+	@$(VENV)/bin/clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/core/*.cpp') 2>/dev/null | tail -n 40
+
+clean:
+	rm -rf build

@@ -1,0 +1,127 @@
+/// @file jsonl.hpp
+/// JSON Lines input and atomic output shared by every module: a reader with an error policy
+/// (`strict` throws ParseError with file:line:column, `skip` counts and keeps the first errors),
+/// field accessors whose errors name the field, and an atomic writer (temp file + rename) with a
+/// manifest next to the output.
+///
+/// Thread safety: free functions are reentrant. AtomicWriter is not thread-safe.
+#pragma once
+
+#include <cstddef>     // for std::size_t
+#include <cstdint>     // for std::int64_t
+#include <fstream>     // for std::ofstream
+#include <functional>  // for std::function
+#include <string>      // for std::string
+#include <string_view> // for std::string_view
+#include <vector>      // for std::vector
+
+#include <nlohmann/json.hpp>  // for nlohmann::json
+
+#include "protege/config.hpp"
+#include "protege/error.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace io {
+
+/// What to do with a malformed line.
+enum class OnError : std::uint8_t {
+  strict = 0,  ///< throw ParseError naming file:line:column and the reason
+  skip = 1,    ///< count it, keep the first `max_errors_kept` in the report, go on
+};
+
+/// "strict" or "skip"; anything else throws InvalidArgument naming the allowed values.
+[[nodiscard]] PROTEGE_API OnError parse_on_error(std::string_view name);
+
+/// One skipped line.
+struct LineError {
+  std::string file;         ///< source name
+  std::int64_t line = 0;    ///< 1-based line
+  std::int64_t column = 0;  ///< 1-based byte column, 0 when the whole record is at fault
+  std::string reason;       ///< e.g. `field "completions": expected array, got string`
+};
+
+/// Errors met while reading in `skip` mode.
+struct ErrorReport {
+  std::size_t count = 0;         ///< number of skipped lines
+  std::vector<LineError> first;  ///< the first skipped lines (at most the reader's max_errors_kept)
+};
+
+/// Reader options.
+struct ReadOptions {
+  OnError on_error = OnError::strict;        ///< policy for malformed lines
+  std::size_t max_errors_kept = 100;         ///< how many LineErrors the report keeps
+  std::size_t max_line_bytes = std::size_t{1} << 30;  ///< longer lines are errors (default 1 GiB)
+};
+
+/// Thrown by record handlers (and the field accessors below) for a well-formed JSON line whose
+/// content is wrong; the reader turns it into a ParseError / LineError with the line number.
+class PROTEGE_API RecordError : public InvalidArgument {
+ public:
+  /// @param reason e.g. `field "gold": expected string, got number`
+  explicit RecordError(const std::string& reason);
+  ~RecordError() override;
+  RecordError(const RecordError&) = default;
+  RecordError& operator=(const RecordError&) = default;
+};
+
+/// Handler called for each JSON object line: the parsed object and its 1-based line number.
+using RecordHandler = std::function<void(nlohmann::json& record, std::int64_t line)>;
+
+/// Reads a JSONL file. Blank lines are skipped; each other line must be a JSON object.
+/// @throws IoError when the file cannot be opened or read
+/// @throws ParseError (strict mode) at the first malformed line or RecordError from `handler`
+/// @return the errors met in skip mode (count 0 in strict mode)
+PROTEGE_API ErrorReport read_jsonl(const std::string& path, const RecordHandler& handler,
+                                   const ReadOptions& options = {});
+
+/// As read_jsonl over in-memory text; `name` is used in messages.
+PROTEGE_API ErrorReport read_jsonl_text(std::string_view text, const std::string& name,
+                                        const RecordHandler& handler, const ReadOptions& options = {});
+
+/// "string", "number", "array", "object", "boolean" or "null".
+[[nodiscard]] PROTEGE_API std::string_view json_type_name(const nlohmann::json& value) noexcept;
+
+/// The string field `name`; throws RecordError when missing (unless `optional`, then "") or not a
+/// string.
+[[nodiscard]] PROTEGE_API std::string get_string(const nlohmann::json& record, std::string_view name,
+                                                 bool optional = false);
+
+/// Throws RecordError `field "NAME": expected EXPECTED, got TYPE`.
+[[noreturn]] PROTEGE_API void field_type_error(std::string_view name, std::string_view expected,
+                                               const nlohmann::json& actual);
+
+/// Writes a file atomically: content goes to `PATH.tmp-PID` and is renamed over PATH by
+/// commit(). A writer destroyed without commit() removes the temporary file, so PATH is never
+/// left torn.
+class PROTEGE_API AtomicWriter {
+ public:
+  /// Opens the temporary file. @throws IoError naming the path and reason.
+  explicit AtomicWriter(std::string path);
+  ~AtomicWriter();
+  AtomicWriter(const AtomicWriter&) = delete;
+  AtomicWriter& operator=(const AtomicWriter&) = delete;
+
+  /// The stream to write to.
+  std::ofstream& stream() noexcept { return out_; }
+  /// Appends one JSON value and a newline (compact, UTF-8, keys sorted).
+  void write_line(const nlohmann::json& value);
+  /// Flushes, fsyncs and renames into place. @throws IoError on failure.
+  void commit();
+  /// The final path.
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
+
+/// Writes `manifest` as pretty JSON to `PATH.manifest.json` atomically.
+PROTEGE_API void write_manifest(const std::string& output_path, const nlohmann::json& manifest);
+
+/// 64-bit FNV-1a hash of a file's bytes, as 16 hex digits (for manifests). @throws IoError.
+[[nodiscard]] PROTEGE_API std::string file_hash(const std::string& path);
+
+}  // namespace io
+PROTEGE_NAMESPACE_END

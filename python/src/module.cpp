@@ -1,0 +1,92 @@
+// protege._core: the pybind11 module over the torch-free core. Imports without torch.
+#include <algorithm>
+#include <cstring>
+
+#include "bindings.hpp"
+#include "protege/error.hpp"
+#include "protege/io/jsonl.hpp"
+#include "protege/log.hpp"
+#include "protege/parallel.hpp"
+#include "protege/version.hpp"
+
+namespace protege::python {
+
+std::vector<std::pair<const char*, Binder>>& binders() {
+  static std::vector<std::pair<const char*, Binder>> registry;
+  return registry;
+}
+
+namespace {
+
+void bind_errors(py::module_& m) {
+  // Python classes mirror protege::Error's hierarchy. Registration order matters: pybind11 tries
+  // the most recently registered translator first, so the most derived classes come last.
+  // Each subclass derives from protege.Error and from the matching builtin (tuple bases).
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  static py::exception<InvalidArgument> invalid(m, "InvalidArgument",
+                                                py::make_tuple(py::handle(PyExc_ValueError), error));
+  static py::exception<ParseError> parse(m, "ParseError", py::make_tuple(invalid));
+  static py::exception<IoError> io_error(m, "IoError", py::make_tuple(py::handle(PyExc_OSError), error));
+  static py::exception<NotCompiledWithCuda> no_cuda(m, "NotCompiledWithCuda", py::make_tuple(error));
+  static py::exception<CudaError> cuda(m, "CudaError", py::make_tuple(error));
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ParseError& e) {
+      py::object exc = parse(e.what());
+      exc.attr("file") = e.file();
+      exc.attr("line") = e.line();
+      exc.attr("column") = e.column();
+      exc.attr("reason") = e.reason();
+      PyErr_SetObject(parse.ptr(), exc.ptr());
+    } catch (const InvalidArgument& e) {
+      invalid(e.what());
+    } catch (const IoError& e) {
+      io_error(e.what());
+    } catch (const NotCompiledWithCuda& e) {
+      no_cuda(e.what());
+    } catch (const CudaError& e) {
+      cuda(e.what());
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+}
+
+void bind_logging(py::module_& m) {
+  py::enum_<LogLevel>(m, "LogLevel")
+      .value("debug", LogLevel::debug)
+      .value("info", LogLevel::info)
+      .value("warning", LogLevel::warning)
+      .value("error", LogLevel::error)
+      .value("off", LogLevel::off);
+  m.def("set_log_level", &set_log_level, py::arg("level"));
+  m.def(
+      "set_log_callback",
+      [](py::object cb) {
+        if (cb.is_none()) {
+          set_log_callback({});
+          return;
+        }
+        auto holder = std::make_shared<py::object>(std::move(cb));
+        set_log_callback([holder](LogLevel level, std::string_view msg) {
+          py::gil_scoped_acquire gil;
+          (*holder)(static_cast<int>(level), std::string(msg));
+        });
+      },
+      py::arg("callback"));
+  m.def("resolve_threads", &resolve_threads, py::arg("requested"));
+}
+
+}  // namespace
+}  // namespace protege::python
+
+PYBIND11_MODULE(_core, m) {
+  namespace pp = protege::python;
+  m.doc() = "protege core (C++): answers, pairs, curriculum and CPU kernels";
+  m.attr("__version__") = PROTEGE_VERSION_STRING;
+  pp::bind_errors(m);
+  pp::bind_logging(m);
+  auto& list = pp::binders();
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return std::strcmp(a.first, b.first) < 0; });
+  for (const auto& [name, fn] : list) fn(m);

@@ -1,0 +1,188 @@
+#include "protege/io/jsonl.hpp"
+
+#include <cerrno>    // for errno
+#include <cstdio>    // for std::rename, std::remove
+#include <cstring>   // for std::strerror
+#include <fcntl.h>   // for open
+#include <unistd.h>  // for fsync, getpid, close
+
+#include <fstream>  // for std::ifstream
+
+PROTEGE_NAMESPACE_BEGIN
+namespace io {
+
+RecordError::RecordError(const std::string& reason) : InvalidArgument(reason) {}
+RecordError::~RecordError() = default;
+
+OnError parse_on_error(std::string_view name) {
+  if (name == "strict") return OnError::strict;
+  if (name == "skip") return OnError::skip;
+  throw InvalidArgument(fmt::format("on_error must be \"strict\" or \"skip\", got \"{}\"", name));
+}
+
+std::string_view json_type_name(const nlohmann::json& v) noexcept {
+  switch (v.type()) {
+    case nlohmann::json::value_t::string: return "string";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float: return "number";
+    case nlohmann::json::value_t::array: return "array";
+    case nlohmann::json::value_t::object: return "object";
+    case nlohmann::json::value_t::boolean: return "boolean";
+    default: return "null";
+  }
+}
+
+void field_type_error(std::string_view name, std::string_view expected, const nlohmann::json& actual) {
+  throw RecordError(fmt::format("field \"{}\": expected {}, got {}", name, expected, json_type_name(actual)));
+}
+
+std::string get_string(const nlohmann::json& record, std::string_view name, bool optional) {
+  const auto it = record.find(name);
+  if (it == record.end() || (optional && it->is_null())) {
+    if (optional) return {};
+    throw RecordError(fmt::format("field \"{}\": missing", name));
+  }
+  if (!it->is_string()) field_type_error(name, "string", *it);
+  return it->get<std::string>();
+}
+
+namespace {
+
+class LineProcessor {
+ public:
+  LineProcessor(const std::string& name, const RecordHandler& handler, const ReadOptions& options)
+      : name_(name), handler_(handler), options_(options) {}
+
+  void process(std::string_view line, std::int64_t line_no) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+    if (line.size() > options_.max_line_bytes) {
+      fail(line_no, 0, fmt::format("line is {} bytes, over the limit of {}", line.size(), options_.max_line_bytes));
+      return;
+    }
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(line.begin(), line.end());
+    } catch (const nlohmann::json::parse_error& e) {
+      fail(line_no, static_cast<std::int64_t>(e.byte), clean_parse_message(e.what()));
+      return;
+    }
+    if (!value.is_object()) {
+      fail(line_no, 1, fmt::format("expected a JSON object, got {}", json_type_name(value)));
+      return;
+    }
+    try {
+      handler_(value, line_no);
+    } catch (const RecordError& e) {
+      fail(line_no, 0, e.what());
+    }
+  }
+
+  ErrorReport take_report() { return std::move(report_); }
+
+ private:
+  static std::string clean_parse_message(const char* what) {
+    // nlohmann messages read "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    std::string_view s(what);
+    const auto pos = s.find(": ");
+    const auto tag = s.find("] ");
+    if (pos != std::string_view::npos && tag != std::string_view::npos && tag < pos) {
+      return "invalid JSON: " + std::string(s.substr(pos + 2));
+    }
+    return "invalid JSON: " + std::string(s);
+  }
+
+  void fail(std::int64_t line, std::int64_t column, const std::string& reason) {
+    if (options_.on_error == OnError::strict) throw ParseError(name_, line, column, reason);
+    ++report_.count;
+    if (report_.first.size() < options_.max_errors_kept) report_.first.push_back({name_, line, column, reason});
+  }
+
+  const std::string& name_;
+  const RecordHandler& handler_;
+  const ReadOptions& options_;
+  ErrorReport report_;
+};
+
+}  // namespace
+
+ErrorReport read_jsonl_text(std::string_view text, const std::string& name, const RecordHandler& handler,
+                            const ReadOptions& options) {
+  LineProcessor proc(name, handler, options);
+  std::int64_t line_no = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    proc.process(text.substr(start, end - start), ++line_no);
+    start = end + 1;
+  }
+  return proc.take_report();
+}
+
+ErrorReport read_jsonl(const std::string& path, const RecordHandler& handler, const ReadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
+  LineProcessor proc(path, handler, options);
+  std::string line;
+  std::int64_t line_no = 0;
+  while (std::getline(in, line)) proc.process(line, ++line_no);
+  if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+  return proc.take_report();
+}
+
+AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
+  tmp_ = fmt::format("{}.tmp-{}", path_, static_cast<long>(::getpid()));
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) throw IoError(fmt::format("cannot open {} for writing: {}", tmp_, std::strerror(errno)));
+}
+
+AtomicWriter::~AtomicWriter() {
+  if (!committed_) {
+    out_.close();
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicWriter::write_line(const nlohmann::json& value) {
+  out_ << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+void AtomicWriter::commit() {
+  out_.flush();
+  if (!out_) throw IoError(fmt::format("error while writing {}", tmp_));
+  out_.close();
+  const int fd = ::open(tmp_.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    throw IoError(fmt::format("cannot rename {} to {}: {}", tmp_, path_, std::strerror(errno)));
+  }
+  committed_ = true;
+}
+
+void write_manifest(const std::string& output_path, const nlohmann::json& manifest) {
+  AtomicWriter w(output_path + ".manifest.json");
+  w.stream() << manifest.dump(2) << '\n';
+  w.commit();
+}
+
+std::string file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
+  std::uint64_t h = 1469598103934665603ull;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace io
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,73 @@
+// Input validation shared by the CPU, CUDA and Meta implementations of protege's torch ops.
+// Every message names the argument, what was expected and what was given.
+#pragma once
+
+#include <string_view>
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include "protege/kernels/dtype.hpp"
+#include "protege/kernels/token_logprobs.hpp"
+
+namespace protege::torch_detail {
+
+inline void check_floating(const at::Tensor& t, std::string_view name) {
+  const auto s = t.scalar_type();
+  TORCH_CHECK(s == at::kFloat || s == at::kBFloat16 || s == at::kHalf, name,
+              " must be float32, bfloat16 or float16, got ", s);
+}
+
+inline protege::DType to_dtype(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return protege::DType::float32;
+    case at::kBFloat16: return protege::DType::bfloat16;
+    default: return protege::DType::float16;
+  }
+}
+
+inline void check_same_device(const at::Tensor& a, std::string_view an, const at::Tensor& b, std::string_view bn) {
+  TORCH_CHECK(a.device() == b.device(), an, " and ", bn, " must be on the same device, got ", a.device(), " and ",
+              b.device());
+}
+
+/// logits [..., V] with labels [...] (int64): checks ranks, shapes and dtypes.
+inline void check_logits_labels(const at::Tensor& logits, const at::Tensor& labels, double temperature) {
+  check_floating(logits, "logits");
+  TORCH_CHECK(logits.dim() >= 1, "logits must have shape [..., V] (at least 1 dimension), got a scalar");
+  TORCH_CHECK(logits.sym_size(-1) >= 1, "logits must have a vocabulary dimension V >= 1, got shape ", logits.sym_sizes());
+  TORCH_CHECK(labels.scalar_type() == at::kLong, "labels must be int64, got ", labels.scalar_type());
+  TORCH_CHECK(labels.dim() == logits.dim() - 1, "labels must have shape ", logits.sym_sizes().slice(0, logits.dim() - 1),
+              " (logits shape without V), got ", labels.sym_sizes());
+  TORCH_CHECK(labels.sym_sizes() == logits.sym_sizes().slice(0, logits.dim() - 1), "labels must have shape ",
+              logits.sym_sizes().slice(0, logits.dim() - 1), " (logits shape without V), got ", labels.sym_sizes());
+  check_same_device(logits, "logits", labels, "labels");
+  TORCH_CHECK(temperature > 0.0 && temperature < INFINITY, "temperature must be finite and > 0, got ", temperature);
+}
+
+/// Checks that every label lies in [0, V) or equals ignore_index (one pass over labels).
+inline void check_label_range(const at::Tensor& labels, int64_t vocab, int64_t ignore_index) {
+  if (labels.numel() == 0) return;
+  const auto valid = labels.eq(ignore_index).logical_or(labels.ge(0).logical_and(labels.lt(vocab)));
+  if (!valid.all().item<bool>()) {
+    const auto bad = labels.masked_select(valid.logical_not()).flatten()[0].item<int64_t>();
+    TORCH_CHECK(false, "labels must lie in [0, ", vocab, ") or equal ignore_index (", ignore_index, "), got ", bad);
+  }
+}
+
+/// Kernel parameters for contiguous [rows, V] logits and [rows] labels (outputs left unset).
+inline kernels::TokenLogprobsParams token_logprobs_params(const at::Tensor& logits2d, const at::Tensor& labels1d,
+                                                          int64_t ignore_index, double temperature) {
+  kernels::TokenLogprobsParams p;
+  p.logits = logits2d.data_ptr();
+  p.dtype = to_dtype(logits2d);
+  p.rows = logits2d.size(0);
+  p.vocab = logits2d.size(1);
+  p.row_stride = logits2d.stride(0);
+  p.labels = labels1d.data_ptr<int64_t>();
+  p.ignore_index = ignore_index;
+  p.temperature = static_cast<float>(temperature);
+  return p;
+}
+
+}  // namespace protege::torch_detail

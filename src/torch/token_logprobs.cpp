@@ -1,0 +1,143 @@
+// protege::token_logprobs: CPU and Meta implementations, autograd, and the C++ API.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include "protege/error.hpp"
+#include "protege/kernels/token_logprobs.hpp"
+#include "protege/torch/ops.hpp"
+#include "torch/checks.hpp"
+
+namespace protege::torch_detail {
+namespace {
+
+using at::Tensor;
+
+std::tuple<Tensor, Tensor> forward_cpu(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
+                                       double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  const int64_t vocab = logits.size(-1);
+  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
+  const auto labels1d = labels.reshape({-1}).contiguous();
+  check_label_range(labels1d, vocab, ignore_index);
+  auto logp = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
+  auto lse = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
+  auto p = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
+  p.logprobs = logp.data_ptr<float>();
+  p.lse = lse.data_ptr<float>();
+  kernels::token_logprobs_forward(p, at::get_num_threads());
+  return {logp, lse};
+}
+
+Tensor backward_cpu(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
+                    int64_t ignore_index, double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ", grad.sizes());
+  TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
+  const int64_t vocab = logits.size(-1);
+  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
+  const auto labels1d = labels.reshape({-1}).contiguous();
+  const auto grad1d = grad.reshape({-1}).to(at::kFloat).contiguous();
+  const auto lse1d = lse.reshape({-1}).to(at::kFloat).contiguous();
+  auto out = at::empty(logits.sizes(), logits.options().memory_format(at::MemoryFormat::Contiguous));
+  kernels::TokenLogprobsBackwardParams b;
+  b.forward = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
+  b.forward.lse = const_cast<float*>(lse1d.data_ptr<float>());
+  b.grad_logprobs = grad1d.data_ptr<float>();
+  b.grad_logits = out.data_ptr();
+  kernels::token_logprobs_backward(b, at::get_num_threads());
+  return out;
+}
+
+std::tuple<Tensor, Tensor> forward_meta(const Tensor& logits, const Tensor& labels, int64_t /*ignore_index*/,
+                                        double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  auto opts = logits.options().dtype(at::kFloat);
+  return {at::empty_symint(labels.sym_sizes(), opts), at::empty_symint(labels.sym_sizes(), opts)};
+}
+
+Tensor backward_meta(const Tensor& /*grad*/, const Tensor& logits, const Tensor& labels, const Tensor& /*lse*/,
+                     int64_t /*ignore_index*/, double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  return at::empty_symint(logits.sym_sizes(), logits.options());
+}
+
+auto& forward_op() {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("protege::token_logprobs", "")
+                       .typed<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, int64_t, double)>();
+  return op;
+}
+
+auto& backward_op() {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("protege::token_logprobs_backward", "")
+                       .typed<Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t, double)>();
+  return op;
+}
+
+class TokenLogprobsFunction : public ::torch::autograd::Function<TokenLogprobsFunction> {
+ public:
+  static ::torch::autograd::variable_list forward(::torch::autograd::AutogradContext* ctx, const Tensor& logits,
+                                                const Tensor& labels, int64_t ignore_index, double temperature) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [logp, lse] = forward_op().call(logits, labels, ignore_index, temperature);
+    ctx->save_for_backward({logits, labels, lse});
+    ctx->saved_data["ignore_index"] = ignore_index;
+    ctx->saved_data["temperature"] = temperature;
+    ctx->mark_non_differentiable({lse});
+    return {logp, lse};
+  }
+
+  static ::torch::autograd::variable_list backward(::torch::autograd::AutogradContext* ctx,
+                                                 ::torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    Tensor grad_logits;
+    if (grads[0].defined()) {
+      grad_logits = backward_op().call(grads[0], saved[0], saved[1], saved[2], ctx->saved_data["ignore_index"].toInt(),
+                                       ctx->saved_data["temperature"].toDouble());
+    }
+    return {grad_logits, Tensor(), Tensor(), Tensor()};
+  }
+};
+
+std::tuple<Tensor, Tensor> forward_autograd(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
+                                            double temperature) {
+  auto out = TokenLogprobsFunction::apply(logits, labels, ignore_index, temperature);
+  return {out[0], out[1]};
+}
+
+}  // namespace
+}  // namespace protege::torch_detail
+
+TORCH_LIBRARY_IMPL(protege, CPU, m) {
+  m.impl("token_logprobs", &protege::torch_detail::forward_cpu);
+  m.impl("token_logprobs_backward", &protege::torch_detail::backward_cpu);
+}
+
+TORCH_LIBRARY_IMPL(protege, Meta, m) {
+  m.impl("token_logprobs", &protege::torch_detail::forward_meta);
+  m.impl("token_logprobs_backward", &protege::torch_detail::backward_meta);
+}
+
+TORCH_LIBRARY_IMPL(protege, Autograd, m) {
+  m.impl("token_logprobs", &protege::torch_detail::forward_autograd);
+}
+
+PROTEGE_NAMESPACE_BEGIN
+namespace torch {
+
+std::tuple<at::Tensor, at::Tensor> token_logprobs_with_lse(const at::Tensor& logits, const at::Tensor& labels,
+                                                           std::int64_t ignore_index, double temperature) {
+  return protege::torch_detail::forward_op().call(logits, labels, ignore_index, temperature);
+}
+
+at::Tensor token_logprobs(const at::Tensor& logits, const at::Tensor& labels, std::int64_t ignore_index,
+                          double temperature) {
+  return std::get<0>(token_logprobs_with_lse(logits, labels, ignore_index, temperature));
+}
+
+}  // namespace torch
+PROTEGE_NAMESPACE_END

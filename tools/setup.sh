@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent machine + venv setup for protege.
+# Installs Debian -dev packages (Eigen, nlohmann_json, fmt, Catch2), creates .venv with
+# torch (the CUDA build on disk by default, PROTEGE_TORCH to override) and the build/test tools.
+# Safe to run repeatedly: each step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${PROTEGE_VENV:-.venv}
+TORCH_SPEC=${PROTEGE_TORCH:-torch==2.14.1}
+PY=${PYTHON:-python3}
+STAMP="$VENV/.protege-setup-v1"
+
+apt_pkgs=(libeigen3-dev nlohmann-json3-dev libfmt-dev catch2)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$TORCH_SPEC" ]; then
+  exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+echo "[setup] installing build tools"
+"${PIP[@]}" --upgrade "pip>=24" 
+"${PIP[@]}" "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.24" ninja numpy pytest \
+  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers
+echo "[setup] installing $TORCH_SPEC (from the local wheel when present)"
+"${PIP[@]}" "$TORCH_SPEC"
+echo "$TORCH_SPEC" > "$STAMP"
+echo "[setup] done"
