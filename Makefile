@@ -10,7 +10,7 @@ BUILD   ?= build/wheel
 INSTALL ?= build/install
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 # CUDA kernels are compiled when nvcc is present and torch is a CUDA build (CUDA=OFF to skip).
-NVCC    ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+NVCC    ?= $(shell ls /usr/local/cuda/bin/nvcc 2>/dev/null || command -v nvcc 2>/dev/null)
 CUDA    ?= $(shell [ -n "$(NVCC)" ] && $(PY) -c "import torch,sys;sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null && echo ON || echo OFF)
 PYTEST_ARGS ?=
 
@@ -60,11 +60,12 @@ demo: build
 bench: build
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-format:
-	@clang-format -i $$(git ls-files '*.hpp' '*.cpp' '*.cu' '*.cuh')
+format: setup
+	@$(VENV)/bin/pip install -q --disable-pip-version-check clang-format >/dev/null
+	@$(VENV)/bin/clang-format -i $$(git ls-files '*.hpp' '*.cpp' '*.cu' '*.cuh')
 
 lint: build
-	@$(VENV)/bin/pip install -q ruff clang-tidy >/dev/null
+	@$(VENV)/bin/pip install -q --disable-pip-version-check ruff clang-tidy >/dev/null
 	@$(VENV)/bin/ruff check python tests benchmarks
 	@$(VENV)/bin/clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/core/*.cpp') 2>/dev/null | tail -n 40
 

@@ -33,22 +33,23 @@ void bind_errors(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const ParseError& e) {
-      py::object exc = parse(e.what());
+      py::object exc = py::reinterpret_steal<py::object>(PyObject_CallOneArg(parse.ptr(), py::str(e.what()).ptr()));
+      if (!exc) throw py::error_already_set();
       exc.attr("file") = e.file();
       exc.attr("line") = e.line();
       exc.attr("column") = e.column();
       exc.attr("reason") = e.reason();
       PyErr_SetObject(parse.ptr(), exc.ptr());
     } catch (const InvalidArgument& e) {
-      invalid(e.what());
+      py::set_error(invalid, e.what());
     } catch (const IoError& e) {
-      io_error(e.what());
+      py::set_error(io_error, e.what());
     } catch (const NotCompiledWithCuda& e) {
-      no_cuda(e.what());
+      py::set_error(no_cuda, e.what());
     } catch (const CudaError& e) {
-      cuda(e.what());
+      py::set_error(cuda, e.what());
     } catch (const Error& e) {
-      error(e.what());
+      py::set_error(error, e.what());
     }
   });
 }
@@ -90,3 +91,4 @@ PYBIND11_MODULE(_core, m) {
   auto& list = pp::binders();
   std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return std::strcmp(a.first, b.first) < 0; });
   for (const auto& [name, fn] : list) fn(m);
+}
