@@ -1,0 +1,83 @@
+/// @file planner.hpp
+/// TAPIR multi-round planning: round r's dataset mixes the easier pool and the hard pool with
+/// hard share α_r at a given round size; items already seen `max_seen` times can be excluded.
+///
+/// Picks are made by stable_hash(seed, "plan.pick", id, round) so plans do not depend on item
+/// order or thread count. Thread safety: Planner is immutable; plan_round may be called
+/// concurrently.
+#pragma once
+
+#include <cstddef>   // for std::size_t
+#include <cstdint>   // for std::uint8_t, std::uint32_t, std::uint64_t
+#include <optional>  // for std::optional
+#include <vector>    // for std::vector
+
+#include "protege/config.hpp"
+#include "protege/curriculum/schedule.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace curriculum {
+
+/// Planner options.
+struct PlannerOptions {
+  std::uint64_t seed = 0;                  ///< seed of picks and shuffles
+  std::vector<std::size_t> round_sizes;    ///< one size for all rounds, or one per round
+  std::optional<std::uint32_t> max_seen;   ///< exclude items already seen this many times
+  bool repeat_if_short = true;             ///< a pool smaller than its quota is repeated (whole + seeded top-up)
+  bool shuffle = true;                     ///< shuffle the round (seeded); false: hard items first, by id key
+  int threads = 0;                         ///< worker threads (<= 0: hardware threads)
+};
+
+/// One planned round.
+struct RoundPlan {
+  std::size_t round = 0;                 ///< 0-based round
+  double hard_share = 0.0;               ///< α_r used
+  std::vector<std::uint32_t> indices;    ///< pool positions in training order (repeats possible)
+  std::vector<std::uint8_t> is_hard;     ///< 1 where indices[k] came from the hard pool
+  std::size_t target_hard = 0;           ///< llround(α_r · size)
+  std::size_t target_easy = 0;           ///< size − target_hard
+  std::size_t n_hard = 0;                ///< hard rows in the plan
+  std::size_t n_easy = 0;                ///< easy rows in the plan
+  std::size_t short_hard = 0;            ///< hard rows missing (pool empty or too small without repeat)
+  std::size_t short_easy = 0;            ///< easy rows missing
+  std::size_t excluded_seen = 0;         ///< pool items excluded by max_seen
+  std::uint64_t fingerprint = 0;         ///< hash of (round, indices): identifies the plan in sampler states
+};
+
+/// Plans rounds from a schedule.
+class PROTEGE_API Planner {
+ public:
+  /// @throws InvalidArgument when round_sizes is empty, has a 0, or has neither 1 nor
+  ///         schedule.rounds() entries
+  Planner(Schedule schedule, PlannerOptions options);
+
+  /// Plans round `round` over a pool of n items.
+  /// @param hard    1 for hard-pool items, 0 for the easier pool (size n)
+  /// @param id_keys curriculum::id_key of each item's id (size n)
+  /// @param seen    how often each item was already trained on (size n, or empty = never)
+  /// @throws InvalidArgument for a round >= schedule rounds, size mismatches, or a pool > 2^32 − 1
+  /// Complexity O(n + size log size).
+  [[nodiscard]] RoundPlan plan_round(std::size_t round, const std::vector<std::uint8_t>& hard,
+                                     const std::vector<std::uint64_t>& id_keys,
+                                     const std::vector<std::uint32_t>& seen = {}) const;
+
+  /// Adds one to seen[i] for every row of the plan (seen grows to `pool_size` if needed).
+  static void update_seen(std::vector<std::uint32_t>& seen, const RoundPlan& plan, std::size_t pool_size);
+
+  /// Round size of round r.
+  [[nodiscard]] std::size_t round_size(std::size_t round) const;
+  /// The schedule.
+  [[nodiscard]] const Schedule& schedule() const noexcept { return schedule_; }
+  /// The options.
+  [[nodiscard]] const PlannerOptions& options() const noexcept { return options_; }
+
+ private:
+  Schedule schedule_;
+  PlannerOptions options_;
+};
+
+/// Fingerprint of a plan's round and rows (order-sensitive).
+[[nodiscard]] PROTEGE_API std::uint64_t plan_fingerprint(std::size_t round, const std::vector<std::uint32_t>& indices) noexcept;
+
+}  // namespace curriculum
+PROTEGE_NAMESPACE_END

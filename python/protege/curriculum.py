@@ -1,0 +1,577 @@
+"""Curriculum planning for distillation: TAPIR (difficulty, task rebalancing, multi-round plans)
+and FDD (feedback requests, ingestion of generated problems), plus a resumable sampler.
+
+Items are plain dicts ``{"id", "prompt", "category"?, "difficulty"?, "round"?, "parent_id"?,
+"origin"?, ...}``; ids are stable (given, or :func:`content_id` of the prompt). Heavy work runs in
+the C++ core (``protege._core.curriculum``) with the GIL released; every random choice derives
+from ``(seed, purpose, item id[, round, epoch])`` so results do not depend on item order, thread
+count or world size.
+
+This module never imports torch; :class:`Sampler` follows ``torch.utils.data.Sampler[int]``
+semantics by duck typing, and :data:`CurriculumCallback` (a ``transformers.TrainerCallback``)
+is created on first access.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import InvalidArgument, _core
+
+_c = _core.curriculum
+
+__all__ = [
+    "content_id", "id_keys", "ensure_ids", "read_items", "write_items",
+    "parse_judge_scores", "model_fitting_difficulty", "pass_rate_difficulty", "select_hard", "bands",
+    "Distribution", "DEFAULT_CATEGORY_PROMPT", "classification_requests", "parse_categories", "assign_categories",
+    "rebalance", "RebalanceResult", "Schedule", "RoundPlan", "Planner",
+    "feedback_requests", "ingest_generated", "IngestResult", "DEFAULT_HARDER_TEMPLATE", "DEFAULT_SIMILAR_TEMPLATE",
+    "Sampler", "CurriculumCallback", "plot_plan",
+]
+
+DEFAULT_CATEGORY_PROMPT: str = _c.DEFAULT_CATEGORY_PROMPT
+DEFAULT_HARDER_TEMPLATE: str = _c.DEFAULT_HARDER_TEMPLATE
+DEFAULT_SIMILAR_TEMPLATE: str = _c.DEFAULT_SIMILAR_TEMPLATE
+_PROMPT_FIELDS = ("prompt", "instruction", "problem", "question")
+
+
+# ---------------------------------------------------------------------------------------------
+# items
+# ---------------------------------------------------------------------------------------------
+def content_id(prompt: str) -> str:
+    """Stable content id of a prompt: ``"c"`` + 16 hex digits (FNV-1a-64 of its UTF-8 bytes)."""
+    return _c.content_id(prompt)
+
+
+def _prompt_of(item: Dict[str, Any], position: int) -> str:
+    for name in _PROMPT_FIELDS:
+        if name in item:
+            value = item[name]
+            if not isinstance(value, str):
+                raise InvalidArgument(f'item {position}: field "{name}": expected str, got {type(value).__name__}')
+            return value
+    raise InvalidArgument(f"item {position}: missing prompt field (looked for {', '.join(_PROMPT_FIELDS)})")
+
+
+def id_keys(ids: Sequence[str]) -> array:
+    """64-bit keys of string ids (array of uint64), checked for empty and duplicate ids. Pass them
+    as ``ids=`` to :func:`rebalance` / :meth:`Planner.plan` to hash and check ids only once."""
+    out = array("Q")
+    out.frombytes(_c.id_keys(ids if isinstance(ids, list) else list(ids)))
+    return out
+
+
+def ensure_ids(items: List[Dict[str, Any]], *, require: bool = False) -> List[str]:
+    """Fills missing ``id`` fields with :func:`content_id` of the prompt (in place) and returns the ids.
+
+    Raises :class:`protege.InvalidArgument` naming the position for a missing id when ``require``,
+    a non-string id, and for empty or duplicate ids (naming both positions).
+    """
+    ids = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"item {i}: expected a dict, got {type(item).__name__}")
+        if item.get("id") is None:
+            if require:
+                raise InvalidArgument(f'item {i}: field "id": missing (ids are required)')
+            item["id"] = content_id(_prompt_of(item, i))
+        elif isinstance(item["id"], int) and not isinstance(item["id"], bool):
+            item["id"] = str(item["id"])
+        elif not isinstance(item["id"], str):
+            raise InvalidArgument(f'item {i}: field "id": expected str or int, got {type(item["id"]).__name__}')
+        ids.append(item["id"])
+    _c.check_ids(ids, "items")
+    return ids
+
+
+def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False) -> List[Dict[str, Any]]:
+    """Reads items from a JSONL file (strict: :class:`protege.ParseError` with file:line) and
+    fills/checks ids as :func:`ensure_ids`."""
+    from ._io import iter_jsonl
+
+    items = [rec for _, rec in iter_jsonl(path, on_error)]
+    ensure_ids(items, require=require_ids)
+    return items
+
+
+def write_items(path: str, items: Iterable[Dict[str, Any]]) -> int:
+    """Writes items atomically as JSONL; returns the number written."""
+    from ._io import write_jsonl_atomic
+
+    return write_jsonl_atomic(path, items)
+
+
+# ---------------------------------------------------------------------------------------------
+# difficulty
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ScoreResult:
+    """Parsed judge replies: ``scores`` (None where parsing failed), ``status`` per reply
+    (ok / missing / not_number / out_of_range) and ``stats`` (counts)."""
+
+    scores: List[Optional[float]]
+    status: List[str]
+    stats: Dict[str, int]
+
+
+def parse_judge_scores(replies: Sequence[str], *, tag: str = "score", min: Optional[float] = None,
+                       max: Optional[float] = None, threads: int = 0) -> ScoreResult:
+    """Parses judge replies (``<score>7</score>``, a bare number, ``score: 7``); failures are counted."""
+    scores, status, stats = _c.parse_judge_scores(list(replies), tag, min, max, threads)
+    return ScoreResult([None if math.isnan(s) else s for s in scores], status, dict(stats))
+
+
+def model_fitting_difficulty(teacher: Sequence[Optional[float]], student: Sequence[Optional[float]], *,
+                             sign: int = 1) -> List[Optional[float]]:
+    """TAPIR MFD per item: ``sign * (teacher - student)`` (default sign +1: higher = harder).
+    None in either score gives None."""
+    t = [math.nan if v is None else float(v) for v in teacher]
+    s = [math.nan if v is None else float(v) for v in student]
+    return [None if math.isnan(v) else v for v in _c.model_fitting_difficulty(t, s, sign)]
+
+
+def pass_rate_difficulty(correct: Sequence[int], k: Union[int, Sequence[int]]) -> List[float]:
+    """Difficulty ``1 - correct/k`` from the student's pass rate over k samples."""
+    ks = [k] * len(correct) if isinstance(k, int) else list(k)
+    return _c.pass_rate_difficulty(list(correct), ks)
+
+
+def _difficulties(items: List[Dict[str, Any]]) -> List[float]:
+    out = []
+    for i, it in enumerate(items):
+        d = it.get("difficulty")
+        if d is None or isinstance(d, bool) or not isinstance(d, (int, float)):
+            raise InvalidArgument(f'item "{it.get("id", i)}": field "difficulty": missing or not a number ({d!r})')
+        out.append(float(d))
+    return out
+
+
+def select_hard(items: List[Dict[str, Any]], *, threshold: Optional[float] = None,
+                top_fraction: Optional[float] = None) -> List[bool]:
+    """Marks hard items: ``difficulty > threshold`` (δ, required: no default) or the
+    ``ceil(top_fraction * n)`` hardest (ties by id). Raises when nothing is selected."""
+    ids = ensure_ids(items)
+    return [bool(b) for b in _c.select_hard(_difficulties(items), ids, threshold, top_fraction)]
+
+
+def bands(items: List[Dict[str, Any]], *, easy_max: float, hard_min: float) -> List[str]:
+    """``easy`` (d <= easy_max), ``hard`` (d > hard_min) or ``medium`` per item."""
+    ids = ensure_ids(items)
+    return list(_c.bands(_difficulties(items), ids, easy_max, hard_min))
+
+
+# ---------------------------------------------------------------------------------------------
+# categories
+# ---------------------------------------------------------------------------------------------
+class Distribution:
+    """Target ratios over task categories (normalised to sum 1; order kept)."""
+
+    def __init__(self, names: Sequence[str], ratios: Sequence[float], renormalised: bool = False):
+        self.names = list(names)
+        self.ratios = list(ratios)
+        self.renormalised = renormalised
+
+    @classmethod
+    def default(cls) -> "Distribution":
+        """The 32-category DistilQwen2 / EasyDistill recipe (methods.md §1.5)."""
+        names, ratios = _c.default_distribution()
+        return cls(names, ratios)
+
+    @classmethod
+    def from_dict(cls, mapping: Union[Dict[str, float], Sequence[Tuple[str, float]]]) -> "Distribution":
+        """From ``{name: ratio}`` or ``[(name, ratio), ...]``; a sum != 1 is renormalised with a
+        warning; negative / NaN ratios raise naming the category."""
+        pairs = list(mapping.items()) if isinstance(mapping, dict) else [tuple(p) for p in mapping]
+        for name, ratio in pairs:
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+                raise InvalidArgument(f'distribution: category "{name}": ratio must be a number, got {ratio!r}')
+        names, ratios, renorm, total = _c.distribution_from_pairs([(str(n), float(r)) for n, r in pairs])
+        if renorm:
+            import warnings
+
+            warnings.warn(f"distribution: ratios sum to {total:g} instead of 1; renormalised", stacklevel=2)
+        return cls(names, ratios, renorm)
+
+    @classmethod
+    def from_json(cls, source: str) -> "Distribution":
+        """From a JSON file path or JSON text (object in file order, or list of pairs)."""
+        if os.path.exists(source):
+            with open(source, encoding="utf-8") as fh:
+                text, name = fh.read(), source
+        else:
+            text, name = source, "<distribution>"
+        try:
+            data = json.loads(text, object_pairs_hook=list)
+        except json.JSONDecodeError:
+            _c.distribution_from_json(text, name)  # raises ParseError with the reason
+            raise
+        return cls.from_dict(data)
+
+    def as_dict(self) -> Dict[str, float]:
+        return dict(zip(self.names, self.ratios))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"Distribution({len(self.names)} categories)"
+
+
+def _categories_of(categories: Union[None, Distribution, Sequence[str]]) -> List[str]:
+    if categories is None:
+        return Distribution.default().names
+    if isinstance(categories, Distribution):
+        return categories.names
+    return list(categories)
+
+
+def classification_requests(items: List[Dict[str, Any]], categories: Union[None, Distribution, Sequence[str]] = None,
+                            *, template: Optional[str] = None, temperature: float = 0.0,
+                            max_tokens: int = 512) -> List[Dict[str, Any]]:
+    """One classification request per item: ``{"id", "prompt", "temperature", "max_tokens"}``
+    (EasyDistill defaults: temperature 0, 512 tokens). Template placeholders: ``{categories}``,
+    ``{instruction}``."""
+    ids = ensure_ids(items)
+    names = _categories_of(categories)
+    return [{"id": i, "prompt": _c.classification_request(_prompt_of(it, k), names, template),
+             "temperature": temperature, "max_tokens": max_tokens}
+            for k, (i, it) in enumerate(zip(ids, items))]
+
+
+@dataclass
+class CategoryResult:
+    """Parsed classifier replies: ``indices`` (array of int32 into ``names``), ``stats``
+    (counts by how the category was found: tag / word / fallback)."""
+
+    indices: array
+    names: List[str]
+    stats: Dict[str, int]
+
+    def labels(self) -> List[str]:
+        return [self.names[i] for i in self.indices]
+
+
+def parse_categories(replies: Sequence[str], categories: Union[None, Distribution, Sequence[str]] = None, *,
+                     fallback: str = "Others", tag: str = "answer", threads: int = 0,
+                     progress: Optional[Callable[[int, int], None]] = None) -> CategoryResult:
+    """Parses classifier replies: ``<answer>X</answer>``, else a whole-word case-insensitive
+    category name, else ``fallback``."""
+    names = _categories_of(categories)
+    raw, stats = _c.parse_categories(replies if isinstance(replies, list) else list(replies), names, fallback, tag,
+                                     threads, progress)
+    idx = array("i")
+    idx.frombytes(raw)
+    return CategoryResult(idx, names, dict(stats))
+
+
+def assign_categories(items: List[Dict[str, Any]], replies: Dict[str, str],
+                      categories: Union[None, Distribution, Sequence[str]] = None, **kw) -> Dict[str, int]:
+    """Sets ``item["category"]`` from classifier replies keyed by item id (missing replies raise
+    naming the id). Returns the stats."""
+    ids = ensure_ids(items)
+    missing = [i for i in ids if i not in replies]
+    if missing:
+        raise InvalidArgument(f'replies: no classifier reply for item id "{missing[0]}" ({len(missing)} missing)')
+    res = parse_categories([replies[i] for i in ids], categories, **kw)
+    for it, k in zip(items, res.indices):
+        it["category"] = res.names[k]
+    return res.stats
+
+
+# ---------------------------------------------------------------------------------------------
+# rebalancing
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class RebalanceResult:
+    """``indices``: output rows as input positions (array of uint32, repeats possible);
+    ``table``: rows ``(category, share, before, target, after)``; ``absent``: skipped categories."""
+
+    indices: array
+    table: List[Tuple[str, float, int, int, int]]
+    absent: List[str]
+
+    def select(self, items: Sequence[Any]) -> List[Any]:
+        return [items[i] for i in self.indices]
+
+
+def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Optional[Distribution] = None, *,
+              categories: Optional[Sequence[Union[str, int]]] = None, ids: Optional[Sequence[str]] = None,
+              seed: int = 42, total: Optional[int] = None, shuffle: bool = True, policy: str = "target",
+              alpha: float = 0.5, threads: int = 0,
+              progress: Optional[Callable[[int, int], None]] = None) -> RebalanceResult:
+    """Rebalances items to a category distribution (largest-remainder targets, total preserved or
+    ``total``; down-sampling without replacement, up-sampling by whole repeats + seeded top-up).
+
+    Give ``items`` (dicts with ``category``) or columns ``categories`` (names or indices into the
+    distribution) and ``ids`` (strings, or :func:`id_keys`). ``policy="temperature"`` uses ``p ∝ n^alpha`` instead of the ratios.
+    Unknown categories raise naming the item id and the category.
+    """
+    dist = distribution or Distribution.default()
+    if items is not None:
+        ids = ensure_ids(items)
+        categories = []
+        for it in items:
+            if "category" not in it:
+                raise InvalidArgument(f'item "{it["id"]}": field "category": missing (classify the items first)')
+            categories.append(it["category"])
+    if categories is None or ids is None:
+        raise InvalidArgument("rebalance: give items, or both categories and ids")
+    if not isinstance(ids, (list, array)):
+        ids = list(ids)
+    if len(categories) != len(ids):
+        raise InvalidArgument(f"rebalance: categories ({len(categories)}) and ids ({len(ids)}) differ in length")
+    if isinstance(categories, array) or (len(categories) and isinstance(categories[0], int)):
+        cat_idx = categories
+    else:
+        lookup = {n: k for k, n in enumerate(dist.names)}
+        cat_idx = array("i")
+        for i, c in zip(ids, categories):
+            k = lookup.get(c)
+            if k is None:
+                raise InvalidArgument(f'item "{i}": field "category": unknown category "{c}" '
+                                      f"(not in the distribution of {len(dist.names)} categories)")
+            cat_idx.append(k)
+    raw, table, absent = _c.rebalance(cat_idx, ids, list(zip(dist.names, dist.ratios)), seed, total, shuffle, policy,
+                                      alpha, threads, progress)
+    out = array("I")
+    out.frombytes(raw)
+    if absent:
+        import warnings
+
+        warnings.warn(f"rebalance: {len(absent)} categories have no items and were skipped: {', '.join(absent)}",
+                      stacklevel=2)
+    return RebalanceResult(out, [tuple(r) for r in table], list(absent))
+
+
+# ---------------------------------------------------------------------------------------------
+# rounds
+# ---------------------------------------------------------------------------------------------
+class Schedule:
+    """Hard share α_r per round (0-based): explicit list, linear, geometric or a callable."""
+
+    def __init__(self, values: Sequence[float], kind: str = "list"):
+        self.values = list(_c.schedule_list([float(v) for v in values]))
+        self.kind = kind
+
+    @classmethod
+    def linear(cls, start: float, end: float, rounds: int) -> "Schedule":
+        return cls(_c.schedule_linear(start, end, rounds), "linear")
+
+    @classmethod
+    def geometric(cls, start: float, ratio: float, rounds: int, cap: float = 1.0) -> "Schedule":
+        return cls(_c.schedule_geometric(start, ratio, rounds, cap), "geometric")
+
+    @classmethod
+    def from_callable(cls, fn: Callable[[int], float], rounds: int) -> "Schedule":
+        """α_r = fn(r) for r in range(rounds), evaluated once (validated to [0, 1])."""
+        return cls([float(fn(r)) for r in range(rounds)], "callable")
+
+    @property
+    def rounds(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, r: int) -> float:
+        return self.values[r]
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.kind}, {self.values})"
+
+
+@dataclass
+class RoundPlan:
+    """One planned round: ``indices`` (pool positions in training order, array of uint32),
+    ``is_hard`` per row, counts, and a ``fingerprint`` that sampler states are tied to."""
+
+    round: int
+    hard_share: float
+    indices: array
+    is_hard: bytes
+    target_hard: int
+    target_easy: int
+    n_hard: int
+    n_easy: int
+    short_hard: int
+    short_easy: int
+    excluded_seen: int
+    fingerprint: int
+    categories: Optional[List[str]] = field(default=None, repr=False)
+    #: optional per-row sampling weights (e.g. TAPIR's w(task)); a Sampler over the plan uses them
+    weights: Optional[List[float]] = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def items(self, pool: Sequence[Any]) -> List[Any]:
+        """The planned rows of ``pool`` (repeats included), in order."""
+        return [pool[i] for i in self.indices]
+
+    def summary(self) -> Dict[str, Any]:
+        return {"round": self.round, "hard_share": self.hard_share, "size": len(self), "n_hard": self.n_hard,
+                "n_easy": self.n_easy, "short_hard": self.short_hard, "short_easy": self.short_easy,
+                "excluded_seen": self.excluded_seen, "fingerprint": f"{self.fingerprint:016x}"}
+
+
+class Planner:
+    """TAPIR multi-round planner: round r mixes the easier and the hard pool with hard share α_r.
+
+    Keeps how often each pool item was planned (``seen``) so that ``max_seen`` can cap repeats
+    across rounds. Between rounds, feed new student results back (update ``difficulty`` / the hard
+    mask) and call :meth:`plan` for the next round.
+    """
+
+    def __init__(self, schedule: Union[Schedule, Sequence[float], Callable[[int], float]],
+                 round_sizes: Union[int, Sequence[int]], *, rounds: Optional[int] = None, seed: int = 0,
+                 max_seen: Optional[int] = None, repeat_if_short: bool = True, shuffle: bool = True, threads: int = 0):
+        if callable(schedule) and not isinstance(schedule, Schedule):
+            if rounds is None:
+                raise InvalidArgument("rounds: required with a callable schedule")
+            schedule = Schedule.from_callable(schedule, rounds)
+        elif not isinstance(schedule, Schedule):
+            schedule = Schedule(schedule)
+        self.schedule = schedule
+        self.round_sizes = [round_sizes] if isinstance(round_sizes, int) else list(round_sizes)
+        self.seed, self.max_seen = seed, max_seen
+        self.repeat_if_short, self.shuffle, self.threads = repeat_if_short, shuffle, threads
+        self.seen: Optional[array] = None
+        self.plans: List[RoundPlan] = []
+
+    def plan(self, round: int, pool: Optional[List[Dict[str, Any]]] = None, *,
+             hard: Optional[Sequence[bool]] = None, ids: Optional[Sequence[str]] = None,
+             commit: bool = True) -> RoundPlan:
+        """Plans ``round`` over ``pool`` items (with an ``is_hard`` field, or a ``hard`` mask) or
+        columns ``hard`` + ``ids``. ``commit`` records the rows in ``seen``."""
+        if pool is not None:
+            ids = ensure_ids(pool)
+            if hard is None:
+                try:
+                    hard = [bool(it["is_hard"]) for it in pool]
+                except KeyError as exc:
+                    raise InvalidArgument(f'pool: field "is_hard" missing; pass hard=... or select_hard first') from exc
+        if hard is None or ids is None:
+            raise InvalidArgument("plan: give a pool, or both hard and ids")
+        ids = ids if isinstance(ids, (list, array)) else list(ids)
+        if len(hard) != len(ids):
+            raise InvalidArgument(f"plan: hard ({len(hard)}) and ids ({len(ids)}) differ in length")
+        mask = hard if isinstance(hard, (bytes, bytearray, array)) else bytes(1 if h else 0 for h in hard)
+        seen = self.seen if self.seen is not None and len(self.seen) == len(ids) else None
+        d = _c.plan_round(self.schedule.values, self.round_sizes, round, mask, ids, seen, self.seed, self.max_seen,
+                          self.repeat_if_short, self.shuffle, self.threads)
+        idx = array("I")
+        idx.frombytes(d.pop("indices"))
+        plan = RoundPlan(indices=idx, **d)
+        if pool is not None:
+            plan.categories = [pool[i].get("category", "") for i in idx]
+        if commit:
+            if self.seen is None or len(self.seen) != len(ids):
+                self.seen = array("I", bytes(4 * len(ids)))
+            _c.add_seen(self.seen, idx)
+            self.plans.append(plan)
+        return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# FDD
+# ---------------------------------------------------------------------------------------------
+def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool], Sequence[bool]], *, round: int,
+                      n: int = 1, seed: int = 0, harder_template: Optional[str] = None,
+                      similar_template: Optional[str] = None, answer_field: str = "answer") -> List[Dict[str, Any]]:
+    """FDD requests: items the student got right → harder variants, wrong → similar new problems;
+    ``n`` requests per item, each ``{"request_id", "parent_id", "kind", "round", "sample", "prompt",
+    "seed"}``. ``correct`` is a list aligned with items or a dict keyed by id (missing ids raise)."""
+    ids = ensure_ids(items)
+    if isinstance(correct, dict):
+        missing = [i for i in ids if i not in correct]
+        if missing:
+            raise InvalidArgument(f'correct: no result for item id "{missing[0]}" ({len(missing)} missing)')
+        flags = [bool(correct[i]) for i in ids]
+    else:
+        flags = [bool(c) for c in correct]
+        if len(flags) != len(ids):
+            raise InvalidArgument(f"correct ({len(flags)}) and items ({len(ids)}) differ in length")
+    problems = [_prompt_of(it, k) for k, it in enumerate(items)]
+    answers = [str(it.get(answer_field, "")) for it in items]
+    return list(_c.feedback_requests(ids, problems, [1 if f else 0 for f in flags], round, n, seed, harder_template,
+                                     similar_template, answers))
+
+
+@dataclass
+class IngestResult:
+    """``accepted``: new items with provenance; ``rejected``: ``(record, reason)``; ``counts`` by reason."""
+
+    accepted: List[Dict[str, Any]]
+    rejected: List[Tuple[Dict[str, Any], str]]
+    counts: Dict[str, int]
+
+
+def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[str, Any]], *, round: int,
+                     heldout: Sequence[Union[str, Dict[str, Any]]] = (), checker: Optional[Callable[[Dict[str, Any]], bool]] = None,
+                     require_verified: Optional[bool] = None, ngram: int = 5, near_threshold: float = 0.8,
+                     heldout_threshold: float = 0.5, tag: str = "problem", reply_field: str = "reply") -> IngestResult:
+    """Ingests teacher-generated problems with provenance and de-duplication.
+
+    Each record has ``parent_id`` (or a ``request_id`` from :func:`feedback_requests`), ``kind`` /
+    ``origin`` (``harder`` | ``similar``) and the problem as ``prompt`` or a teacher ``reply``
+    (``<problem>…</problem>`` extracted). Exact and word-n-gram near duplicates of the pool, the
+    held-out set and earlier accepted items are rejected. With a ``checker(record) -> bool`` the
+    record's ``verified`` is set from it and verification is required (unless
+    ``require_verified=False``). Unknown parents raise naming the position.
+    """
+    parents, kinds, prompts, verified, records = [], [], [], [], []
+    for k, g in enumerate(generated):
+        g = dict(g)
+        pid = g.get("parent_id")
+        if pid is None and "request_id" in g:
+            pid = str(g["request_id"]).split(":")[0]
+        if not isinstance(pid, str) or not pid:
+            raise InvalidArgument(f'generated[{k}]: field "parent_id": missing (or give request_id)')
+        kind = g.get("kind", g.get("origin"))
+        if kind not in ("harder", "similar"):
+            raise InvalidArgument(f'generated[{k}]: field "kind": expected "harder" or "similar", got {kind!r}')
+        if "prompt" in g and isinstance(g["prompt"], str):
+            text = g["prompt"].strip()
+        elif reply_field in g and isinstance(g[reply_field], str):
+            text = _c.parse_generated_problem(g[reply_field], tag, False)
+        else:
+            raise InvalidArgument(f'generated[{k}]: field "prompt" (or "{reply_field}"): missing or not a string')
+        g["parent_id"], g["prompt"] = pid, text
+        if checker is not None:
+            g["verified"] = bool(checker(g))
+        parents.append(pid)
+        kinds.append(kind)
+        prompts.append(text)
+        verified.append(g.get("verified"))
+        records.append(g)
+    pool_ids = ensure_ids(list(pool)) if pool else []
+    pool_texts = [_prompt_of(p, k) for k, p in enumerate(pool)]
+    held = [h if isinstance(h, str) else _prompt_of(h, k) for k, h in enumerate(heldout)]
+    need = checker is not None if require_verified is None else require_verified
+    acc, acc_ids, rej = _c.ingest_generated(pool_texts, held, parents, kinds, [round] * len(records), prompts,
+                                            verified, ngram, near_threshold, heldout_threshold, need, pool_ids)
+    accepted = []
+    for pos, cid in zip(acc, acc_ids):
+        g = records[pos]
+        item = {k: v for k, v in g.items() if k not in ("reply", "request_id", "kind")}
+        item.update({"id": cid, "prompt": g["prompt"], "parent_id": g["parent_id"], "round": round,
+                     "origin": kinds[pos]})
+        accepted.append(item)
+    rejected = [(records[pos], why) for pos, why in rej]
+    counts: Dict[str, int] = {"accepted": len(accepted)}
+    for _, why in rej:
+        counts[why] = counts.get(why, 0) + 1
+    return IngestResult(accepted, rejected, counts)
+
+
+from ._curriculum_sampler import CurriculumCallback_factory as _cb_factory  # noqa: E402
+from ._curriculum_sampler import Sampler, plot_plan  # noqa: E402,F401
+
+
+def __getattr__(name: str):
+    if name == "CurriculumCallback":
+        cls = _cb_factory()
+        globals()["CurriculumCallback"] = cls
+        return cls
+    raise AttributeError(f"module 'protege.curriculum' has no attribute {name!r}")

@@ -1,0 +1,239 @@
+// FDD: feedback request building and ingestion of generated problems with de-duplication.
+#include "protege/curriculum/feedback.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "answers/text_util.hpp"
+#include "curriculum/util.hpp"
+#include "protege/curriculum/item.hpp"
+#include "protege/error.hpp"
+#include "protege/random.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace curriculum {
+
+using ::protege::detail::is_alnum;
+using ::protege::detail::to_lower;
+using ::protege::detail::trim;
+
+std::string_view to_string(FeedbackKind kind) noexcept { return kind == FeedbackKind::harder ? "harder" : "similar"; }
+
+FeedbackKind parse_feedback_kind(std::string_view name) {
+  if (name == "harder") return FeedbackKind::harder;
+  if (name == "similar") return FeedbackKind::similar;
+  throw InvalidArgument(fmt::format("origin: expected \"harder\" or \"similar\", got \"{}\"", name));
+}
+
+std::string_view to_string(RejectReason reason) noexcept {
+  switch (reason) {
+    case RejectReason::empty: return "empty";
+    case RejectReason::duplicate_pool: return "duplicate_pool";
+    case RejectReason::near_duplicate_pool: return "near_duplicate_pool";
+    case RejectReason::duplicate_heldout: return "duplicate_heldout";
+    case RejectReason::near_duplicate_heldout: return "near_duplicate_heldout";
+    case RejectReason::duplicate_batch: return "duplicate_batch";
+    case RejectReason::near_duplicate_batch: return "near_duplicate_batch";
+    case RejectReason::unverified: return "unverified";
+  }
+  return "?";
+}
+
+FeedbackRequests::FeedbackRequests(std::size_t n_per_item, std::uint64_t seed, std::string harder_template,
+                                   std::string similar_template)
+    : n_(n_per_item), seed_(seed), harder_(std::move(harder_template)), similar_(std::move(similar_template)) {
+  PROTEGE_CHECK(n_ >= 1, "n_per_item: must be >= 1, got {}", n_);
+  PROTEGE_CHECK(harder_.find("{problem}") != std::string::npos, "harder_template: must contain {{problem}}");
+  PROTEGE_CHECK(similar_.find("{problem}") != std::string::npos, "similar_template: must contain {{problem}}");
+}
+
+namespace {
+// Replaces {problem} and {answer} in one pass (substituted text is not rescanned).
+std::string fill_template(std::string_view tmpl, std::string_view problem, std::string_view answer) {
+  std::string out;
+  out.reserve(tmpl.size() + problem.size());
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    if (tmpl.compare(i, 9, "{problem}") == 0) {
+      out += problem;
+      i += 9;
+    } else if (tmpl.compare(i, 8, "{answer}") == 0) {
+      out += answer;
+      i += 8;
+    } else {
+      out += tmpl[i++];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<FeedbackRequest> FeedbackRequests::build(const std::vector<std::string>& ids,
+                                                     const std::vector<std::string>& problems,
+                                                     const std::vector<std::uint8_t>& correct, std::size_t round,
+                                                     const std::vector<std::string>& answers) const {
+  PROTEGE_CHECK(problems.size() == ids.size(), "problems ({}) and ids ({}) differ in length", problems.size(), ids.size());
+  PROTEGE_CHECK(correct.size() == ids.size(), "correct ({}) and ids ({}) differ in length", correct.size(), ids.size());
+  PROTEGE_CHECK(answers.empty() || answers.size() == ids.size(), "answers ({}) and ids ({}) differ in length",
+                answers.size(), ids.size());
+  check_unique_ids(ids, "items");
+  std::vector<FeedbackRequest> out;
+  out.reserve(ids.size() * n_);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const FeedbackKind kind = correct[i] ? FeedbackKind::harder : FeedbackKind::similar;
+    const std::string prompt = fill_template(kind == FeedbackKind::harder ? harder_ : similar_, problems[i],
+                                    answers.empty() ? std::string_view{} : std::string_view(answers[i]));
+    for (std::size_t s = 0; s < n_; ++s) {
+      FeedbackRequest r;
+      r.request_id = fmt::format("{}:{}:r{}:{}", ids[i], to_string(kind), round, s);
+      r.parent_id = ids[i];
+      r.kind = kind;
+      r.round = round;
+      r.sample = s;
+      r.prompt = prompt;
+      r.seed = stable_hash(seed_, "fdd.request", ids[i], round, s) >> 1;  // fits int64 for generators
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::string parse_generated_problem(std::string_view reply, std::string_view tag, bool require_tag) {
+  if (auto t = detail::last_tag_content(reply, tag)) return std::string(trim(*t));
+  return require_tag ? std::string() : std::string(trim(reply));
+}
+
+std::string normalize_for_dedup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (is_alnum(ch) || u >= 0x80) {
+      if (pending_space && !out.empty()) out += ' ';
+      pending_space = false;
+      out += to_lower(ch);
+    } else {
+      pending_space = true;
+    }
+  }
+  return out;
+}
+
+namespace {
+// Set of hashed word n-grams of a normalised text (the whole text when shorter than n words).
+std::vector<std::uint64_t> ngrams(const std::string& norm, std::size_t n) {
+  std::vector<std::uint64_t> words;
+  std::size_t b = 0;
+  while (b < norm.size()) {
+    std::size_t e = norm.find(' ', b);
+    if (e == std::string::npos) e = norm.size();
+    words.push_back(fnv1a64(std::string_view(norm).substr(b, e - b)));
+    b = e + 1;
+  }
+  std::vector<std::uint64_t> grams;
+  if (words.empty()) return grams;
+  const std::size_t len = std::min(n, words.size());
+  for (std::size_t i = 0; i + len <= words.size(); ++i) {
+    std::uint64_t h = 0x5EED;
+    for (std::size_t k = 0; k < len; ++k) h = hash_combine(h, words[i + k]);
+    grams.push_back(h);
+  }
+  std::sort(grams.begin(), grams.end());
+  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+  return grams;
+}
+
+// Exact + near-duplicate index over a growing set of documents.
+class DedupIndex {
+ public:
+  explicit DedupIndex(std::size_t n) : n_(n) {}
+  void add(const std::string& norm) {
+    const auto id = static_cast<std::uint32_t>(sizes_.size());
+    exact_.insert(fnv1a64(norm));
+    auto g = ngrams(norm, n_);
+    sizes_.push_back(g.size());
+    for (std::uint64_t x : g) postings_[x].push_back(id);
+  }
+  [[nodiscard]] bool exact(const std::string& norm) const { return exact_.count(fnv1a64(norm)) > 0; }
+  // Largest Jaccard similarity of `grams` with any indexed document.
+  [[nodiscard]] double best_jaccard(const std::vector<std::uint64_t>& grams) const {
+    std::unordered_map<std::uint32_t, std::size_t> shared;
+    for (std::uint64_t x : grams) {
+      auto it = postings_.find(x);
+      if (it == postings_.end()) continue;
+      for (std::uint32_t d : it->second) ++shared[d];
+    }
+    double best = 0.0;
+    for (const auto& [d, s] : shared) {
+      const double uni = static_cast<double>(grams.size() + sizes_[d] - s);
+      best = std::max(best, uni > 0 ? static_cast<double>(s) / uni : 0.0);
+    }
+    return best;
+  }
+
+ private:
+  std::size_t n_;
+  std::unordered_set<std::uint64_t> exact_;
+  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> postings_;
+  std::vector<std::size_t> sizes_;
+};
+}  // namespace
+
+IngestResult ingest_generated(const std::vector<std::string>& pool_texts, const std::vector<std::string>& heldout_texts,
+                              const std::vector<GeneratedItem>& generated, const IngestOptions& options,
+                              const std::vector<std::string>& known_parents) {
+  PROTEGE_CHECK(options.ngram >= 1, "ngram: must be >= 1, got {}", options.ngram);
+  PROTEGE_CHECK(options.near_threshold > 0.0 && options.near_threshold <= 1.0,
+                "near_threshold: expected in (0, 1], got {}", options.near_threshold);
+  PROTEGE_CHECK(options.heldout_threshold > 0.0 && options.heldout_threshold <= 1.0,
+                "heldout_threshold: expected in (0, 1], got {}", options.heldout_threshold);
+  if (!known_parents.empty()) {
+    std::unordered_set<std::string_view> parents(known_parents.begin(), known_parents.end());
+    for (std::size_t i = 0; i < generated.size(); ++i) {
+      if (parents.count(generated[i].parent_id) == 0) {
+        throw InvalidArgument(fmt::format("generated[{}]: field \"parent_id\": unknown parent id \"{}\"", i,
+                                          generated[i].parent_id));
+      }
+    }
+  }
+  DedupIndex pool(options.ngram);
+  DedupIndex heldout(options.ngram);
+  DedupIndex batch(options.ngram);
+  for (const auto& t : pool_texts) pool.add(normalize_for_dedup(t));
+  for (const auto& t : heldout_texts) heldout.add(normalize_for_dedup(t));
+  IngestResult result;
+  for (std::size_t i = 0; i < generated.size(); ++i) {
+    const GeneratedItem& g = generated[i];
+    const std::string norm = normalize_for_dedup(g.prompt);
+    std::optional<RejectReason> why;
+    if (norm.empty()) {
+      why = RejectReason::empty;
+    } else if (options.require_verified && !(g.verified && *g.verified)) {
+      why = RejectReason::unverified;
+    } else {
+      const auto grams = ngrams(norm, options.ngram);
+      if (heldout.exact(norm)) why = RejectReason::duplicate_heldout;
+      else if (heldout.best_jaccard(grams) >= options.heldout_threshold) why = RejectReason::near_duplicate_heldout;
+      else if (pool.exact(norm)) why = RejectReason::duplicate_pool;
+      else if (pool.best_jaccard(grams) >= options.near_threshold) why = RejectReason::near_duplicate_pool;
+      else if (batch.exact(norm)) why = RejectReason::duplicate_batch;
+      else if (batch.best_jaccard(grams) >= options.near_threshold) why = RejectReason::near_duplicate_batch;
+    }
+    if (why) {
+      result.rejected.emplace_back(i, *why);
+      ++result.reason_counts[static_cast<std::size_t>(*why)];
+      continue;
+    }
+    batch.add(norm);
+    result.accepted.push_back(i);
+    result.accepted_ids.push_back(content_id(g.prompt));
+  }
+  return result;
+}
+
+}  // namespace curriculum
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,160 @@
+// Internal helpers of the curriculum module (see util.hpp).
+#include "curriculum/util.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "answers/text_util.hpp"
+#include "protege/parallel.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace curriculum::detail {
+
+using ::protege::detail::to_lower;
+using ::protege::detail::trim;
+
+namespace {
+// Position of the last case-insensitive occurrence of `needle` (any case) in `s` before `end`.
+std::size_t rfind_icase_before(std::string_view s, std::string_view needle, std::size_t end) {
+  if (needle.size() > end) return std::string_view::npos;
+  for (std::size_t i = end - needle.size() + 1; i-- > 0;) {
+    bool ok = true;
+    for (std::size_t k = 0; k < needle.size(); ++k) {
+      if (to_lower(s[i + k]) != to_lower(needle[k])) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return i;
+  }
+  return std::string_view::npos;
+}
+}  // namespace
+
+std::optional<std::string_view> last_tag_content(std::string_view text, std::string_view tag) {
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  return last_tag_between(text, open, close);
+}
+
+std::optional<std::string_view> last_tag_between(std::string_view text, std::string_view open, std::string_view close) {
+  // An open tag before any close is also before the last close, so the last close decides.
+  const std::size_t c = rfind_icase_before(text, close, text.size());
+  if (c == std::string_view::npos) return std::nullopt;
+  const std::size_t o = rfind_icase_before(text, open, c);
+  if (o == std::string_view::npos) return std::nullopt;
+  const std::size_t b = o + open.size();
+  return text.substr(b, c - b);
+}
+
+namespace {
+std::optional<double> parse_plain(std::string_view s) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  std::size_t i = 0;
+  if (s[i] == '+' || s[i] == '-') ++i;
+  bool digits = false;
+  bool dot = false;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      break;
+    }
+  }
+  if (!digits) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    std::size_t j = i + 1;
+    if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
+    std::size_t k = j;
+    while (k < s.size() && s[k] >= '0' && s[k] <= '9') ++k;
+    if (k > j) i = k;
+  }
+  if (i != s.size()) return std::nullopt;
+  std::string buf(s.substr(s[0] == '+' ? 1 : 0));
+  char* end = nullptr;
+  double v = std::strtod(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+std::optional<double> parse_number(std::string_view s) {
+  s = trim(s);
+  if (auto v = parse_plain(s)) return v;
+  std::size_t slash = s.find('/');
+  if (slash != std::string_view::npos && parse_plain(s.substr(slash + 1))) return parse_plain(s.substr(0, slash));
+  return std::nullopt;
+}
+
+void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads) {
+  // Keys are uniform hashes: one MSD scatter pass on the top bits into cache-sized buckets, then
+  // each bucket sorted by (key, value) independently (in parallel). Result: ascending keys, ties
+  // by value. O(n) expected.
+  const std::size_t n = keys.size();
+  if (n < 2) return;
+  unsigned bits = 1;
+  while (bits < 20 && (std::size_t{1} << (bits + 8)) < n) ++bits;
+  const unsigned shift = 64 - bits;
+  const std::size_t buckets = std::size_t{1} << bits;
+  std::vector<std::size_t> start(buckets + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) ++start[(keys[i] >> shift) + 1];
+  for (std::size_t b = 0; b < buckets; ++b) start[b + 1] += start[b];
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> tmp(n);
+  {
+    std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) tmp[fill[keys[i] >> shift]++] = {keys[i], values[i]};
+  }
+  ::protege::parallel_for(buckets, threads, std::max<std::size_t>(1, buckets / 64), [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(start[b]), tmp.begin() + static_cast<std::ptrdiff_t>(start[b + 1]));
+    }
+    for (std::size_t i = start[b0]; i < start[b1]; ++i) {
+      keys[i] = tmp[i].first;
+      values[i] = tmp[i].second;
+    }
+  });
+}
+
+void select_smallest(std::vector<std::pair<std::uint64_t, std::uint32_t>>& keyed, std::size_t k) {
+  const std::size_t n = keyed.size();
+  if (k == 0 || k >= n) return;
+  if (n < 4096) {
+    std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(k), keyed.end());
+    return;
+  }
+  std::vector<std::size_t> hist(65536, 0);
+  for (const auto& kv : keyed) ++hist[kv.first >> 48];
+  std::size_t below = 0;
+  std::size_t b = 0;
+  while (below + hist[b] < k) below += hist[b++];
+  // Buckets < b are selected whole; bucket b contributes k - below.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> boundary;
+  boundary.reserve(hist[b]);
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t bucket = keyed[i].first >> 48;
+    if (bucket < b) {
+      keyed[w++] = keyed[i];
+    } else if (bucket == b) {
+      boundary.push_back(keyed[i]);
+    }
+  }
+  const std::size_t need = k - below;
+  std::nth_element(boundary.begin(), boundary.begin() + static_cast<std::ptrdiff_t>(need), boundary.end());
+  for (std::size_t i = 0; i < need; ++i) keyed[w++] = boundary[i];
+  // The tail (positions >= k) is not needed by callers; keep the vector size.
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = to_lower(c);
+  return out;
+}
+
+}  // namespace curriculum::detail
+PROTEGE_NAMESPACE_END
