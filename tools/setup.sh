@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 VENV=${PROTEGE_VENV:-.venv}
 TORCH_SPEC=${PROTEGE_TORCH:-torch==2.14.1}
 PY=${PYTHON:-python3}
-STAMP="$VENV/.protege-setup-v2"
+STAMP="$VENV/.protege-setup-v3"
 
 apt_pkgs=(libeigen3-dev nlohmann-json3-dev libfmt-dev catch2)
 missing=()
@@ -35,7 +35,7 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 echo "[setup] installing build tools"
 "${PIP[@]}" --upgrade "pip>=24" 
 "${PIP[@]}" "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.24" ninja numpy pytest \
-  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate
+  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate ray
 echo "[setup] installing $TORCH_SPEC (from the local wheel when present)"
 "${PIP[@]}" "$TORCH_SPEC"
 echo "$TORCH_SPEC" > "$STAMP"
