@@ -82,9 +82,17 @@ class LineProcessor {
   ErrorReport take_report() { return std::move(report_); }
 
  private:
-  static std::string clean_parse_message(const char* what) {
+  static std::string clean_parse_message(const char* raw) {
     // nlohmann messages read "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
-    std::string_view s(what);
+    // They quote the last bytes read, which may be invalid UTF-8: escape non-ASCII bytes as \xNN so
+    // that the message is always valid text (e.g. for Python).
+    std::string escaped;
+    for (const char* c = raw; *c != '\0'; ++c) {
+      const auto b = static_cast<unsigned char>(*c);
+      if (b < 0x80) escaped.push_back(*c);
+      else escaped += fmt::format("\\x{:02x}", b);
+    }
+    std::string_view s(escaped);
     const auto pos = s.find(": ");
     const auto tag = s.find("] ");
     if (pos != std::string_view::npos && tag != std::string_view::npos && tag < pos) {

@@ -1,0 +1,207 @@
+// Bindings of protege::pairs as protege._core.pairs.
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings.hpp"
+#include "protege/pairs/pairs.hpp"
+
+namespace protege::python {
+namespace {
+
+namespace pp = protege::pairs;
+using nlohmann::json;
+
+json to_json(const py::handle& h, int depth = 0) {
+  if (depth > 64) throw InvalidArgument("pairs options: nesting deeper than 64 levels");
+  if (h.is_none()) return nullptr;
+  if (py::isinstance<py::bool_>(h)) return h.cast<bool>();
+  if (py::isinstance<py::int_>(h)) {
+    const auto v = h.cast<py::int_>();
+    if (py::bool_(v < py::int_(0))) return h.cast<std::int64_t>();
+    return h.cast<std::uint64_t>();
+  }
+  if (py::isinstance<py::float_>(h)) return h.cast<double>();
+  if (py::isinstance<py::str>(h)) return h.cast<std::string>();
+  if (py::isinstance<py::dict>(h)) {
+    json out = json::object();
+    for (const auto& [k, v] : h.cast<py::dict>()) out[py::str(k).cast<std::string>()] = to_json(v, depth + 1);
+    return out;
+  }
+  if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
+    json out = json::array();
+    for (const auto& v : h) out.push_back(to_json(v, depth + 1));
+    return out;
+  }
+  throw InvalidArgument(fmt::format("pairs options: unsupported value of type {}",
+                                    py::str(py::type::of(h).attr("__name__")).cast<std::string>()));
+}
+
+py::object to_py(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return py::none();
+    case json::value_t::boolean: return py::bool_(j.get<bool>());
+    case json::value_t::number_integer: return py::int_(j.get<std::int64_t>());
+    case json::value_t::number_unsigned: return py::int_(j.get<std::uint64_t>());
+    case json::value_t::number_float: return py::float_(j.get<double>());
+    case json::value_t::string: {
+      const auto& s = j.get_ref<const std::string&>();
+      return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+    }
+    case json::value_t::array: {
+      py::list out(j.size());
+      for (std::size_t i = 0; i < j.size(); ++i) out[i] = to_py(j[i]);
+      return out;
+    }
+    case json::value_t::object: {
+      py::dict out;
+      for (const auto& [k, v] : j.items()) out[py::str(k)] = to_py(v);
+      return out;
+    }
+    default: return py::none();
+  }
+}
+
+pp::PairConfig make_config(const py::dict& options, int threads) {
+  pp::PairConfig c = pp::config_from_json(to_json(options));
+  c.threads = threads;
+  return c;
+}
+
+py::list rows_to_py(const std::vector<json>& rows) {
+  py::list out(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) out[i] = to_py(rows[i]);
+  return out;
+}
+
+py::dict stats_to_py(const pp::Result& r) {
+  json s = pp::stats_json(r);
+  s["seconds"] = r.stats.seconds;
+  return to_py(s).cast<py::dict>();
+}
+
+pp::Result build_from(pp::ReadResult read, const pp::PairConfig& c, const ProgressCallback& progress) {
+  pp::Result r = pp::PairBuilder(c).build(std::move(read.groups), progress);
+  r.stats.skipped = std::move(read.skipped);
+  return r;
+}
+
+std::vector<pp::Group> read_groups_any(const std::string& source, bool is_path, const py::dict& options) {
+  const pp::PairConfig c = make_config(options, 0);
+  py::gil_scoped_release release;
+  return is_path ? pp::read_groups(source, c).groups : pp::read_groups_text(source, "<records>", c).groups;
+}
+
+void bind(py::module_& m) {
+  auto sub = m.def_submodule("pairs", "preference pairs from sampled rationales (grade, de-duplicate, pair, emit)");
+
+  py::class_<pp::Result>(sub, "Result", "The outcome of a pairs build (groups, per-prompt results, stats).")
+      .def(
+          "rows",
+          [](const pp::Result& r, const std::string& format) {
+            const auto f = pp::parse_format(format);
+            std::vector<json> rows;
+            {
+              py::gil_scoped_release release;
+              rows = pp::rows(r, f);
+            }
+            return rows_to_py(rows);
+          },
+          py::arg("format") = "trl", "All rows of a format as a list of dicts.")
+      .def("stats", &stats_to_py, "The statistics as a dict.")
+      .def(
+          "write",
+          [](const pp::Result& r, const std::string& path, const std::string& format, const std::string& input_path) {
+            const auto f = pp::parse_format(format);
+            pp::WrittenFiles files;
+            {
+              py::gil_scoped_release release;
+              files = pp::write_outputs(r, path, f, input_path);
+            }
+            py::dict out;
+            out["output"] = files.output;
+            out["stats"] = files.stats;
+            out["manifest"] = files.manifest;
+            out["rows"] = files.rows;
+            return out;
+          },
+          py::arg("path"), py::arg("format") = "trl", py::arg("input_path") = "",
+          "Writes the rows atomically plus PATH.stats.json and PATH.manifest.json.")
+      .def_property_readonly("num_groups", [](const pp::Result& r) { return r.groups.size(); });
+
+  sub.def(
+      "build_file",
+      [](const std::string& path, const py::dict& options, int threads, const py::object& progress) {
+        const auto c = make_config(options, threads);
+        const auto cb = wrap_progress(progress);
+        py::gil_scoped_release release;
+        return build_from(pp::read_groups(path, c), c, cb);
+      },
+      py::arg("path"), py::arg("options") = py::dict(), py::arg("threads") = 0, py::arg("progress") = py::none(),
+      "Reads a JSONL file of grouped or flat records and builds pairs.");
+  sub.def(
+      "build_text",
+      [](const std::string& text, const std::string& name, const py::dict& options, int threads,
+         const py::object& progress) {
+        const auto c = make_config(options, threads);
+        const auto cb = wrap_progress(progress);
+        py::gil_scoped_release release;
+        return build_from(pp::read_groups_text(text, name, c), c, cb);
+      },
+      py::arg("text"), py::arg("name") = "<records>", py::arg("options") = py::dict(), py::arg("threads") = 0,
+      py::arg("progress") = py::none(), "As build_file over in-memory JSONL text.");
+  sub.def(
+      "config",
+      [](const py::dict& options) { return to_py(pp::config_to_json(pp::config_from_json(to_json(options)))); },
+      py::arg("options") = py::dict(), "The full validated configuration for these options.");
+
+  // ---- critic ----
+  sub.def(
+      "judge_requests",
+      [](const std::string& source, bool is_path, const py::dict& options, const py::dict& critic) {
+        const auto cc = pp::critic_config_from_json(to_json(critic));
+        const auto groups = read_groups_any(source, is_path, options);
+        const auto reqs = pp::build_judge_requests(groups, cc);
+        py::list out(reqs.size());
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+          const auto& q = reqs[i];
+          py::dict d;
+          d["request_id"] = q.request_id;
+          d["id"] = groups[q.group].id;
+          d["a"] = q.a;
+          d["b"] = q.b;
+          d["order"] = q.swapped ? "ba" : "ab";
+          d["prompt"] = q.text;
+          out[i] = d;
+        }
+        return out;
+      },
+      py::arg("source"), py::arg("is_path"), py::arg("options") = py::dict(), py::arg("critic") = py::dict());
+  sub.def(
+      "ingest_judgments",
+      [](const std::string& source, bool is_path, const py::list& judgments, const py::dict& options,
+         const py::dict& critic, const std::string& format) {
+        const auto cc = pp::critic_config_from_json(to_json(critic));
+        const auto f = pp::parse_format(format);
+        const auto groups = read_groups_any(source, is_path, options);
+        std::vector<pp::Judgment> js;
+        js.reserve(judgments.size());
+        for (std::size_t i = 0; i < judgments.size(); ++i) {
+          try {
+            js.push_back(pp::parse_judgment(to_json(judgments[i])));
+          } catch (const io::RecordError& e) {
+            throw InvalidArgument(fmt::format("judgments[{}]: {}", i, e.what()));
+          }
+        }
+        const auto r = pp::ingest_judgments(groups, js, cc);
+        return py::make_tuple(rows_to_py(pp::critic_rows(groups, r, f)), to_py(pp::critic_stats_json(r)));
+      },
+      py::arg("source"), py::arg("is_path"), py::arg("judgments"), py::arg("options") = py::dict(),
+      py::arg("critic") = py::dict(), py::arg("format") = "trl");
+}
+
+}  // namespace
+}  // namespace protege::python
+
+PROTEGE_PYTHON_BINDER(pairs, protege::python::bind);

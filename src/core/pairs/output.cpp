@@ -1,0 +1,294 @@
+// Output rows, statistics JSON and atomic writing (output.hpp).
+#include "protege/pairs/output.hpp"
+
+#include <algorithm>  // for std::min
+#include <array>  // for std::array
+
+#include "protege/io/jsonl.hpp"
+#include "protege/log.hpp"
+#include "protege/parallel.hpp"
+
+#if __has_include("protege/version.hpp")
+#include "protege/version.hpp"
+#endif
+#ifndef PROTEGE_VERSION_STRING
+#define PROTEGE_VERSION_STRING "unknown"
+#endif
+
+PROTEGE_NAMESPACE_BEGIN
+namespace pairs {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 7> kFormats{"trl", "trl_conversational", "kto", "ranking",
+                                                   "sft", "llamafactory", "openrlhf"};
+
+bool is_messages(const json& prompt) { return prompt.is_array(); }
+
+json as_messages(const json& prompt) {
+  if (prompt.is_array()) return prompt;
+  return json::array({json{{"role", "user"}, {"content", prompt}}});
+}
+
+json completion_as(const std::string& text, bool messages) {
+  if (!messages) return text;
+  return json::array({json{{"role", "assistant"}, {"content", text}}});
+}
+
+json outcome_json(const Grade& g) {
+  if (!g.graded_correctness) return nullptr;
+  return std::string(answers::to_string(g.outcome));
+}
+
+json score_json(const Grade& g) { return g.has_score ? json(g.score) : json(nullptr); }
+
+json sharegpt_turns(const json& messages, json& row) {
+  json turns = json::array();
+  for (const json& m : messages) {
+    const std::string role = m.at("role").get<std::string>();
+    const std::string& content = m.at("content").get_ref<const std::string&>();
+    if (role == "system" && turns.empty() && !row.contains("system")) {
+      row["system"] = content;
+      continue;
+    }
+    std::string from = role == "user" ? "human" : role == "assistant" ? "gpt" : role == "tool" ? "observation" : role;
+    turns.push_back(json{{"from", from}, {"value", content}});
+  }
+  return turns;
+}
+
+json pair_row(const Group& grp, const GroupResult& res, const PairIndex& p, Format f) {
+  const Grade& gc = res.grades[p.chosen];
+  const Grade& gr = res.grades[p.rejected];
+  const std::string& chosen = grp.completions[p.chosen];
+  const std::string& rejected = grp.completions[p.rejected];
+  switch (f) {
+    case Format::llamafactory: {
+      if (!is_messages(grp.prompt)) {
+        return json{{"instruction", grp.prompt}, {"input", ""}, {"chosen", chosen}, {"rejected", rejected}};
+      }
+      json row = json::object();
+      row["conversations"] = sharegpt_turns(grp.prompt, row);
+      row["chosen"] = json{{"from", "gpt"}, {"value", chosen}};
+      row["rejected"] = json{{"from", "gpt"}, {"value", rejected}};
+      return row;
+    }
+    case Format::openrlhf: {
+      const bool m = is_messages(grp.prompt);
+      return json{{"prompt", grp.prompt}, {"chosen", completion_as(chosen, m)},
+                  {"rejected", completion_as(rejected, m)}, {"margin", p.margin}};
+    }
+    default: break;
+  }
+  const bool conv = f == Format::trl_conversational || is_messages(grp.prompt);
+  return json{{"prompt", conv ? as_messages(grp.prompt) : grp.prompt},
+              {"chosen", completion_as(chosen, conv)},
+              {"rejected", completion_as(rejected, conv)},
+              {"id", grp.id},
+              {"chosen_score", score_json(gc)},
+              {"rejected_score", score_json(gr)},
+              {"chosen_outcome", outcome_json(gc)},
+              {"rejected_outcome", outcome_json(gr)},
+              {"margin", p.margin}};
+}
+
+bool kto_label(const Grade& g, const PairConfig& c) {
+  if (g.graded_correctness || !c.tier_rules.empty()) return g.tier >= c.kto_min_tier;
+  return g.has_score && g.score >= c.kto_score_threshold;
+}
+
+// Appends the rows of group `gi` in `format` to `out`.
+void append_rows(const Result& r, std::size_t gi, Format f, std::vector<json>& out) {
+  const Group& grp = r.groups[gi];
+  const GroupResult& res = r.results[gi];
+  if (res.category == Category::unverifiable) return;
+  const bool m = is_messages(grp.prompt);
+  switch (f) {
+    case Format::trl:
+    case Format::trl_conversational:
+    case Format::llamafactory:
+    case Format::openrlhf:
+      for (const PairIndex& p : res.pairs) out.push_back(pair_row(grp, res, p, f));
+      return;
+    case Format::kto:
+      for (std::size_t i = 0; i < res.grades.size(); ++i) {
+        const Grade& g = res.grades[i];
+        if (g.drop != Drop::kept) continue;
+        out.push_back(json{{"prompt", grp.prompt},
+                           {"completion", completion_as(grp.completions[i], m)},
+                           {"label", kto_label(g, r.config)},
+                           {"id", grp.id},
+                           {"outcome", outcome_json(g)},
+                           {"score", score_json(g)}});
+      }
+      return;
+    case Format::ranking: {
+      if (res.ranking.size() < 2) return;
+      json completions = json::array();
+      json scores = json::array();
+      json outcomes = json::array();
+      for (const std::uint32_t i : res.ranking) {
+        const Grade& g = res.grades[i];
+        completions.push_back(completion_as(grp.completions[i], m));
+        scores.push_back(g.has_score ? g.score : static_cast<double>(g.tier));
+        outcomes.push_back(outcome_json(g));
+      }
+      out.push_back(json{{"prompt", grp.prompt}, {"completions", std::move(completions)}, {"scores", std::move(scores)},
+                         {"outcomes", std::move(outcomes)}, {"id", grp.id}});
+      return;
+    }
+    case Format::sft: {
+      if (res.sft < 0) return;
+      const Grade& g = res.grades[static_cast<std::size_t>(res.sft)];
+      out.push_back(json{{"prompt", grp.prompt},
+                         {"completion", completion_as(grp.completions[static_cast<std::size_t>(res.sft)], m)},
+                         {"id", grp.id},
+                         {"outcome", outcome_json(g)},
+                         {"score", score_json(g)}});
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Format parse_format(std::string_view name) {
+  for (std::size_t i = 0; i < kFormats.size(); ++i) {
+    if (kFormats[i] == name) return static_cast<Format>(i);
+  }
+  throw InvalidArgument(fmt::format(
+      "unknown format \"{}\" (expected one of: trl, trl_conversational, kto, ranking, sft, llamafactory, openrlhf)", name));
+}
+
+std::string_view to_string(Format f) noexcept {
+  const auto i = static_cast<std::size_t>(f);
+  return i < kFormats.size() ? kFormats[i] : "";
+}
+
+std::vector<json> rows(const Result& result, Format format) {
+  std::vector<json> out;
+  for (std::size_t i = 0; i < result.groups.size(); ++i) append_rows(result, i, format, out);
+  return out;
+}
+
+json stats_json(const Result& r) {
+  const Stats& s = r.stats;
+  json dropped = json::object();
+  for (const auto& [k, v] : s.dropped) dropped[k] = v;
+  json easy = json::array();
+  json hard = json::array();
+  json unverifiable = json::array();
+  json per_prompt = json::array();
+  double pass_sum = 0.0;
+  std::size_t graded = 0;
+  for (std::size_t i = 0; i < r.groups.size(); ++i) {
+    const GroupResult& g = r.results[i];
+    const std::string& id = r.groups[i].id;
+    if (g.category == Category::easy) easy.push_back(id);
+    if (g.category == Category::hard) hard.push_back(id);
+    if (g.category == Category::unverifiable) unverifiable.push_back(id);
+    const bool has_pass = g.category == Category::easy || g.category == Category::hard || g.category == Category::mixed;
+    if (has_pass) {
+      pass_sum += g.pass_rate;
+      ++graded;
+    }
+    if (r.config.stats_per_prompt) {
+      per_prompt.push_back(json{{"id", id},
+                                {"n", r.groups[i].completions.size()},
+                                {"kept", g.ranking.size()},
+                                {"correct", g.n_correct},
+                                {"pass_rate", has_pass ? json(g.pass_rate) : json(nullptr)},
+                                {"category", std::string(to_string(g.category))},
+                                {"pairs", g.category == Category::unverifiable ? 0 : g.pairs.size()}});
+    }
+  }
+  json skipped_lines = json::array();
+  for (const auto& e : s.skipped.first) {
+    skipped_lines.push_back(json{{"file", e.file}, {"line", e.line}, {"column", e.column}, {"reason", e.reason}});
+  }
+  json out{{"prompts", s.prompts},
+           {"completions", s.completions},
+           {"kept", s.kept},
+           {"dropped", dropped},
+           {"categories",
+            {{"easy", s.easy}, {"hard", s.hard}, {"mixed", s.mixed}, {"unverifiable", s.unverifiable}, {"ungraded", s.ungraded}}},
+           {"mean_pass_rate", graded ? json(pass_sum / static_cast<double>(graded)) : json(nullptr)},
+           {"strategy", std::string(to_string(r.config.strategy))},
+           {"pairs", s.pairs},
+           {"pairs_per_strategy", {{std::string(to_string(r.config.strategy)), s.pairs}}},
+           {"prompts_with_pairs", s.prompts_with_pairs},
+           {"kto_rows", s.kto_rows},
+           {"rankings", s.rankings},
+           {"sft_rows", s.sft_rows},
+           {"skipped", {{"count", s.skipped.count}, {"first", skipped_lines}}},
+           {"easy_ids", easy},
+           {"hard_ids", hard},
+           {"unverifiable_ids", unverifiable}};
+  if (r.config.stats_per_prompt) out["per_prompt"] = std::move(per_prompt);
+  return out;
+}
+
+WrittenFiles write_outputs(const Result& r, const std::string& path, Format format, const std::string& input_path) {
+  WrittenFiles files{path, path + ".stats.json", path + ".manifest.json", 0};
+  {
+    // Rows are serialised in parallel blocks of prompts and written in prompt order.
+    io::AtomicWriter w(path);
+    constexpr std::size_t kGroupsPerBlock = 1024;
+    const std::size_t n = r.groups.size();
+    const std::size_t blocks = (n + kGroupsPerBlock - 1) / kGroupsPerBlock;
+    constexpr std::size_t kBlocksPerRound = 64;  // bounds the memory held by serialised text
+    for (std::size_t round = 0; round < blocks; round += kBlocksPerRound) {
+      const std::size_t nb = std::min(kBlocksPerRound, blocks - round);
+      std::vector<std::string> text(nb);
+      std::vector<std::size_t> counts(nb, 0);
+      parallel_for(nb, r.config.threads, 1, [&](std::size_t b0, std::size_t b1) {
+        std::vector<json> buf;
+        for (std::size_t b = b0; b < b1; ++b) {
+          const std::size_t g0 = (round + b) * kGroupsPerBlock;
+          const std::size_t g1 = std::min(n, g0 + kGroupsPerBlock);
+          for (std::size_t i = g0; i < g1; ++i) {
+            buf.clear();
+            append_rows(r, i, format, buf);
+            for (const json& row : buf) {
+              text[b] += row.dump(-1, ' ', false, json::error_handler_t::replace);
+              text[b] += '\n';
+            }
+            counts[b] += buf.size();
+          }
+        }
+      });
+      for (std::size_t b = 0; b < nb; ++b) {
+        w.stream().write(text[b].data(), static_cast<std::streamsize>(text[b].size()));
+        files.rows += counts[b];
+      }
+    }
+    w.commit();
+  }
+  const json stats = stats_json(r);
+  {
+    io::AtomicWriter w(files.stats);
+    w.stream() << stats.dump(2) << '\n';
+    w.commit();
+  }
+  json manifest{{"tool", "protege pairs build"},
+                {"version", PROTEGE_VERSION_STRING},
+                {"format", std::string(to_string(format))},
+                {"seed", r.config.seed},
+                {"config", config_to_json(r.config)},
+                {"rows", files.rows},
+                {"counts",
+                 {{"prompts", r.stats.prompts}, {"completions", r.stats.completions}, {"pairs", r.stats.pairs},
+                  {"skipped_lines", r.stats.skipped.count}}},
+                {"stats", files.stats}};
+  if (!input_path.empty()) {
+    manifest["input"] = input_path;
+    manifest["input_hash"] = io::file_hash(input_path);
+  }
+  io::write_manifest(path, manifest);
+  log(LogLevel::info, "pairs: wrote {} {} rows to {}", files.rows, to_string(format), path);
+  return files;
+}
+
+}  // namespace pairs
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,324 @@
+// Reading grouped / flat rationale records into Groups (pair_builder.hpp: read_groups).
+//
+// Lines are parsed and validated in parallel blocks (each block through io::read_jsonl_text, so
+// JSON error messages and columns are those of the shared reader); records and errors are then
+// merged strictly in line order, so results and the first strict-mode error do not depend on the
+// thread count.
+#include <algorithm>      // for std::count, std::min
+#include <cerrno>         // for errno
+#include <cstring>        // for std::strerror
+#include <fstream>        // for std::ifstream
+#include <limits>         // for std::numeric_limits
+#include <unordered_map>  // for std::unordered_map
+
+#include "protege/log.hpp"
+#include "protege/pairs/pair_builder.hpp"
+#include "protege/parallel.hpp"
+#include "protege/random.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace pairs {
+namespace {
+
+using nlohmann::json;
+using io::RecordError;
+
+// One validated record, before grouping.
+struct Parsed {
+  bool grouped = false;
+  bool has_id = false;
+  bool has_score = false;  // flat records only
+  std::string key;         // grouping key
+  Group group;             // grouped: complete; flat: one completion
+};
+
+class GroupReader {
+ public:
+  static constexpr std::size_t kMaxErrorsKept = 100;
+
+  explicit GroupReader(const PairConfig& config) : c_(config), f_(config.fields) {}
+
+  // Thread-safe: validates one record. Throws RecordError naming the field.
+  Parsed parse(json& rec, std::int64_t line) const {
+    Parsed p;
+    json prompt = parse_prompt(rec);
+    std::string id;
+    if (auto it = rec.find(f_.id); it != rec.end() && !it->is_null()) {
+      if (it->is_string()) id = std::move(it->get_ref<std::string&>());
+      else if (it->is_number_integer()) id = it->dump();
+      else io::field_type_error(f_.id, "string or integer", *it);
+      p.has_id = true;
+    }
+    bool has_gold = false;
+    std::string gold;
+    if (auto it = rec.find(f_.gold); it != rec.end() && !it->is_null()) {
+      if (it->is_string()) gold = std::move(it->get_ref<std::string&>());
+      else if (it->is_number()) gold = it->dump();
+      else io::field_type_error(f_.gold, "string or number", *it);
+      has_gold = true;
+    }
+    p.grouped = is_grouped(rec);
+    std::vector<std::string> completions;
+    std::vector<double> scores;
+    if (p.grouped) {
+      completions = parse_completions(rec);
+      scores = parse_scores(rec, completions.size());
+    } else {
+      const auto cit = rec.find(f_.completion);
+      if (cit == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completion));
+      if (!cit->is_string()) io::field_type_error(f_.completion, "string", *cit);
+      completions.push_back(std::move(cit->get_ref<std::string&>()));
+      if (auto it = rec.find(f_.score); it != rec.end() && !it->is_null()) {
+        if (!it->is_number()) io::field_type_error(f_.score, "number", *it);
+        scores.push_back(it->get<double>());
+        p.has_score = true;
+      }
+    }
+    if (p.has_id) {
+      p.key = "i\x1f" + id;
+    } else {
+      std::string text = prompt.dump();
+      id = fmt::format("p{:016x}", fnv1a64(text));
+      p.key = "p\x1f" + text;
+    }
+    p.group = Group{std::move(id), std::move(prompt), has_gold, std::move(gold), std::move(completions),
+                    std::move(scores), line};
+    return p;
+  }
+
+  // Sequential, in line order: groups one record. Throws RecordError naming the field.
+  void merge(Parsed&& p) {
+    const auto it = index_.find(p.key);
+    if (p.grouped) {
+      if (it != index_.end()) {
+        throw RecordError(fmt::format("field \"{}\": duplicate id \"{}\" (first seen at line {})",
+                                      p.has_id ? f_.id : f_.prompt, p.group.id, out_.groups[it->second].line));
+      }
+      add_group(std::move(p.key), std::move(p.group), false);
+      return;
+    }
+    if (it == index_.end()) {
+      add_group(std::move(p.key), std::move(p.group), true);
+      return;
+    }
+    Group& g = out_.groups[it->second];
+    const std::string& id = p.group.id;
+    if (!flat_[it->second]) {
+      throw RecordError(fmt::format("field \"{}\": id \"{}\" was already used by a grouped record at line {}",
+                                    p.has_id ? f_.id : f_.prompt, id, g.line));
+    }
+    if (g.prompt != p.group.prompt) {
+      throw RecordError(fmt::format("field \"{}\": differs from the prompt of id \"{}\" first seen at line {}",
+                                    f_.prompt, id, g.line));
+    }
+    if (g.has_gold != p.group.has_gold || g.gold != p.group.gold) {
+      throw RecordError(fmt::format("field \"{}\": differs from the gold answer of id \"{}\" first seen at line {}",
+                                    f_.gold, id, g.line));
+    }
+    if (g.scores.empty() == p.has_score) {
+      throw RecordError(fmt::format("field \"{}\": {} but the record of id \"{}\" at line {} {}", f_.score,
+                                    p.has_score ? "present" : "missing", id, g.line,
+                                    p.has_score ? "has none" : "has one"));
+    }
+    g.completions.push_back(std::move(p.group.completions.front()));
+    if (p.has_score) g.scores.push_back(p.group.scores.front());
+  }
+
+  // A bad line: ParseError in strict mode, else a report entry.
+  void fail(const io::LineError& e) {
+    if (c_.on_error == io::OnError::strict) throw ParseError(e.file, e.line, e.column, e.reason);
+    ++report_.count;
+    if (report_.first.size() < kMaxErrorsKept) report_.first.push_back(e);
+  }
+
+  ReadResult finish(const std::string& name) {
+    if (out_.groups.empty() && report_.count == 0) {
+      if (c_.on_error == io::OnError::strict) throw ParseError(name, 1, 0, "no records (the input is empty)");
+      log(LogLevel::warning, "{}: no records (the input is empty)", name);
+    }
+    if (report_.count > 0) log(LogLevel::warning, "{}: skipped {} malformed line(s)", name, report_.count);
+    out_.skipped = std::move(report_);
+    return std::move(out_);
+  }
+
+ private:
+  bool is_grouped(const json& rec) const {
+    switch (c_.input_format) {
+      case InputFormat::grouped: return true;
+      case InputFormat::flat: return false;
+      default: break;
+    }
+    if (rec.contains(f_.completions)) return true;
+    if (rec.contains(f_.completion)) return false;
+    throw RecordError(fmt::format("field \"{}\": missing (a grouped record needs \"{}\", a flat one \"{}\")",
+                                  f_.completions, f_.completions, f_.completion));
+  }
+
+  json parse_prompt(json& rec) const {
+    std::string name = f_.prompt;
+    auto it = rec.find(f_.prompt);
+    if (it == rec.end() || it->is_null()) {
+      it = rec.find(f_.messages);
+      name = f_.messages;
+      if (it == rec.end() || it->is_null()) throw RecordError(fmt::format("field \"{}\": missing", f_.prompt));
+    }
+    if (it->is_string()) return std::move(*it);
+    if (!it->is_array()) io::field_type_error(name, "string or array of messages", *it);
+    if (it->empty()) throw RecordError(fmt::format("field \"{}\": expected a non-empty array of messages", name));
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const json& m = (*it)[i];
+      if (!m.is_object()) io::field_type_error(fmt::format("{}[{}]", name, i), "object", m);
+      for (const char* k : {"role", "content"}) {
+        const auto mi = m.find(k);
+        if (mi == m.end()) throw RecordError(fmt::format("field \"{}[{}].{}\": missing", name, i, k));
+        if (!mi->is_string()) io::field_type_error(fmt::format("{}[{}].{}", name, i, k), "string", *mi);
+      }
+    }
+    return std::move(*it);
+  }
+
+  std::vector<std::string> parse_completions(json& rec) const {
+    const auto it = rec.find(f_.completions);
+    if (it == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completions));
+    if (!it->is_array()) io::field_type_error(f_.completions, "array of strings", *it);
+    std::vector<std::string> out;
+    out.reserve(it->size());
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      json& v = (*it)[i];
+      if (!v.is_string()) io::field_type_error(fmt::format("{}[{}]", f_.completions, i), "string", v);
+      out.push_back(std::move(v.get_ref<std::string&>()));
+    }
+    return out;
+  }
+
+  std::vector<double> parse_scores(const json& rec, std::size_t n) const {
+    const auto it = rec.find(f_.scores);
+    if (it == rec.end() || it->is_null()) return {};
+    if (!it->is_array()) io::field_type_error(f_.scores, "array of numbers", *it);
+    if (it->size() != n) {
+      throw RecordError(fmt::format("field \"{}\": has {} elements but \"{}\" has {}", f_.scores, it->size(),
+                                    f_.completions, n));
+    }
+    std::vector<double> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const json& v = (*it)[i];
+      if (!v.is_number()) io::field_type_error(fmt::format("{}[{}]", f_.scores, i), "number", v);
+      out.push_back(v.get<double>());
+    }
+    return out;
+  }
+
+  void add_group(std::string key, Group g, bool flat) {
+    index_.emplace(std::move(key), out_.groups.size());
+    out_.groups.push_back(std::move(g));
+    flat_.push_back(flat);
+  }
+
+  const PairConfig& c_;
+  const FieldNames& f_;
+  ReadResult out_;
+  io::ErrorReport report_;
+  std::vector<bool> flat_;
+  std::unordered_map<std::string, std::size_t> index_;
+};
+
+// Parses `text` (whole lines, the first being line `first_line`) in parallel blocks of about
+// 1 MiB, then merges records and errors in line order.
+void read_lines(std::string_view text, std::int64_t first_line, const std::string& name, GroupReader& reader,
+                const PairConfig& c) {
+  struct Block {
+    std::string_view text;
+    std::int64_t first_line = 0;
+    std::vector<Parsed> records;
+    std::vector<std::int64_t> lines;
+    io::ErrorReport errors;
+  };
+  constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
+  std::vector<Block> blocks;
+  std::size_t pos = 0;
+  std::int64_t line = first_line;
+  while (pos < text.size()) {
+    const std::size_t target = std::min(text.size(), pos + kBlockBytes);
+    const std::size_t nl = text.find('\n', target - 1);
+    const std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    const std::string_view piece = text.substr(pos, end - pos);
+    blocks.push_back(Block{piece, line, {}, {}, {}});
+    line += static_cast<std::int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+    pos = end;
+  }
+  io::ReadOptions opts;
+  opts.on_error = io::OnError::skip;  // collect everything; strict mode is applied in line order below
+  opts.max_errors_kept = std::numeric_limits<std::size_t>::max();
+  opts.max_line_bytes = c.max_line_bytes;
+  parallel_for(blocks.size(), c.threads, 1, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      Block& blk = blocks[b];
+      blk.errors = io::read_jsonl_text(
+          blk.text, name,
+          [&](json& rec, std::int64_t l) {
+            const std::int64_t abs = blk.first_line + l - 1;
+            blk.records.push_back(reader.parse(rec, abs));
+            blk.lines.push_back(abs);
+          },
+          opts);
+      for (auto& e : blk.errors.first) e.line += blk.first_line - 1;
+    }
+  });
+  for (Block& blk : blocks) {
+    std::size_t ri = 0;
+    std::size_t ei = 0;
+    while (ri < blk.records.size() || ei < blk.errors.first.size()) {
+      if (ei < blk.errors.first.size() && (ri >= blk.records.size() || blk.errors.first[ei].line < blk.lines[ri])) {
+        reader.fail(blk.errors.first[ei++]);
+        continue;
+      }
+      const std::int64_t l = blk.lines[ri];
+      try {
+        reader.merge(std::move(blk.records[ri++]));
+      } catch (const RecordError& e) {
+        reader.fail(io::LineError{name, l, 0, e.what()});
+      }
+    }
+    std::vector<Parsed>().swap(blk.records);
+  }
+}
+
+}  // namespace
+
+ReadResult read_groups(const std::string& path, const PairConfig& config) {
+  validate(config);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
+  GroupReader reader(config);
+  constexpr std::size_t kChunk = std::size_t{32} << 20;
+  std::string buf;
+  std::int64_t line = 1;
+  bool eof = false;
+  while (!eof) {
+    const std::size_t old = buf.size();
+    buf.resize(old + kChunk);
+    in.read(buf.data() + old, static_cast<std::streamsize>(kChunk));
+    buf.resize(old + static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+    eof = in.eof();
+    const std::size_t last_nl = buf.rfind('\n');
+    const std::size_t cut = eof ? buf.size() : (last_nl == std::string::npos ? 0 : last_nl + 1);
+    if (cut == 0) continue;  // no complete line yet (a line longer than the chunk): read on
+    const std::string_view whole(buf.data(), cut);
+    read_lines(whole, line, path, reader, config);
+    line += static_cast<std::int64_t>(std::count(whole.begin(), whole.end(), '\n'));
+    buf.erase(0, cut);
+  }
+  return reader.finish(path);
+}
+
+ReadResult read_groups_text(std::string_view text, const std::string& name, const PairConfig& config) {
+  validate(config);
+  GroupReader reader(config);
+  read_lines(text, 1, name, reader, config);
+  return reader.finish(name);
+}
+
+}  // namespace pairs
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,61 @@
+// Internal text helpers of the pairs module: code-point length, whitespace normalisation, word
+// n-gram shingles, exact Jaccard and MinHash. Thread-safe free functions.
+#pragma once
+
+#include <cstddef>      // for std::size_t
+#include <cstdint>      // for std::uint64_t
+#include <string>       // for std::string
+#include <string_view>  // for std::string_view
+#include <vector>       // for std::vector
+
+#include "protege/config.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace pairs::detail {
+
+/// ASCII whitespace: space, \t, \n, \r, \f, \v.
+[[nodiscard]] constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/// Number of Unicode code points of UTF-8 text (bytes that are not continuation bytes).
+[[nodiscard]] std::size_t utf8_length(std::string_view s) noexcept;
+
+/// Runs of ASCII whitespace collapsed to one space, leading/trailing whitespace removed.
+[[nodiscard]] std::string normalize_ws(std::string_view s);
+
+/// True when `s` has no non-whitespace byte.
+[[nodiscard]] bool is_blank(std::string_view s) noexcept;
+
+/// `s` without trailing ASCII whitespace.
+[[nodiscard]] std::string_view rstrip(std::string_view s) noexcept;
+
+/// One pass over a text: the hash of its word sequence (equal for texts that are equal after
+/// whitespace normalisation) and, when `n > 0`, its word n-gram shingles (see shingles()).
+struct TextInfo {
+  std::uint64_t sequence_hash = 0;       ///< hash of the whitespace-normalised text
+  std::vector<std::uint64_t> shingles;  ///< sorted unique n-gram hashes (empty when n == 0)
+};
+
+/// See TextInfo. O(|s| + words · log words).
+[[nodiscard]] TextInfo analyze(std::string_view s, int n);
+
+/// Whether two texts are equal after whitespace normalisation (without building strings).
+[[nodiscard]] bool equal_normalized(std::string_view a, std::string_view b) noexcept;
+
+/// Sorted, unique hashes of the word n-grams of `s` (words split on ASCII whitespace). Text with
+/// fewer than n words (but at least one) gives one shingle of all its words; blank text gives none.
+[[nodiscard]] std::vector<std::uint64_t> shingles(std::string_view s, int n);
+
+/// |A ∩ B| / |A ∪ B| of two sorted unique sets; 1 when both are empty.
+[[nodiscard]] double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) noexcept;
+
+/// MinHash signature with `perms` permutations (hash mixes with fixed per-permutation keys).
+[[nodiscard]] std::vector<std::uint64_t> minhash(const std::vector<std::uint64_t>& shingles, int perms);
+
+/// Share of equal signature slots (the MinHash Jaccard estimate).
+[[nodiscard]] double minhash_similarity(const std::vector<std::uint64_t>& a,
+                                        const std::vector<std::uint64_t>& b) noexcept;
+
+}  // namespace pairs::detail
+PROTEGE_NAMESPACE_END
