@@ -1,8 +1,57 @@
 // The schemas of every protege operator: one TORCH_LIBRARY block, the single source of truth.
-// Implementations live in one file per op family and backend (TORCH_LIBRARY_IMPL).
+// Implementations live in one file per op family and backend (TORCH_LIBRARY_IMPL):
+//   token_logprobs.cpp (+ _cuda.cpp)  token_logprobs
+//   distill.cpp                       distill_loss, _distill_loss_forward
+//   fused_linear.cpp                  fused_linear_distill_loss, fused_linear_token_logprobs (+ inner ops)
+//   preference.cpp                    sequence_logprobs, preference_loss, reward_loss, ranking_loss,
+//                                     fused_linear_preference_loss (CompositeImplicitAutograd)
+// Ops whose name starts with '_' are internal: they compute what the autograd wrappers of the
+// public ops need (a CUDA backend implements them, plus the public op's CompositeExplicitAutograd
+// path works unchanged).
 #include <torch/library.h>
 
 TORCH_LIBRARY(protege, m) {
+  // ---- token log-probabilities ----
   m.def("token_logprobs(Tensor logits, Tensor labels, int ignore_index=-100, float temperature=1.0) -> (Tensor, Tensor)");
   m.def("token_logprobs_backward(Tensor grad_logprobs, Tensor logits, Tensor labels, Tensor lse, int ignore_index, float temperature) -> Tensor");
+  m.def("fused_linear_token_logprobs(Tensor hidden, Tensor weight, Tensor labels, *, Tensor? bias=None, "
+        "int ignore_index=-100, float temperature=1.0, int? chunk_size=None) -> Tensor");
+  m.def("_fused_linear_token_logprobs_forward(Tensor hidden, Tensor weight, Tensor labels, Tensor? bias, "
+        "int ignore_index, float temperature, int? chunk_size) -> (Tensor, Tensor)");
+  m.def("_fused_linear_token_logprobs_backward(Tensor grad_logprobs, Tensor hidden, Tensor weight, Tensor labels, "
+        "Tensor? bias, Tensor lse, int ignore_index, float temperature, int? chunk_size) -> (Tensor, Tensor, Tensor)");
+  m.def("sequence_logprobs(Tensor logits, Tensor labels, *, int ignore_index=-100, float temperature=1.0, "
+        "bool average=False) -> Tensor");
+
+  // ---- distillation ----
+  m.def("distill_loss(Tensor student_logits, Tensor teacher_logits, Tensor? labels=None, *, str divergence=\"jsd\", "
+        "float beta=0.5, float temperature=1.0, int ignore_index=-100, str reduction=\"mean\", "
+        "float hard_label_weight=0.0, str vocab_mismatch=\"error\", str temperature_scaling=\"none\") -> Tensor");
+  m.def("_distill_loss_forward(Tensor student_logits, Tensor teacher_logits, Tensor? labels, str divergence, "
+        "float beta, float temperature, int ignore_index, str reduction, float hard_label_weight, "
+        "str vocab_mismatch, str temperature_scaling, bool compute_grad) -> (Tensor, Tensor)");
+  m.def("fused_linear_distill_loss(Tensor student_hidden, Tensor student_weight, Tensor teacher_hidden, "
+        "Tensor teacher_weight, Tensor? labels=None, *, Tensor? student_bias=None, Tensor? teacher_bias=None, "
+        "int? chunk_size=None, str divergence=\"jsd\", float beta=0.5, float temperature=1.0, int ignore_index=-100, "
+        "str reduction=\"mean\", float hard_label_weight=0.0, str vocab_mismatch=\"error\", "
+        "str temperature_scaling=\"none\") -> Tensor");
+  m.def("_fused_linear_distill(Tensor student_hidden, Tensor student_weight, Tensor teacher_hidden, "
+        "Tensor teacher_weight, Tensor? labels, Tensor? student_bias, Tensor? teacher_bias, int? chunk_size, "
+        "str divergence, float beta, float temperature, int ignore_index, str reduction, float hard_label_weight, "
+        "str vocab_mismatch, str temperature_scaling, Tensor? grad_loss, bool compute_grad) "
+        "-> (Tensor, Tensor, Tensor, Tensor)");
+
+  // ---- preference, reward and ranking losses on sequence log-probs ----
+  m.def("preference_loss(Tensor policy_chosen_logps, Tensor policy_rejected_logps, Tensor? ref_chosen_logps=None, "
+        "Tensor? ref_rejected_logps=None, *, str kind=\"dpo\", float beta=0.1, float label_smoothing=0.0, "
+        "float gamma=0.5, Tensor? chosen_lengths=None, Tensor? rejected_lengths=None, str reduction=\"mean\") "
+        "-> (Tensor, Tensor, Tensor)");
+  m.def("reward_loss(Tensor chosen_rewards, Tensor rejected_rewards, *, Tensor? margin=None, "
+        "float center_coefficient=0.0) -> Tensor");
+  m.def("ranking_loss(Tensor scores, *, float margin=0.001, Tensor? gold_scores=None, float gold_margin=0.0, "
+        "float gold_weight=0.0) -> Tensor");
+  m.def("fused_linear_preference_loss(Tensor hidden, Tensor weight, Tensor labels, *, Tensor? bias=None, "
+        "Tensor? ref_hidden=None, Tensor? ref_weight=None, Tensor? ref_bias=None, str kind=\"dpo\", float beta=0.1, "
+        "float label_smoothing=0.0, float gamma=0.5, int ignore_index=-100, float temperature=1.0, "
+        "bool average_log_prob=False, int? chunk_size=None, str reduction=\"mean\") -> (Tensor, Tensor, Tensor)");
 }

@@ -35,14 +35,6 @@ const void* row_ptr(const void* base, DType t, std::int64_t offset) {
   return static_cast<const char*>(base) + static_cast<std::size_t>(offset) * dtype_size(t);
 }
 
-// Returns logsumexp of z[0..n) (max-shifted, fp32).
-float row_logsumexp(const float* z, std::int64_t n) {
-  const Eigen::Map<const Eigen::ArrayXf> a(z, n);
-  const float m = a.maxCoeff();
-  if (!std::isfinite(m)) return m;  // +inf, or -inf for an all -inf row
-  return m + std::log((a - m).exp().sum());
-}
-
 }  // namespace
 
 void token_logprobs_forward(const TokenLogprobsParams& p, int threads) {
@@ -55,11 +47,15 @@ void token_logprobs_forward(const TokenLogprobsParams& p, int threads) {
       const auto row = static_cast<std::int64_t>(r);
       const float* z = detail::load_row_scaled(row_ptr(p.logits, p.dtype, row * p.row_stride), p.dtype,
                                                p.vocab, inv_t, buf);
-      const float lse = row_logsumexp(z, p.vocab);
+      const Eigen::Map<const Eigen::ArrayXf> a(z, p.vocab);
+      const float m = a.maxCoeff();
+      const float log_s = std::isfinite(m) ? std::log((a - m).exp().sum()) : 0.0f;
+      const float lse = std::isfinite(m) ? m + log_s : m;
       p.lse[r] = lse;
       const std::int64_t y = p.labels[r];
-      // An all −inf row (lse = −inf) is uniform: log p = −log V instead of (−inf) − (−inf) = NaN.
-      const float logp = lse == -INFINITY ? -std::log(static_cast<float>(p.vocab)) : z[y] - lse;
+      // log p = (z_y − m) − log s (not z_y − lse, whose rounding grows with |m|). An all −inf row
+      // (lse = −inf) is uniform: log p = −log V instead of (−inf) − (−inf) = NaN.
+      const float logp = m == -INFINITY ? -std::log(static_cast<float>(p.vocab)) : (z[y] - m) - log_s;
       p.logprobs[r] = (y == p.ignore_index) ? 0.0f : logp;
     }
   });

@@ -1,0 +1,285 @@
+"""Functional forms of protege's torch ops (thin wrappers over ``torch.ops.protege``).
+
+Every function here is one registered operator (CPU, Meta/fake for ``torch.compile``, autograd;
+CUDA when protege was built with it), except the small helpers ``fused_linear_sequence_logprobs``
+and ``masked_sum`` which compose registered ops. Losses are returned in float32 (float64 for
+float64 inputs of the preference family); see ``docs/kernels.md`` for the math of each op.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+
+from ._loader import load
+
+load()
+
+__all__ = [
+    "token_logprobs",
+    "fused_linear_token_logprobs",
+    "sequence_logprobs",
+    "fused_linear_sequence_logprobs",
+    "masked_sum",
+    "distill_loss",
+    "fused_linear_distill_loss",
+    "preference_loss",
+    "reward_loss",
+    "ranking_loss",
+    "fused_linear_preference_loss",
+]
+
+_ops = torch.ops.protege
+
+
+def _mismatch(v: Optional[str]) -> str:
+    return "error" if v is None else v
+
+
+def _scaling(v: Optional[str]) -> str:
+    return "none" if v is None else v
+
+
+def token_logprobs(
+    logits: torch.Tensor, labels: torch.Tensor, *, ignore_index: int = -100, temperature: float = 1.0
+) -> torch.Tensor:
+    """Per-token ``log softmax(logits / temperature)[label]``; 0 where ``labels == ignore_index``.
+
+    Args:
+        logits: ``[..., V]`` float32 / bfloat16 / float16.
+        labels: ``[...]`` int64 in ``[0, V)`` or ``ignore_index``.
+    Returns:
+        ``[...]`` float32, differentiable with respect to ``logits``.
+    """
+    return _ops.token_logprobs(logits, labels, ignore_index, float(temperature))[0]
+
+
+def fused_linear_token_logprobs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    bias: Optional[torch.Tensor] = None,
+    ignore_index: int = -100,
+    temperature: float = 1.0,
+    chunk_size: Optional[int] = None,
+) -> torch.Tensor:
+    """``token_logprobs(hidden @ weight.T + bias, labels)`` without materialising the logits.
+
+    Args:
+        hidden: ``[..., H]``; weight: ``[V, H]``; bias: ``[V]`` or None; labels: ``[...]`` int64.
+        chunk_size: tokens per chunk (None: from a 256 MiB budget).
+    Returns:
+        ``[...]`` float32; differentiable with respect to hidden, weight and bias (backward
+        recomputes each chunk's logits).
+    """
+    return _ops.fused_linear_token_logprobs(
+        hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=float(temperature),
+        chunk_size=chunk_size,
+    )
+
+
+def sequence_logprobs(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    ignore_index: int = -100,
+    temperature: float = 1.0,
+    average: bool = False,
+) -> torch.Tensor:
+    """Sum (``average=False``) or per-token mean over non-ignored positions of ``token_logprobs``.
+
+    Args:
+        logits: ``[..., T, V]``; labels: ``[..., T]``.
+    Returns:
+        ``[...]`` float32.
+    """
+    return _ops.sequence_logprobs(
+        logits, labels, ignore_index=ignore_index, temperature=float(temperature), average=average
+    )
+
+
+def masked_sum(token_logps: torch.Tensor, mask: torch.Tensor, *, average: bool = False) -> torch.Tensor:
+    """Sum (or mean, with ``average``) of ``token_logps [..., T]`` over positions where ``mask`` is true."""
+    m = mask.to(token_logps.dtype)
+    s = (token_logps * m).sum(-1)
+    return s / m.sum(-1).clamp_min(1) if average else s
+
+
+def fused_linear_sequence_logprobs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    bias: Optional[torch.Tensor] = None,
+    ignore_index: int = -100,
+    temperature: float = 1.0,
+    chunk_size: Optional[int] = None,
+    average: bool = False,
+) -> torch.Tensor:
+    """Sequence log-probs ``[...]`` from ``hidden [..., T, H]`` and ``labels [..., T]`` (fused linear)."""
+    tok = fused_linear_token_logprobs(
+        hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=temperature, chunk_size=chunk_size
+    )
+    return masked_sum(tok, labels != ignore_index, average=average)
+
+
+def distill_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: Optional[torch.Tensor] = None,
+    *,
+    divergence: str = "jsd",
+    beta: float = 0.5,
+    temperature: float = 1.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    hard_label_weight: float = 0.0,
+    vocab_mismatch: Optional[str] = None,
+    temperature_scaling: Optional[str] = None,
+) -> torch.Tensor:
+    """Distillation loss between student and teacher logits ``[..., V]``.
+
+    ``divergence``: ``forward_kl`` = KL(teacher‖student), ``reverse_kl`` = KL(student‖teacher),
+    ``jsd`` = β·KL(P‖M) + (1−β)·KL(Q‖M) with M = βP + (1−β)Q (β=0/1 are exactly the two KLs),
+    ``tvd`` = ½Σ|P−Q|. Both logits are divided by ``temperature``; ``temperature_scaling="t2"``
+    multiplies the divergence by T². ``reduction="mean"`` sums over the vocabulary and averages
+    over non-ignored tokens (0 when there are none). The per-token loss is
+    ``(1 − hard_label_weight)·divergence + hard_label_weight·CE(student_logits, labels)``.
+    The teacher receives no gradient. Returns float32.
+    """
+    return _ops.distill_loss(
+        student_logits, teacher_logits, labels, divergence=divergence, beta=float(beta),
+        temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
+        hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
+        temperature_scaling=_scaling(temperature_scaling),
+    )
+
+
+def fused_linear_distill_loss(
+    student_hidden: torch.Tensor,
+    student_weight: torch.Tensor,
+    teacher_hidden: torch.Tensor,
+    teacher_weight: torch.Tensor,
+    labels: Optional[torch.Tensor] = None,
+    *,
+    student_bias: Optional[torch.Tensor] = None,
+    teacher_bias: Optional[torch.Tensor] = None,
+    chunk_size: Optional[int] = None,
+    divergence: str = "jsd",
+    beta: float = 0.5,
+    temperature: float = 1.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    hard_label_weight: float = 0.0,
+    vocab_mismatch: Optional[str] = None,
+    temperature_scaling: Optional[str] = None,
+) -> torch.Tensor:
+    """``distill_loss`` on ``student_hidden @ student_weight.T (+ bias)`` and the teacher's
+    projection, chunked over tokens so the ``[tokens × vocab]`` logits never exist in full.
+
+    Masked tokens are dropped before the projection. With reduction ``mean``/``sum`` the gradients
+    of the student hidden states, weight and bias are computed during the forward pass (like
+    Liger; backward only scales them); with ``none`` backward recomputes the chunks. ``dW``
+    accumulates in float32. The teacher receives no gradient.
+    """
+    return _ops.fused_linear_distill_loss(
+        student_hidden, student_weight, teacher_hidden, teacher_weight, labels, student_bias=student_bias,
+        teacher_bias=teacher_bias, chunk_size=chunk_size, divergence=divergence, beta=float(beta),
+        temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
+        hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
+        temperature_scaling=_scaling(temperature_scaling),
+    )
+
+
+def preference_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: Optional[torch.Tensor] = None,
+    ref_rejected_logps: Optional[torch.Tensor] = None,
+    *,
+    kind: str = "dpo",
+    beta: float = 0.1,
+    label_smoothing: float = 0.0,
+    gamma: float = 0.5,
+    chosen_lengths: Optional[torch.Tensor] = None,
+    rejected_lengths: Optional[torch.Tensor] = None,
+    reduction: str = "mean",
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Preference loss on sequence log-probs ``[B]``; returns ``(loss, chosen_rewards, rejected_rewards)``.
+
+    ``kind``: ``dpo`` (sigmoid, with label smoothing = cDPO), ``ipo`` (log-ratios divided by the
+    lengths, as TRL), ``hinge``, ``robust``, ``simpo`` (length-normalised, margin γ, no
+    reference), ``orpo`` (odds ratio + chosen NLL, no reference), ``cpo`` (sigmoid on β·(c − r)
+    + chosen NLL, no reference). Missing reference log-probs count as 0. Rewards are detached.
+    """
+    return _ops.preference_loss(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, kind=kind,
+        beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
+        chosen_lengths=chosen_lengths, rejected_lengths=rejected_lengths, reduction=reduction,
+    )
+
+
+def reward_loss(
+    chosen_rewards: torch.Tensor,
+    rejected_rewards: torch.Tensor,
+    *,
+    margin=None,
+    center_coefficient: float = 0.0,
+) -> torch.Tensor:
+    """Bradley-Terry loss ``mean(−log σ(r_c − r_r − margin)) + c·mean((r_c + r_r)²)`` (TRL RewardTrainer).
+
+    ``margin``: None, a float, or a tensor with one value per pair.
+    """
+    if margin is not None and not isinstance(margin, torch.Tensor):
+        margin = torch.full_like(chosen_rewards, float(margin))
+    return _ops.reward_loss(
+        chosen_rewards, rejected_rewards, margin=margin, center_coefficient=float(center_coefficient)
+    )
+
+
+def ranking_loss(
+    scores: torch.Tensor,
+    *,
+    margin: float = 0.001,
+    gold_scores: Optional[torch.Tensor] = None,
+    gold_margin: float = 0.0,
+    gold_weight: float = 0.0,
+) -> torch.Tensor:
+    """BRIO listwise loss on ``scores [B, K]`` ordered best → worst: ``MarginRankingLoss(margin·(j−i))``
+    averaged per gap over all ``i < j`` and summed over gaps, plus ``gold_weight·MarginRankingLoss(gold_margin)``
+    of ``gold_scores [B]`` against every candidate."""
+    return _ops.ranking_loss(
+        scores, margin=float(margin), gold_scores=gold_scores, gold_margin=float(gold_margin),
+        gold_weight=float(gold_weight),
+    )
+
+
+def fused_linear_preference_loss(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    bias: Optional[torch.Tensor] = None,
+    ref_hidden: Optional[torch.Tensor] = None,
+    ref_weight: Optional[torch.Tensor] = None,
+    ref_bias: Optional[torch.Tensor] = None,
+    kind: str = "dpo",
+    beta: float = 0.1,
+    label_smoothing: float = 0.0,
+    gamma: float = 0.5,
+    ignore_index: int = -100,
+    temperature: float = 1.0,
+    average_log_prob: bool = False,
+    chunk_size: Optional[int] = None,
+    reduction: str = "mean",
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``preference_loss`` from hidden states ``[2B, T, H]`` (chosen rows, then rejected rows) and
+    aligned ``labels [2B, T]`` (no shift is applied), chunked over tokens; the reference log-probs
+    come from ``ref_hidden`` with ``ref_weight`` (default: ``weight``) when given."""
+    return _ops.fused_linear_preference_loss(
+        hidden, weight, labels, bias=bias, ref_hidden=ref_hidden, ref_weight=ref_weight, ref_bias=ref_bias,
+        kind=kind, beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
+        ignore_index=ignore_index, temperature=float(temperature), average_log_prob=average_log_prob,
+        chunk_size=chunk_size, reduction=reduction,
+    )
