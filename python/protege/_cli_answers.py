@@ -1,0 +1,94 @@
+"""``protege answers check``: grade a JSONL file of rationales."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from ._progress import ProgressBar, print_table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("answers", help="check final answers of math rationales")
+    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
+    cmds.required = True
+    c = cmds.add_parser("check", help="add 'extracted' and 'outcome' fields to each record and print counts")
+    c.add_argument("input", help="JSONL file, one record per line")
+    c.add_argument("--text-field", default="completion", help="field holding the rationale (default: completion)")
+    c.add_argument("--gold-field", default="gold", help="field holding the gold answer (default: gold)")
+    c.add_argument("-o", "--output", help="write the records with 'extracted' and 'outcome' to this JSONL file")
+    c.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed lines: fail or skip")
+    c.add_argument("--style", default="auto", help="extraction style: auto, gsm8k, boxed, answer_is, last_number")
+    c.add_argument("--percent", choices=("drop", "divide"), default="drop")
+    c.add_argument("--rel-tol", type=float, default=1e-6)
+    c.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
+    c.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from . import answers
+    from ._io import SkipReport, field_error, iter_jsonl, write_jsonl_atomic
+
+    report = SkipReport()
+    records, texts, golds = [], [], []
+    for line, rec in iter_jsonl(args.input, args.on_error, report):
+        ok = True
+        for field in (args.text_field, args.gold_field):
+            if field not in rec:
+                field_error(args.input, line, field, "missing", args.on_error, report)
+                ok = False
+                break
+            value = rec[field]
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and field == args.gold_field:
+                value = repr(value)
+            if not isinstance(value, str):
+                field_error(args.input, line, field, f"expected string, got {type(value).__name__}", args.on_error, report)
+                ok = False
+                break
+        if not ok:
+            continue
+        records.append(rec)
+        texts.append(rec[args.text_field])
+        gold = rec[args.gold_field]
+        golds.append(gold if isinstance(gold, str) else repr(gold))
+
+    bar = ProgressBar("answers check", enabled=not args.quiet)
+    outcomes, has, extracted = [], [], []
+    step = 65536
+    for start in range(0, len(texts), step):
+        o, h, e = answers.check_batch(
+            texts[start : start + step], golds[start : start + step], threads=args.threads, details=True,
+            style=args.style, percent=args.percent, rel_tol=args.rel_tol,
+        )
+        outcomes += o
+        has += h
+        extracted += e
+        bar(min(start + step, len(texts)), len(texts))
+    bar(len(texts), len(texts))
+    bar.close()
+
+    if args.output:
+        def rows():
+            for rec, o, h, e in zip(records, outcomes, has, extracted):
+                out = dict(rec)
+                out["extracted"] = e if h else None
+                out["outcome"] = o.value
+                yield out
+
+        write_jsonl_atomic(args.output, rows())
+
+    counts = Counter(o.value for o in outcomes)
+    no_answer = sum(1 for o, h in zip(outcomes, has) if not h and o.value == "wrong")
+    total = len(outcomes)
+    table = [(name, counts.get(name, 0), f"{100.0 * counts.get(name, 0) / total:.1f}%" if total else "-")
+             for name in ("correct", "wrong", "unverifiable")]
+    table.append(("  of which no answer", no_answer, f"{100.0 * no_answer / total:.1f}%" if total else "-"))
+    table.append(("skipped lines", report.count, ""))
+    table.append(("total checked", total, ""))
+    print_table(table, ["outcome", "count", "share"])
+    for path, line, col, reason in report.first[:10]:
+        print(f"skipped {path}:{line}{':' + str(col) if col else ''}: {reason}", file=sys.stderr)
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0

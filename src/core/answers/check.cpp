@@ -1,0 +1,198 @@
+// Public entry points of the answers module: option validation, extract / normalize /
+// equivalent / check / check_batch, and the enum <-> string helpers.
+#include <cmath>     // for std::isfinite
+#include <cstdint>   // for std::uint8_t
+#include <iterator>  // for std::size
+#include <string>    // for std::string
+
+#include <fmt/format.h>  // for fmt::format
+
+#include "extract.hpp"
+#include "normalize.hpp"
+#include "protege/answers/answers.hpp"
+#include "protege/error.hpp"
+#include "protege/parallel.hpp"
+#include "text_util.hpp"
+#include "value.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace answers {
+
+namespace {
+
+constexpr std::string_view kStyleNames[] = {"auto", "gsm8k", "boxed", "answer_is", "last_number"};
+constexpr std::size_t kBatchGrain = 256;
+
+void validate_style(Style style) {
+  if (static_cast<std::uint8_t>(style) > static_cast<std::uint8_t>(Style::last_number)) {
+    throw InvalidArgument(fmt::format("answers: invalid style value {} (expected 0..4)", static_cast<int>(style)));
+  }
+}
+
+void validate(const Options& o) {
+  validate_style(o.style);
+  if (static_cast<std::uint8_t>(o.percent) > static_cast<std::uint8_t>(PercentMode::divide)) {
+    throw InvalidArgument(
+        fmt::format("answers: invalid percent mode value {} (expected 0 or 1)", static_cast<int>(o.percent)));
+  }
+  if (!std::isfinite(o.rel_tol) || o.rel_tol < 0.0) {
+    throw InvalidArgument(fmt::format("answers: options.rel_tol must be finite and >= 0 (got {})", o.rel_tol));
+  }
+  if (o.limits.max_depth < 1) {
+    throw InvalidArgument(fmt::format("answers: options.limits.max_depth must be >= 1 (got {})", o.limits.max_depth));
+  }
+  if (o.limits.max_exponent < 0) {
+    throw InvalidArgument(
+        fmt::format("answers: options.limits.max_exponent must be >= 0 (got {})", o.limits.max_exponent));
+  }
+}
+
+// Per-thread reusable state of checking: scratch buffers are kept across calls so that the hot
+// path does not allocate once warm.
+class Checker {
+ public:
+  explicit Checker(const Options& options)
+      : options_(options),
+        config_(detail::make_eval_config(options)),
+        percent_divides_(options.percent == PercentMode::divide) {}
+
+  bool equivalent(std::string_view a, std::string_view b) {
+    detail::normalize_key(a, percent_divides_, norm_, pred_key_);
+    detail::normalize_key(b, percent_divides_, norm_, gold_key_);
+    return keys_equivalent(a.size(), b.size());
+  }
+
+  CheckResult check(std::string_view text, std::string_view gold) {
+    CheckResult r;
+    std::string_view gold_answer;
+    const detail::GoldStatus status = detail::extract_gold(gold, options_.after_think, gold_scratch_, gold_answer);
+    bool gold_ok = status != detail::GoldStatus::marker_failed &&
+                   gold_answer.size() <= options_.limits.max_answer_chars && detail::valid_utf8(gold_answer);
+    if (gold_ok) {
+      detail::normalize_key(gold_answer, percent_divides_, norm_, gold_key_);
+      gold_ok = !gold_key_.empty();
+    }
+    const std::optional<std::string_view> pred =
+        detail::extract_view(text, options_.style, options_.after_think, pred_scratch_);
+    if (pred) {
+      r.has_answer = true;
+      r.extracted.assign(*pred);
+    }
+    if (!gold_ok) {
+      r.outcome = Outcome::unverifiable;
+      return r;
+    }
+    if (!pred) {
+      r.outcome = Outcome::wrong;
+      return r;
+    }
+    detail::normalize_key(*pred, percent_divides_, norm_, pred_key_);
+    r.outcome = keys_equivalent(pred->size(), gold_answer.size()) ? Outcome::correct : Outcome::wrong;
+    return r;
+  }
+
+ private:
+  // Compares pred_key_ with gold_key_; the sizes are those of the raw answers.
+  bool keys_equivalent(std::size_t pred_size, std::size_t gold_size) {
+    if (pred_key_.empty() || gold_key_.empty()) return false;
+    if (pred_key_ == gold_key_) return true;
+    // Two distinct canonical decimals are distinct numbers: no need to evaluate.
+    if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_)) return false;
+    const std::size_t max_chars = options_.limits.max_answer_chars;
+    if (pred_size > max_chars || gold_size > max_chars) return false;  // strings only
+    detail::Value a;
+    detail::Value b;
+    if (!detail::evaluate(pred_key_, config_, a) || !detail::evaluate(gold_key_, config_, b)) return false;
+    return detail::values_equal(a, b, options_.rel_tol);
+  }
+
+  const Options& options_;
+  detail::EvalConfig config_;
+  bool percent_divides_;
+  detail::ExtractScratch pred_scratch_;
+  detail::ExtractScratch gold_scratch_;
+  detail::NormScratch norm_;
+  std::string pred_key_;
+  std::string gold_key_;
+};
+
+}  // namespace
+
+std::optional<std::string> extract(std::string_view text, Style style, bool after_think) {
+  validate_style(style);
+  detail::ExtractScratch scratch;
+  const std::optional<std::string_view> r = detail::extract_view(text, style, after_think, scratch);
+  if (!r) return std::nullopt;
+  return std::string(*r);
+}
+
+std::string normalize(std::string_view answer, const Options& options) {
+  validate(options);
+  detail::NormScratch scratch;
+  std::string key;
+  detail::normalize_key(answer, options.percent == PercentMode::divide, scratch, key);
+  if (key.empty() || answer.size() > options.limits.max_answer_chars || detail::is_canonical_decimal(key)) {
+    return key;
+  }
+  detail::Value v;
+  if (!detail::evaluate(key, detail::make_eval_config(options), v)) return key;
+  return detail::render(v);
+}
+
+bool equivalent(std::string_view predicted_answer, std::string_view gold_answer, const Options& options) {
+  validate(options);
+  Checker checker(options);
+  return checker.equivalent(predicted_answer, gold_answer);
+}
+
+CheckResult check(std::string_view text, std::string_view gold, const Options& options) {
+  validate(options);
+  Checker checker(options);
+  return checker.check(text, gold);
+}
+
+std::vector<CheckResult> check_batch(const std::vector<std::string_view>& texts,
+                                     const std::vector<std::string_view>& golds,
+                                     const Options& options,
+                                     int threads) {
+  if (texts.size() != golds.size()) {
+    throw InvalidArgument(
+        fmt::format("check_batch: texts and golds must have the same size (got {} texts and {} golds)", texts.size(),
+                    golds.size()));
+  }
+  validate(options);
+  std::vector<CheckResult> results(texts.size());
+  parallel_for(texts.size(), threads, kBatchGrain, [&](std::size_t begin, std::size_t end) {
+    Checker checker(options);
+    for (std::size_t i = begin; i < end; ++i) results[i] = checker.check(texts[i], golds[i]);
+  });
+  return results;
+}
+
+Style parse_style(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kStyleNames); ++i) {
+    if (name == kStyleNames[i]) return static_cast<Style>(i);
+  }
+  throw InvalidArgument(
+      fmt::format("unknown answer style \"{}\" (expected one of: auto, gsm8k, boxed, answer_is, last_number)", name));
+}
+
+std::string_view to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::correct:
+      return "correct";
+    case Outcome::wrong:
+      return "wrong";
+    case Outcome::unverifiable:
+      return "unverifiable";
+  }
+  return "";
+}
+
+std::string_view to_string(Style s) noexcept {
+  const auto i = static_cast<std::size_t>(s);
+  return i < std::size(kStyleNames) ? kStyleNames[i] : std::string_view{};
+}
+
+}  // namespace answers
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,575 @@
+// Answer normalisation: the LaTeX/unicode clean-up pass, the final compaction pass (whitespace,
+// case, shorthand `\frac12`, leading-dot decimals) and the driver normalize_key(). The
+// structural passes (thousands separators, assignments, units) are in structure.cpp.
+#include "normalize.hpp"
+
+#include <algorithm>  // for std::lower_bound, std::is_sorted
+#include <array>      // for std::array
+#include <cstdint>    // for std::uint8_t, std::int32_t
+#include <iterator>   // for std::begin, std::end
+#include <utility>    // for std::swap
+#include <vector>     // for std::vector
+
+#include "text_util.hpp"
+
+PROTEGE_NAMESPACE_BEGIN
+namespace detail {
+
+namespace {
+
+// What latex_cleanup() does with a command.
+enum Action : std::uint8_t {
+  kUnwrapText,  // drop the command, keep its braced argument between spaces (\text{…})
+  kUnwrapMath,  // drop the command, keep its braced argument (\boxed{…}, \mathbf{…})
+  kDrop,        // drop the command (\displaystyle, \!, \$, math delimiters)
+  kSpace,       // spacing (\, \; \quad)
+  kDelimiter,   // \left, \right (and a following invisible '.')
+  kPercent,     // \%
+  kFrac,        // \dfrac, \tfrac, \cfrac -> \frac
+  kSetOpen,     // \lbrace -> \{
+  kSetClose,    // \rbrace -> \}
+  kEquals,      // \approx, \in, \coloneqq -> =
+};
+
+struct Command {
+  std::string_view name;
+  Action action;
+};
+
+// Sorted by name (bytewise) for binary search.
+constexpr Command kCommands[] = {
+    {" ", kSpace},
+    {"!", kDrop},
+    {"$", kDrop},
+    {"%", kPercent},
+    {"(", kDrop},
+    {")", kDrop},
+    {",", kSpace},
+    {":", kSpace},
+    {";", kSpace},
+    {"Big", kDrop},
+    {"Bigg", kDrop},
+    {"Bigl", kDrop},
+    {"Bigr", kDrop},
+    {"[", kDrop},
+    {"]", kDrop},
+    {"approx", kEquals},
+    {"big", kDrop},
+    {"bigg", kDrop},
+    {"biggl", kDrop},
+    {"biggr", kDrop},
+    {"bigl", kDrop},
+    {"bigr", kDrop},
+    {"bm", kUnwrapMath},
+    {"boxed", kUnwrapMath},
+    {"cfrac", kFrac},
+    {"circ", kDrop},
+    {"coloneqq", kEquals},
+    {"degree", kDrop},
+    {"dfrac", kFrac},
+    {"displaystyle", kDrop},
+    {"emph", kUnwrapText},
+    {"enspace", kSpace},
+    {"ensuremath", kUnwrapMath},
+    {"fbox", kUnwrapMath},
+    {"hbox", kUnwrapText},
+    {"in", kEquals},
+    {"lbrace", kSetOpen},
+    {"left", kDelimiter},
+    {"limits", kDrop},
+    {"mathbb", kUnwrapMath},
+    {"mathbf", kUnwrapMath},
+    {"mathcal", kUnwrapMath},
+    {"mathit", kUnwrapMath},
+    {"mathrm", kUnwrapText},
+    {"mathsf", kUnwrapMath},
+    {"mathstrut", kDrop},
+    {"mathtt", kUnwrapMath},
+    {"mbox", kUnwrapText},
+    {"medspace", kSpace},
+    {"noindent", kDrop},
+    {"nolimits", kDrop},
+    {"operatorname", kUnwrapText},
+    {"qquad", kSpace},
+    {"quad", kSpace},
+    {"rbrace", kSetClose},
+    {"right", kDelimiter},
+    {"scriptstyle", kDrop},
+    {"strut", kDrop},
+    {"text", kUnwrapText},
+    {"textbf", kUnwrapText},
+    {"textit", kUnwrapText},
+    {"textnormal", kUnwrapText},
+    {"textrm", kUnwrapText},
+    {"textsf", kUnwrapText},
+    {"textstyle", kDrop},
+    {"texttt", kUnwrapText},
+    {"textup", kUnwrapText},
+    {"tfrac", kFrac},
+    {"thickspace", kSpace},
+    {"thinspace", kSpace},
+};
+static_assert(std::is_sorted(std::begin(kCommands), std::end(kCommands), [](const Command& a, const Command& b) {
+  return a.name < b.name;
+}));
+
+// The action for a command name, or nullptr for a command that is kept as is.
+const Command* find_command(std::string_view name) noexcept {
+  const auto* it = std::lower_bound(std::begin(kCommands), std::end(kCommands), name,
+                                    [](const Command& c, std::string_view n) { return c.name < n; });
+  return it != std::end(kCommands) && it->name == name ? it : nullptr;
+}
+
+// Brace kinds remembered while unwrapping: keep the closing brace, drop it, or drop it and emit
+// a space.
+enum : std::uint8_t { kKeep = 0, kDropBrace = 1, kDropBraceSpace = 2 };
+
+// A stack of brace kinds that only allocates beyond 64 levels.
+class BraceStack {
+ public:
+  void push(std::uint8_t v) {
+    if (size_ < inline_.size()) {
+      inline_[size_] = v;
+    } else {
+      overflow_.push_back(v);
+    }
+    ++size_;
+  }
+  // Returns kKeep for an unmatched closing brace.
+  std::uint8_t pop() {
+    if (size_ == 0) return kKeep;
+    --size_;
+    if (size_ < inline_.size()) return inline_[size_];
+    const std::uint8_t v = overflow_.back();
+    overflow_.pop_back();
+    return v;
+  }
+
+ private:
+  std::array<std::uint8_t, 64> inline_{};
+  std::vector<std::uint8_t> overflow_;
+  std::size_t size_ = 0;
+};
+
+// Replacement for a few multi-byte UTF-8 characters at `s[i]`; sets `len` to the bytes consumed.
+// Returns nullptr when there is none.
+const char* unicode_replacement(std::string_view s, std::size_t i, std::size_t& len) noexcept {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 != 0xC2 && b0 != 0xC3 && b0 != 0xCF && b0 != 0xE2) return nullptr;
+  if (i + 1 >= s.size()) return nullptr;
+  const auto b1 = static_cast<unsigned char>(s[i + 1]);
+  len = 2;
+  if (b0 == 0xC2) {
+    switch (b1) {
+      case 0xA0:
+        return " ";  // no-break space
+      case 0xB0:
+        return "";  // degree sign
+      case 0xB2:
+        return "^2";  // superscript two
+      case 0xB3:
+        return "^3";  // superscript three
+      case 0xB7:
+        return "\\cdot ";  // middle dot
+      case 0xBC:
+        return "\\frac{1}{4}";  // one quarter
+      case 0xBD:
+        return "\\frac{1}{2}";  // one half
+      case 0xBE:
+        return "\\frac{3}{4}";  // three quarters
+      default:
+        return nullptr;
+    }
+  }
+  if (b0 == 0xC3) {
+    if (b1 == 0x97) return "\\times ";  // multiplication sign
+    if (b1 == 0xB7) return "\\div ";    // division sign
+    return nullptr;
+  }
+  if (b0 == 0xCF) return b1 == 0x80 ? "\\pi " : nullptr;  // greek small pi
+  if (i + 2 >= s.size()) return nullptr;
+  const auto b2 = static_cast<unsigned char>(s[i + 2]);
+  len = 3;
+  if (b1 == 0x80) {
+    if (b2 == 0x93) return "-";                // en dash used as minus
+    if (b2 == 0x8B) return "";                 // zero-width space
+    if (b2 >= 0x82 && b2 <= 0x8A) return " ";  // en/em/thin/hair spaces
+    if (b2 == 0xAF) return " ";                // narrow no-break space
+    return nullptr;
+  }
+  if (b1 == 0x88) {
+    if (b2 == 0x92) return "-";         // minus sign
+    if (b2 == 0x9E) return "\\infty ";  // infinity
+    if (b2 == 0x9A) return "\\sqrt";    // square root
+    return nullptr;
+  }
+  if (b1 == 0x89) {
+    if (b2 == 0xA4) return "\\le ";  // less-than or equal
+    if (b2 == 0xA5) return "\\ge ";  // greater-than or equal
+    if (b2 == 0xA0) return "\\ne ";  // not equal
+    if (b2 == 0x88) return "=";      // almost equal
+    return nullptr;
+  }
+  if (b1 == 0x8B && b2 == 0x85) return "\\cdot ";  // dot operator
+  return nullptr;
+}
+
+// Bytes that latex_cleanup() treats specially.
+constexpr bool is_special(char c) noexcept {
+  return c == '$' || c == '%' || c == '~' || c == '{' || c == '}' || c == '^' || c == '\\' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Pass 1: LaTeX and unicode clean-up (see answers::normalize()).
+void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
+  out.clear();
+  BraceStack braces;
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      std::size_t len = 0;
+      if (const char* rep = unicode_replacement(s, i, len)) {
+        out += rep;
+        i += len;
+      } else {
+        out += c;
+        ++i;
+      }
+      continue;
+    }
+    switch (c) {
+      case '$':
+        ++i;
+        continue;
+      case '%':
+        if (percent_divides) out += '%';
+        ++i;
+        continue;
+      case '~':
+        out += ' ';
+        ++i;
+        continue;
+      case '{':
+        if (starts_at(s, i, "{,}")) {
+          out += ',';
+          i += 3;
+          continue;
+        }
+        braces.push(kKeep);
+        out += '{';
+        ++i;
+        continue;
+      case '}': {
+        const std::uint8_t kind = braces.pop();
+        if (kind == kKeep) out += '}';
+        if (kind == kDropBraceSpace) out += ' ';
+        ++i;
+        continue;
+      }
+      case '^': {
+        std::size_t j = i + 1;
+        while (j < n && s[j] == ' ') ++j;
+        if (starts_at(s, j, "\\circ") && !(j + 5 < n && is_alpha(s[j + 5]))) {
+          i = j + 5;
+          continue;
+        }
+        if (starts_at(s, j, "{\\circ}")) {
+          i = j + 7;
+          continue;
+        }
+        out += '^';
+        ++i;
+        continue;
+      }
+      case '\\':
+        break;
+      default: {
+        // Copy the run of ordinary bytes at once.
+        std::size_t j = i + 1;
+        while (j < n && !is_special(s[j])) ++j;
+        out.append(s.substr(i, j - i));
+        i = j;
+        continue;
+      }
+    }
+    // A command. `\\` before a letter is an escaped backslash (JSON double escaping).
+    if (i + 1 < n && s[i + 1] == '\\') {
+      if (i + 2 < n && is_alpha(s[i + 2])) {
+        ++i;
+      } else {
+        out += ' ';  // LaTeX line break
+        i += 2;
+        continue;
+      }
+    }
+    if (i + 1 >= n) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i + 1;
+    if (is_alpha(s[j])) {
+      while (j < n && is_alpha(s[j])) ++j;
+    } else {
+      ++j;
+    }
+    const std::string_view name = s.substr(i + 1, j - i - 1);
+    i = j;
+    const Command* cmd = find_command(name);
+    if (cmd == nullptr) {
+      out += '\\';
+      out += name;
+      continue;
+    }
+    switch (cmd->action) {
+      case kDelimiter:
+        if (i < n && s[i] == '.') ++i;  // \left. and \right. are invisible delimiters
+        break;
+      case kUnwrapText:
+      case kUnwrapMath: {
+        const bool text_like = cmd->action == kUnwrapText;
+        std::size_t k = i;
+        while (k < n && s[k] == ' ') ++k;
+        if (k < n && s[k] == '{') {
+          braces.push(text_like ? kDropBraceSpace : kDropBrace);
+          if (text_like) out += ' ';
+          i = k + 1;
+        } else if (name == "boxed" || name == "fbox") {
+          out += ' ';  // "\boxed 5": the content follows
+        }
+        break;
+      }
+      case kDrop:
+        break;
+      case kSpace:
+        out += ' ';
+        break;
+      case kPercent:
+        if (percent_divides) out += '%';
+        break;
+      case kFrac:
+        out += "\\frac";
+        break;
+      case kSetOpen:
+        out += "\\{";
+        break;
+      case kSetClose:
+        out += "\\}";
+        break;
+      case kEquals:
+        out += '=';
+        break;
+    }
+  }
+}
+
+// Pass 3: whitespace removal, ASCII lowercase, `.5` -> `0.5`. A space that separates a command
+// name from a following letter is kept (`\pi r`), so that commands stay tokenisable.
+void compact(std::string_view s, std::string& out) {
+  // Output is at most 1.5x the input ("x.5" -> "x0.5"); write through a pointer, then shrink.
+  out.resize(s.size() + s.size() / 2 + 1);
+  char* o = out.data();
+  char* const o0 = o;
+  bool in_command = false;  // the last emitted characters are `\letters`
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (is_space(c)) {
+      if (in_command) {
+        std::size_t j = i;
+        while (j < s.size() && is_space(s[j])) ++j;
+        if (j < s.size() && is_alpha(s[j])) *o++ = ' ';
+        in_command = false;
+        i = j - 1;
+      }
+      continue;
+    }
+    if (c == '.' && i + 1 < s.size() && is_digit(s[i + 1]) && (o == o0 || !is_digit(o[-1]))) {
+      *o++ = '0';
+      *o++ = '.';
+      in_command = false;
+      continue;
+    }
+    if (c == '\\') {
+      in_command = i + 1 < s.size() && is_alpha(s[i + 1]);
+      *o++ = c;
+      continue;
+    }
+    if (!is_alpha(c)) in_command = false;
+    *o++ = to_lower(c);
+  }
+  out.resize(static_cast<std::size_t>(o - o0));
+}
+
+// Matching brace partner of every brace in `s` (-1 when unmatched); escaped `\{ \}` are not
+// grouping braces. Iterative, O(|s|).
+void match_braces(std::string_view s, std::vector<std::int32_t>& partner, std::vector<std::int32_t>& open) {
+  partner.assign(s.size(), -1);
+  open.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (s[i] == '{') {
+      open.push_back(static_cast<std::int32_t>(i));
+    } else if (s[i] == '}' && !open.empty()) {
+      partner[i] = open.back();
+      partner[static_cast<std::size_t>(open.back())] = static_cast<std::int32_t>(i);
+      open.pop_back();
+    }
+  }
+}
+
+// Pass 4: `\frac12` -> `\frac{1}{2}`, `\frac{1}2` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`.
+void fix_shorthand(std::string_view s, NormScratch& scratch, std::string& out) {
+  out.clear();
+  std::vector<std::int32_t>& partner = scratch.partner;
+  match_braces(s, partner, scratch.open);
+  std::vector<std::size_t>& pending = scratch.pending;  // where a \frac's 2nd argument starts
+  pending.clear();
+  auto wrap_single = [&](std::size_t& i) {
+    // Wraps s[i] in braces if it is a lone digit or letter argument.
+    if (i < s.size() && is_alnum(s[i])) {
+      out += '{';
+      out += s[i];
+      out += '}';
+      ++i;
+      return true;
+    }
+    return false;
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (!pending.empty() && pending.back() <= i) {
+      const std::size_t at = pending.back();
+      pending.pop_back();
+      if (at == i) wrap_single(i);
+    }
+    if (i >= s.size()) break;
+    if (starts_at(s, i, "\\frac")) {
+      out += "\\frac";
+      i += 5;
+      if (wrap_single(i)) {
+        wrap_single(i);  // second argument right after a single-character first one
+      } else if (i < s.size() && s[i] == '{' && partner[i] > static_cast<std::int32_t>(i)) {
+        pending.push_back(static_cast<std::size_t>(partner[i]) + 1);
+      }
+      continue;
+    }
+    if (starts_at(s, i, "\\sqrt")) {
+      out += "\\sqrt";
+      i += 5;
+      wrap_single(i);
+      continue;
+    }
+    // Copy up to the next command or pending argument position.
+    std::size_t stop = s.find('\\', i + 1);
+    if (!pending.empty() && pending.back() < stop) stop = pending.back();
+    if (stop == std::string_view::npos || stop > s.size()) stop = s.size();
+    out.append(s.substr(i, stop - i));
+    i = stop;
+  }
+}
+
+// Surrounding markdown emphasis, code ticks, quotes and trailing periods.
+std::string_view strip_wrappers(std::string_view s) noexcept {
+  for (;;) {
+    const std::string_view before = s;
+    s = trim(s);
+    while (!s.empty() && s.back() == '.') s.remove_suffix(1);
+    s = trim(s);
+    if (s.size() >= 2 && ((s.front() == '*' && s.back() == '*') || (s.front() == '`' && s.back() == '`') ||
+                          (s.front() == '"' && s.back() == '"'))) {
+      s = s.substr(1, s.size() - 2);
+    }
+    if (s.size() == before.size()) return s;
+  }
+}
+
+}  // namespace
+
+bool canonical_decimal(std::string_view s, std::string& out) {
+  if (s.empty()) return false;
+  bool neg = false;
+  std::size_t i = 0;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  const std::size_t int_begin = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  std::string_view int_part = s.substr(int_begin, i - int_begin);
+  std::string_view frac_part;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t fb = ++i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    frac_part = s.substr(fb, i - fb);
+  }
+  if (i != s.size() || (int_part.empty() && frac_part.empty())) return false;
+  while (!int_part.empty() && int_part.front() == '0') int_part.remove_prefix(1);
+  while (!frac_part.empty() && frac_part.back() == '0') frac_part.remove_suffix(1);
+  out.clear();
+  if (neg && !(int_part.empty() && frac_part.empty())) out += '-';
+  if (int_part.empty()) {
+    out += '0';
+  } else {
+    out += int_part;
+  }
+  if (!frac_part.empty()) {
+    out += '.';
+    out += frac_part;
+  }
+  return true;
+}
+
+bool is_canonical_decimal(std::string_view key) noexcept {
+  if (key.empty()) return false;
+  std::size_t i = key[0] == '-' ? 1 : 0;
+  const std::size_t ib = i;
+  while (i < key.size() && is_digit(key[i])) ++i;
+  if (i == ib) return false;
+  if (i - ib > 1 && key[ib] == '0') return false;
+  if (i == key.size()) return !(ib == 1 && i - ib == 1 && key[ib] == '0');  // "-0" is not canonical
+  if (key[i] != '.') return false;
+  const std::size_t fb = ++i;
+  while (i < key.size() && is_digit(key[i])) ++i;
+  return i == key.size() && i > fb && key.back() != '0';
+}
+
+void normalize_key(std::string_view answer, bool percent_divides, NormScratch& scratch, std::string& out) {
+  // Fast path: a plain decimal such as "72" or "-0.50" is its own canonical form.
+  if (canonical_decimal(trim(answer), out)) return;
+  std::string& a = scratch.a;
+  std::string& b = scratch.b;
+  latex_cleanup(strip_wrappers(answer), percent_divides, a);
+  remove_thousands_separators(strip_wrappers(a), b);
+  words_to_commas(b, a);
+  strip_assignments(a, b);
+  strip_units(b, percent_divides, a);
+  compact(a, b);
+  std::string_view key = b;
+  if (key.find("\\frac") != std::string_view::npos || key.find("\\sqrt") != std::string_view::npos) {
+    fix_shorthand(key, scratch, a);
+    std::swap(a, b);
+    key = b;
+  }
+  // Outer braces around the whole answer: {5} -> 5, {{5}} -> 5 (one O(n) matching pass).
+  if (key.size() >= 2 && key.front() == '{' && key.back() == '}') {
+    std::vector<std::int32_t>& partner = scratch.partner;
+    match_braces(key, partner, scratch.open);
+    std::size_t layers = 0;
+    while (2 * layers + 1 < key.size() && key[layers] == '{' &&
+           partner[layers] == static_cast<std::int32_t>(key.size() - 1 - layers)) {
+      ++layers;
+    }
+    key = key.substr(layers, key.size() - 2 * layers);
+  }
+  while (!key.empty() && key.back() == '.') key.remove_suffix(1);
+  // A parenthesised choice letter: (b) -> b.
+  if (key.size() == 3 && key[0] == '(' && is_alpha(key[1]) && key[2] == ')') key = key.substr(1, 1);
+  if (!canonical_decimal(key, out)) out.assign(key);
+}
+
+}  // namespace detail
+PROTEGE_NAMESPACE_END
