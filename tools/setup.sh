@@ -31,7 +31,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+PIP=(pip_quiet install -q --disable-pip-version-check)
+# pip warns once per missing local-index folder; keep real errors, drop that noise.
+pip_quiet() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 echo "[setup] installing build tools"
 "${PIP[@]}" --upgrade "pip>=24" 
 "${PIP[@]}" "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.24" ninja numpy pytest \

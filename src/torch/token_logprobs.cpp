@@ -9,6 +9,7 @@
 #include "protege/kernels/token_logprobs.hpp"
 #include "protege/torch/ops.hpp"
 #include "torch/checks.hpp"
+#include "torch/token_logprobs_impl.hpp"
 
 namespace protege::torch_detail {
 namespace {
@@ -17,38 +18,16 @@ using at::Tensor;
 
 std::tuple<Tensor, Tensor> forward_cpu(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
                                        double temperature) {
-  check_logits_labels(logits, labels, temperature);
-  const int64_t vocab = logits.size(-1);
-  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
-  const auto labels1d = labels.reshape({-1}).contiguous();
-  check_label_range(labels1d, vocab, ignore_index);
-  auto logp = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
-  auto lse = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
-  auto p = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
-  p.logprobs = logp.data_ptr<float>();
-  p.lse = lse.data_ptr<float>();
-  kernels::token_logprobs_forward(p, at::get_num_threads());
-  return {logp, lse};
+  return run_token_logprobs_forward(logits, labels, ignore_index, temperature, [](const auto& p) {
+    kernels::token_logprobs_forward(p, at::get_num_threads());
+  });
 }
 
 Tensor backward_cpu(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
                     int64_t ignore_index, double temperature) {
-  check_logits_labels(logits, labels, temperature);
-  TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ", grad.sizes());
-  TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
-  const int64_t vocab = logits.size(-1);
-  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
-  const auto labels1d = labels.reshape({-1}).contiguous();
-  const auto grad1d = grad.reshape({-1}).to(at::kFloat).contiguous();
-  const auto lse1d = lse.reshape({-1}).to(at::kFloat).contiguous();
-  auto out = at::empty(logits.sizes(), logits.options().memory_format(at::MemoryFormat::Contiguous));
-  kernels::TokenLogprobsBackwardParams b;
-  b.forward = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
-  b.forward.lse = const_cast<float*>(lse1d.data_ptr<float>());
-  b.grad_logprobs = grad1d.data_ptr<float>();
-  b.grad_logits = out.data_ptr();
-  kernels::token_logprobs_backward(b, at::get_num_threads());
-  return out;
+  return run_token_logprobs_backward(grad, logits, labels, lse, ignore_index, temperature, [](const auto& b) {
+    kernels::token_logprobs_backward(b, at::get_num_threads());
+  });
 }
 
 std::tuple<Tensor, Tensor> forward_meta(const Tensor& logits, const Tensor& labels, int64_t /*ignore_index*/,

@@ -6,7 +6,7 @@
 #include <torch/library.h>
 
 #include "cuda/token_logprobs.cuh"
-#include "torch/checks.hpp"
+#include "torch/token_logprobs_impl.hpp"
 
 namespace protege::torch_detail {
 namespace {
@@ -15,38 +15,18 @@ using at::Tensor;
 
 std::tuple<Tensor, Tensor> forward_cuda(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
                                         double temperature) {
-  check_logits_labels(logits, labels, temperature);
   const c10::cuda::CUDAGuard guard(logits.device());
-  const int64_t vocab = logits.size(-1);
-  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
-  const auto labels1d = labels.reshape({-1}).contiguous();
-  check_label_range(labels1d, vocab, ignore_index);
-  auto logp = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
-  auto lse = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
-  auto p = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
-  p.logprobs = logp.data_ptr<float>();
-  p.lse = lse.data_ptr<float>();
-  protege::cuda::token_logprobs_forward(p, at::cuda::getCurrentCUDAStream());
-  return {logp, lse};
+  return run_token_logprobs_forward(logits, labels, ignore_index, temperature, [](const auto& p) {
+    protege::cuda::token_logprobs_forward(p, at::cuda::getCurrentCUDAStream());
+  });
 }
 
 Tensor backward_cuda(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
                      int64_t ignore_index, double temperature) {
-  check_logits_labels(logits, labels, temperature);
   const c10::cuda::CUDAGuard guard(logits.device());
-  const int64_t vocab = logits.size(-1);
-  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
-  const auto labels1d = labels.reshape({-1}).contiguous();
-  const auto grad1d = grad.reshape({-1}).to(at::kFloat).contiguous();
-  const auto lse1d = lse.reshape({-1}).to(at::kFloat).contiguous();
-  auto out = at::empty(logits.sizes(), logits.options().memory_format(at::MemoryFormat::Contiguous));
-  kernels::TokenLogprobsBackwardParams b;
-  b.forward = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
-  b.forward.lse = const_cast<float*>(lse1d.data_ptr<float>());
-  b.grad_logprobs = grad1d.data_ptr<float>();
-  b.grad_logits = out.data_ptr();
-  protege::cuda::token_logprobs_backward(b, at::cuda::getCurrentCUDAStream());
-  return out;
+  return run_token_logprobs_backward(grad, logits, labels, lse, ignore_index, temperature, [](const auto& b) {
+    protege::cuda::token_logprobs_backward(b, at::cuda::getCurrentCUDAStream());
+  });
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ from ._loader import library_path, load
 
 load()
 
-from . import functional  # noqa: E402
+from . import functional, losses  # noqa: E402
 from .functional import (  # noqa: E402
     distill_loss,
     fused_linear_distill_loss,
@@ -36,30 +36,7 @@ from .losses import (  # noqa: E402
     TokenLogprobs,
 )
 
-__all__ = [
-    "functional",
-    "token_logprobs",
-    "fused_linear_token_logprobs",
-    "sequence_logprobs",
-    "fused_linear_sequence_logprobs",
-    "masked_sum",
-    "distill_loss",
-    "fused_linear_distill_loss",
-    "preference_loss",
-    "reward_loss",
-    "ranking_loss",
-    "fused_linear_preference_loss",
-    "DistillLoss",
-    "FusedLinearDistillLoss",
-    "TokenLogprobs",
-    "FusedLinearTokenLogprobs",
-    "PreferenceLoss",
-    "FusedLinearPreferenceLoss",
-    "RewardLoss",
-    "RankingLoss",
-    "library_path",
-    "cuda_available",
-]
+__all__ = ["functional", *functional.__all__, *losses.__all__, "library_path", "cuda_available"]
 
 
 def cuda_available() -> bool:
