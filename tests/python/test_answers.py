@@ -1,10 +1,8 @@
 """protege.answers from Python: API contract, reward function, batch determinism, CLI."""
 import json
-import os
 
 import pytest
 
-import protege
 from protege import answers
 from protege.answers import Outcome
 
@@ -117,5 +115,5 @@ def test_cli_skip_counts_bad_lines(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "skipped lines" in res.stdout
     assert "invalid UTF-8" in res.stderr and 'field "completion": expected string, got int' in res.stderr
-    line = [l for l in res.stdout.splitlines() if l.startswith("skipped lines")][0]
+    line = [row for row in res.stdout.splitlines() if row.startswith("skipped lines")][0]
     assert line.split()[2] == "3"
