@@ -8,6 +8,13 @@ subprocess so that its peak memory (max RSS) is its own. Also measures the near-
 
     .venv/bin/python benchmarks/bench_pairs.py [--prompts 125000] [--ref-prompts N]
 
+Both sides read the same generated JSONL file (page cache warm after generation). What is timed, per
+side and in its own process: from before `import protege` (C++ side) / the reference function (Python
+side) until the output JSONL is written - reading + parsing every line, grading, exact and near
+de-duplication, pairing and writing the rows. protege additionally writes PATH.stats.json and
+PATH.manifest.json (with an FNV-1a hash of the whole input, computed on a side thread), which the
+reference does not. "CPU s" is user+sys time of that process (all its threads).
+
 With --ref-prompts N < prompts the Python reference is timed on the first N prompts only and its
 time is extrapolated linearly to the full size (the output says so). Prints a table and writes
 benchmarks/results/bench_pairs.json. Not part of the tests.

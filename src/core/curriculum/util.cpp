@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string.h>  // for memrchr (GNU)
 #include <string>
 
 #include "answers/text_util.hpp"
@@ -18,15 +19,30 @@ namespace {
 // Position of the last case-insensitive occurrence of `needle` (any case) in `s` before `end`.
 std::size_t rfind_icase_before(std::string_view s, std::string_view needle, std::size_t end) {
   if (needle.size() > end) return std::string_view::npos;
-  for (std::size_t i = end - needle.size() + 1; i-- > 0;) {
-    bool ok = true;
-    for (std::size_t k = 0; k < needle.size(); ++k) {
-      if (to_lower(s[i + k]) != to_lower(needle[k])) {
-        ok = false;
-        break;
-      }
+  if (needle.empty()) return end;
+  // Candidates are the positions whose byte matches the needle's first byte in either case;
+  // for a non-letter first byte (e.g. '<') memrchr finds them.
+  const char lo = to_lower(needle[0]);
+  const char up = (lo >= 'a' && lo <= 'z') ? static_cast<char>(lo - 'a' + 'A') : lo;
+  const auto rest_matches = [&](std::size_t i) {
+    for (std::size_t k = 1; k < needle.size(); ++k) {
+      if (to_lower(s[i + k]) != to_lower(needle[k])) return false;
     }
-    if (ok) return i;
+    return true;
+  };
+  std::size_t limit = end - needle.size() + 1;  // candidates lie in [0, limit)
+  if (lo == up) {
+    while (limit > 0) {
+      const void* hit = ::memrchr(s.data(), lo, limit);
+      if (hit == nullptr) return std::string_view::npos;
+      const auto i = static_cast<std::size_t>(static_cast<const char*>(hit) - s.data());
+      if (rest_matches(i)) return i;
+      limit = i;
+    }
+    return std::string_view::npos;
+  }
+  for (std::size_t i = limit; i-- > 0;) {
+    if ((s[i] == lo || s[i] == up) && rest_matches(i)) return i;
   }
   return std::string_view::npos;
 }
@@ -91,31 +107,104 @@ std::optional<double> parse_number(std::string_view s) {
   return std::nullopt;
 }
 
+namespace {
+
+struct KeyValue {
+  std::uint64_t key;
+  std::uint32_t value;
+};
+
+inline bool kv_less(const KeyValue& a, const KeyValue& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.value < b.value);
+}
+
+void insertion_sort(KeyValue* a, std::size_t m) noexcept {
+  for (std::size_t i = 1; i < m; ++i) {
+    const KeyValue x = a[i];
+    std::size_t j = i;
+    while (j > 0 && kv_less(x, a[j - 1])) {
+      a[j] = a[j - 1];
+      --j;
+    }
+    a[j] = x;
+  }
+}
+
+// Sorts a run by (key, value): insertion sort when short, else std::sort.
+void sort_run(KeyValue* a, std::size_t m) {
+  if (m <= 24) insertion_sort(a, m);
+  else std::sort(a, a + m, kv_less);
+}
+
+// Sorts one bucket by (key, value): a counting pass on the 8 key bits below `shift` (the bits at
+// and above it are equal in a bucket), then each of those sub-runs is sorted on its own (uniform
+// keys: a few elements each, so O(m) expected; skewed keys fall back to std::sort).
+void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValue>& scratch) {
+  if (m <= 24 || shift < 8) {
+    sort_run(a, m);
+    return;
+  }
+  const unsigned s2 = shift - 8;
+  std::uint32_t count[257] = {};
+  for (std::size_t i = 0; i < m; ++i) ++count[((a[i].key >> s2) & 0xFF) + 1];
+  for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+  if (scratch.size() < m) scratch.resize(m);
+  std::uint32_t fill[256];
+  std::copy(count, count + 256, fill);
+  for (std::size_t i = 0; i < m; ++i) scratch[fill[(a[i].key >> s2) & 0xFF]++] = a[i];
+  std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(m), a);
+  for (int d = 0; d < 256; ++d) sort_run(a + count[d], count[d + 1] - count[d]);
+}
+
+}  // namespace
+
 void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads) {
   // Keys are uniform hashes: one MSD scatter pass on the top bits into cache-sized buckets, then
   // each bucket sorted by (key, value) independently (in parallel). Result: ascending keys, ties
-  // by value. O(n) expected.
+  // by value: a total order, so it does not depend on how the scatter is split. O(n) expected.
   const std::size_t n = keys.size();
   if (n < 2) return;
   unsigned bits = 1;
   while (bits < 20 && (std::size_t{1} << (bits + 8)) < n) ++bits;
   const unsigned shift = 64 - bits;
   const std::size_t buckets = std::size_t{1} << bits;
-  std::vector<std::size_t> start(buckets + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) ++start[(keys[i] >> shift) + 1];
-  for (std::size_t b = 0; b < buckets; ++b) start[b + 1] += start[b];
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> tmp(n);
-  {
-    std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) tmp[fill[keys[i] >> shift]++] = {keys[i], values[i]};
-  }
-  ::protege::parallel_for(buckets, threads, std::max<std::size_t>(1, buckets / 64), [&](std::size_t b0, std::size_t b1) {
-    for (std::size_t b = b0; b < b1; ++b) {
-      std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(start[b]), tmp.begin() + static_cast<std::ptrdiff_t>(start[b + 1]));
+  // Scatter in a fixed number of chunks (own histograms), in parallel.
+  const std::size_t chunks = n < (std::size_t{1} << 20) ? 1 : 8;
+  const std::size_t per = (n + chunks - 1) / chunks;
+  std::vector<std::uint32_t> hist(chunks * buckets, 0);
+  ::protege::parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      std::uint32_t* h = hist.data() + c * buckets;
+      const std::size_t e = std::min(n, (c + 1) * per);
+      for (std::size_t i = c * per; i < e; ++i) ++h[keys[i] >> shift];
     }
+  });
+  std::vector<std::size_t> start(buckets + 1, 0);
+  std::vector<std::size_t> fill(chunks * buckets);
+  std::size_t pos = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    start[b] = pos;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      fill[c * buckets + b] = pos;
+      pos += hist[c * buckets + b];
+    }
+  }
+  start[buckets] = pos;
+  std::vector<std::uint32_t>().swap(hist);
+  std::vector<KeyValue> tmp(n);
+  ::protege::parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      std::size_t* f = fill.data() + c * buckets;
+      const std::size_t e = std::min(n, (c + 1) * per);
+      for (std::size_t i = c * per; i < e; ++i) tmp[f[keys[i] >> shift]++] = KeyValue{keys[i], values[i]};
+    }
+  });
+  ::protege::parallel_for(buckets, threads, std::max<std::size_t>(1, buckets / 64), [&](std::size_t b0, std::size_t b1) {
+    std::vector<KeyValue> scratch;
+    for (std::size_t b = b0; b < b1; ++b) sort_bucket(tmp.data() + start[b], start[b + 1] - start[b], shift, scratch);
     for (std::size_t i = start[b0]; i < start[b1]; ++i) {
-      keys[i] = tmp[i].first;
-      values[i] = tmp[i].second;
+      keys[i] = tmp[i].key;
+      values[i] = tmp[i].value;
     }
   });
 }

@@ -1,7 +1,9 @@
 // PairBuilder: grading, filters, de-duplication, ranking and the parallel driver.
 #include <algorithm>      // for std::sort
+#include <array>          // for std::array
 #include <chrono>         // for std::chrono::steady_clock
 
+#include "pairs/shingle_index.hpp"
 #include "pairs/strategies.hpp"
 #include "pairs/text.hpp"
 #include "protege/pairs/pair_builder.hpp"
@@ -141,17 +143,32 @@ GroupResult PairBuilder::process(const Group& group) const {
   // ---- de-duplication (first occurrence wins, against kept completions) ----
   const bool need_shingles =
       (c.dedup && c.near_dup != NearDupMethod::none) || c.strategy == Strategy::most_diverse;
-  std::vector<std::vector<std::uint64_t>> shingles(need_shingles ? n : 0);
+  // Exact near-duplicates without most_diverse: shingle-set sizes and intersections come from a
+  // per-prompt hash index (no sorted sets); same sizes, same Jaccard values, same decisions.
+  const bool use_index = c.dedup && c.near_dup == NearDupMethod::exact && c.strategy != Strategy::most_diverse &&
+                         n <= detail::ShingleIndex::kMaxCompletions;
+  std::vector<std::vector<std::uint64_t>> shingles(need_shingles && !use_index ? n : 0);
   std::vector<std::vector<std::uint64_t>> signatures;
   if (c.dedup && c.near_dup == NearDupMethod::minhash) signatures.resize(n);
   std::vector<std::uint32_t> kept;
   std::vector<std::uint64_t> seq_hash(n, 0);
   const int shingle_n = need_shingles ? c.ngram : 0;
+  thread_local detail::ShingleIndex index;
+  thread_local std::vector<std::uint64_t> grams;
+  std::array<std::uint32_t, detail::ShingleIndex::kMaxCompletions> distinct{};
+  std::uint64_t kept_mask = 0;
+  if (use_index) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) bytes += res.grades[i].drop == Drop::kept ? group.completions[i].size() : 0;
+    index.reset(bytes / 4);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     Grade& g = res.grades[i];
     if (g.drop != Drop::kept) continue;
     const std::string_view text = group.completions[i];
-    if (c.dedup || need_shingles) {
+    if (use_index) {
+      seq_hash[i] = detail::word_ngrams(text, c.ngram, grams);
+    } else if (c.dedup || need_shingles) {
       detail::TextInfo info = detail::analyze(text, shingle_n);
       seq_hash[i] = info.sequence_hash;
       if (need_shingles) shingles[i] = std::move(info.shingles);
@@ -164,7 +181,24 @@ GroupResult PairBuilder::process(const Group& group) const {
         }
       }
       if (g.drop != Drop::kept) continue;
-      if (c.near_dup == NearDupMethod::exact) {
+      if (use_index) {
+        std::array<std::uint32_t, detail::ShingleIndex::kMaxCompletions> inter{};
+        distinct[i] = static_cast<std::uint32_t>(index.add(grams, static_cast<unsigned>(i), kept_mask, inter.data()));
+        for (const std::uint32_t j : kept) {
+          const std::size_t a = distinct[i];
+          const std::size_t b = distinct[j];
+          const double lo = static_cast<double>(std::min(a, b));
+          const double hi = static_cast<double>(std::max(a, b));
+          if (hi > 0 && lo < c.near_dup_threshold * hi) continue;
+          // as detail::jaccard(): |A ∩ B| / |A ∪ B|, 1 when both are empty
+          const double jac = a == 0 && b == 0 ? 1.0
+                                              : static_cast<double>(inter[j]) / static_cast<double>(a + b - inter[j]);
+          if (jac >= c.near_dup_threshold) {
+            g.drop = Drop::near_duplicate;
+            break;
+          }
+        }
+      } else if (c.near_dup == NearDupMethod::exact) {
         const auto& a = shingles[i];
         for (const std::uint32_t j : kept) {
           const auto& b = shingles[j];
@@ -189,6 +223,7 @@ GroupResult PairBuilder::process(const Group& group) const {
       if (g.drop != Drop::kept) continue;
     }
     kept.push_back(static_cast<std::uint32_t>(i));
+    if (use_index) kept_mask |= std::uint64_t{1} << i;
   }
 
   // ---- ranking: tier desc, score desc (when used), index asc ----

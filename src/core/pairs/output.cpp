@@ -3,7 +3,9 @@
 
 #include <algorithm>  // for std::min
 #include <array>  // for std::array
+#include <future>  // for std::async
 
+#include "pairs/json_dump.hpp"
 #include "protege/io/jsonl.hpp"
 #include "protege/log.hpp"
 #include "protege/parallel.hpp"
@@ -231,6 +233,12 @@ json stats_json(const Result& r) {
 
 WrittenFiles write_outputs(const Result& r, const std::string& path, Format format, const std::string& input_path) {
   WrittenFiles files{path, path + ".stats.json", path + ".manifest.json", 0};
+  // The input hash (a sequential pass over the whole input) is computed on its own thread while
+  // the rows are serialised; its result or error is taken where the manifest needs it.
+  std::future<std::string> input_hash;
+  if (!input_path.empty()) {
+    input_hash = std::async(std::launch::async, [&input_path] { return io::file_hash(input_path); });
+  }
   {
     // Rows are serialised in parallel blocks of prompts and written in prompt order.
     io::AtomicWriter w(path);
@@ -251,7 +259,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
             buf.clear();
             append_rows(r, i, format, buf);
             for (const json& row : buf) {
-              text[b] += row.dump(-1, ' ', false, json::error_handler_t::replace);
+              detail::dump_compact(row, text[b]);  // == row.dump(-1, ' ', false, replace)
               text[b] += '\n';
             }
             counts[b] += buf.size();
@@ -283,7 +291,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
                 {"stats", files.stats}};
   if (!input_path.empty()) {
     manifest["input"] = input_path;
-    manifest["input_hash"] = io::file_hash(input_path);
+    manifest["input_hash"] = input_hash.get();
   }
   io::write_manifest(path, manifest);
   log(LogLevel::info, "pairs: wrote {} {} rows to {}", files.rows, to_string(format), path);

@@ -1,10 +1,15 @@
 #include "pairs/text.hpp"
 
 #include <algorithm>  // for std::sort, std::unique, std::min
+#include <bit>        // for std::endian, std::countr_zero
 #include <cstring>    // for std::memcpy
 #include <limits>     // for std::numeric_limits
 
 #include "protege/random.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>  // for the 16-byte whitespace scan
+#endif
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs::detail {
@@ -42,63 +47,153 @@ std::string_view rstrip(std::string_view s) noexcept {
 
 namespace {
 
+constexpr std::uint64_t kWordMix = 0x632BE59BD9B4E019ULL;  // hash_combine's offset (random.hpp)
+
+struct SpaceTable {
+  bool v[256] = {};
+  constexpr SpaceTable() {
+    for (int c = 0; c < 256; ++c) v[c] = is_space(static_cast<char>(c));
+  }
+};
+constexpr SpaceTable kSpace{};
+
+inline bool space_at(const char* p) noexcept { return kSpace.v[static_cast<unsigned char>(*p)]; }
+
+// The first `r` (< 8) bytes at p as a little-endian integer, upper bytes zero; `end` bounds the
+// readable memory (the whole text), so a full 8-byte load is used when it stays inside.
+inline std::uint64_t load_tail(const char* p, std::size_t r, const char* end) noexcept {
+  std::uint64_t x = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (end - p >= 8) {
+      std::memcpy(&x, p, 8);
+      return r == 0 ? 0 : x & (~std::uint64_t{0} >> (64 - 8 * r));
+    }
+  }
+  std::memcpy(&x, p, r);
+  return x;
+}
+
 // A fast 64-bit hash of one word (8 bytes at a time). Internal only: it decides duplicate
 // detection through set equality, never an output value.
-std::uint64_t word_hash(std::string_view w) noexcept {
-  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (w.size() * 0x9E3779B97F4A7C15ULL);
+inline std::uint64_t word_hash(const char* w, std::size_t size, const char* end) noexcept {
+  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (size * 0x9E3779B97F4A7C15ULL);
   std::size_t i = 0;
-  for (; i + 8 <= w.size(); i += 8) {
+  for (; i + 8 <= size; i += 8) {
     std::uint64_t x;
-    std::memcpy(&x, w.data() + i, 8);
+    std::memcpy(&x, w + i, 8);
     h = (h ^ x) * 0xFF51AFD7ED558CCDULL;
     h ^= h >> 32;
   }
-  std::uint64_t tail = 0;
-  std::memcpy(&tail, w.data() + i, w.size() - i);
+  const std::uint64_t tail = load_tail(w + i, size - i, end);
   h = (h ^ tail) * 0xC4CEB9FE1A85EC53ULL;
   return mix64(h);
 }
 
-template <typename F>
-void for_each_word(std::string_view s, F&& f) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && is_space(s[i])) ++i;
-    const std::size_t start = i;
-    while (i < s.size() && !is_space(s[i])) ++i;
-    if (i > start) f(s.substr(start, i - start));
+// Bit i set when byte i of the `len` (<= 64) bytes at p is ASCII whitespace (bytes past len count
+// as whitespace).
+inline std::uint64_t space_mask(const char* p, std::size_t len) noexcept {
+#if defined(__SSE2__)
+  alignas(16) char pad[64];
+  if (len < 64) {
+    std::memset(pad, ' ', sizeof pad);
+    std::memcpy(pad, p, len);
+    p = pad;
   }
+  const __m128i blank = _mm_set1_epi8(' ');
+  const __m128i nine = _mm_set1_epi8(9);
+  const __m128i four = _mm_set1_epi8(4);
+  std::uint64_t mask = 0;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i t = _mm_sub_epi8(v, nine);  // \t..\r map to 0..4
+    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(t, four), t);
+    const __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, blank), ctl);
+    mask |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m)) & 0xFFFFu) << (16 * k);
+  }
+  return mask;
+#else
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < 64; ++i) {
+    if (i >= len || space_at(p + i)) mask |= std::uint64_t{1} << i;
+  }
+  return mask;
+#endif
 }
 
-std::vector<std::uint64_t> ngram_set(const std::vector<std::uint64_t>& words, int n) {
-  std::vector<std::uint64_t> out;
-  if (words.empty()) return out;
-  const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n), words.size());
-  out.reserve(words.size() - width + 1);
-  for (std::size_t start = 0; start + width <= words.size(); ++start) {
-    std::uint64_t h = 0x5A17C0DEULL;
-    for (std::size_t j = 0; j < width; ++j) h = hash_combine(h, words[start + j]);
-    out.push_back(h);
+// Calls f(word_hash) for each word of s (words split on ASCII whitespace), 64 bytes at a time:
+// the class changes (space <-> word) of a block are listed first, then the words between them
+// are hashed (few unpredictable branches per block instead of per word).
+template <typename F>
+inline void for_each_word_hash(std::string_view s, F&& f) {
+  const char* const base = s.data();
+  const char* const end = base + s.size();
+  const std::size_t n = s.size();
+  bool in_word = false;  // the byte before the current block is a word byte
+  std::size_t start = 0;  // start of the open word when in_word
+  std::uint32_t pos[64];
+  for (std::size_t off = 0; off < n; off += 64) {
+    const std::uint64_t sp = space_mask(base + off, std::min<std::size_t>(64, n - off));
+    std::uint64_t change = sp ^ ((sp << 1) | (in_word ? 0u : 1u));  // bit i: byte i differs from byte i - 1
+    int k = 0;
+    while (change != 0) {
+      pos[k++] = static_cast<std::uint32_t>(std::countr_zero(change));
+      change &= change - 1;
+    }
+    int i = 0;
+    if (in_word && k > 0) {  // the open word ends at the first change
+      f(word_hash(base + start, off + pos[0] - start, end));
+      in_word = false;
+      i = 1;
+    }
+    for (; i + 1 < k; i += 2) f(word_hash(base + off + pos[i], pos[i + 1] - pos[i], end));
+    if (i < k) {  // a word starts and runs past the block
+      start = off + pos[i];
+      in_word = true;
+    }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  if (in_word) f(word_hash(base + start, n - start, end));
 }
 
 }  // namespace
 
-TextInfo analyze(std::string_view s, int n) {
-  thread_local std::vector<std::uint64_t> words;
-  words.clear();
-  TextInfo info;
+std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out) {
+  out.clear();
+  // The sequence hash is only a pre-filter before equal_normalized(), so any hash of the word
+  // sequence will do: a multiply chain over the mixed word hashes.
   std::uint64_t h = 0x13198A2E03707344ULL;
-  for_each_word(s, [&](std::string_view w) {
-    const std::uint64_t wh = word_hash(w);
-    h = hash_combine(h, wh);
-    if (n > 0) words.push_back(wh);
+  std::uint64_t words = 0;
+  // out first holds the mixed word hashes m_j, then (in place, left to right) the n-gram hashes.
+  for_each_word_hash(s, [&](std::uint64_t wh) {
+    const std::uint64_t m = mix64(wh + kWordMix);
+    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
+    ++words;
+    if (n > 0) out.push_back(m);
   });
-  info.sequence_hash = h;
-  if (n > 0) info.shingles = ngram_set(words, n);
+  if (n > 0 && !out.empty()) {
+    const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n), out.size());
+    const std::size_t count = out.size() - width + 1;
+    std::uint64_t* m = out.data();
+    if (width == 3) {  // the default n, unrolled (same values as the general loop)
+      for (std::size_t start = 0; start < count; ++start) {
+        m[start] = mix64(mix64(mix64(0x5A17C0DEULL ^ m[start]) ^ m[start + 1]) ^ m[start + 2]);
+      }
+    } else {
+      for (std::size_t start = 0; start < count; ++start) {
+        std::uint64_t g = 0x5A17C0DEULL;
+        for (std::size_t j = 0; j < width; ++j) g = mix64(g ^ m[start + j]);
+        m[start] = g;
+      }
+    }
+    out.resize(count);
+  }
+  return mix64(h ^ words);
+}
+
+TextInfo analyze(std::string_view s, int n) {
+  TextInfo info;
+  info.sequence_hash = word_ngrams(s, n, info.shingles);
+  std::sort(info.shingles.begin(), info.shingles.end());
+  info.shingles.erase(std::unique(info.shingles.begin(), info.shingles.end()), info.shingles.end());
   return info;
 }
 
@@ -117,27 +212,21 @@ bool equal_normalized(std::string_view a, std::string_view b) noexcept {
   }
 }
 
-std::vector<std::uint64_t> shingles(std::string_view s, int n) {
-  std::vector<std::uint64_t> words;
-  for_each_word(s, [&](std::string_view w) { words.push_back(word_hash(w)); });
-  return ngram_set(words, n);
-}
+std::vector<std::uint64_t> shingles(std::string_view s, int n) { return analyze(s, n).shingles; }
 
 double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) noexcept {
   if (a.empty() && b.empty()) return 1.0;
   std::size_t inter = 0;
   std::size_t i = 0;
   std::size_t j = 0;
-  while (i < a.size() && j < b.size()) {
-    if (a[i] < b[j]) {
-      ++i;
-    } else if (b[j] < a[i]) {
-      ++j;
-    } else {
-      ++inter;
-      ++i;
-      ++j;
-    }
+  const std::size_t na = a.size();
+  const std::size_t nb = b.size();
+  while (i < na && j < nb) {  // branch-free merge
+    const std::uint64_t x = a[i];
+    const std::uint64_t y = b[j];
+    inter += static_cast<std::size_t>(x == y);
+    i += static_cast<std::size_t>(x <= y);
+    j += static_cast<std::size_t>(y <= x);
   }
   const std::size_t uni = a.size() + b.size() - inter;
   return static_cast<double>(inter) / static_cast<double>(uni);

@@ -37,6 +37,10 @@ struct TextInfo {
   std::vector<std::uint64_t> shingles;  ///< sorted unique n-gram hashes (empty when n == 0)
 };
 
+/// The word n-gram hashes of `s` in word order, repeats included (what shingles() sorts and
+/// de-duplicates), written to `out`; returns the sequence hash of TextInfo. O(|s|).
+std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out);
+
 /// See TextInfo. O(|s| + words · log words).
 [[nodiscard]] TextInfo analyze(std::string_view s, int n);
 

@@ -1,0 +1,120 @@
+#include "pairs/json_dump.hpp"
+
+#include <cstdint>  // for std::uint8_t
+
+PROTEGE_NAMESPACE_BEGIN
+namespace pairs::detail {
+namespace {
+
+using nlohmann::json;
+
+// Whether s is well-formed UTF-8 (the same rules as nlohmann's serializer: no overlongs, no
+// surrogates, nothing above U+10FFFF).
+bool valid_utf8(const std::string& s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::ptrdiff_t left = end - p;
+    std::ptrdiff_t n = 0;
+    if (in(c, 0xC2, 0xDF)) {
+      n = left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
+    } else if (c == 0xE0) {
+      n = left >= 3 && in(p[1], 0xA0, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
+      n = left >= 3 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xED) {
+      n = left >= 3 && in(p[1], 0x80, 0x9F) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xF0) {
+      n = left >= 4 && in(p[1], 0x90, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    } else if (in(c, 0xF1, 0xF3)) {
+      n = left >= 4 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    } else if (c == 0xF4) {
+      n = left >= 4 && in(p[1], 0x80, 0x8F) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    }
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+void dump_string(const std::string& s, std::string& out) {
+  bool ascii = true;
+  for (const char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (!ascii && !valid_utf8(s)) {
+    out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);  // U+FFFD replacement rules
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p < end) {
+    const char* run = p;
+    while (p < end) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c < 0x20 || c == '"' || c == '\\') break;
+      ++p;
+    }
+    out.append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p++);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        const char e[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(e, 6);
+      }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+void dump_compact(const json& v, std::string& out) {
+  switch (v.type()) {
+    case json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out.push_back(',');
+        first = false;
+        dump_string(it.key(), out);
+        out.push_back(':');
+        dump_compact(it.value(), out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const json& e : v) {
+        if (!first) out.push_back(',');
+        first = false;
+        dump_compact(e, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::value_t::string: dump_string(v.get_ref<const std::string&>(), out); return;
+    case json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
+    case json::value_t::null: out += "null"; return;
+    default: out += v.dump(-1, ' ', false, json::error_handler_t::replace); return;  // numbers, binary, discarded
+  }
+}
+
+}  // namespace pairs::detail
+PROTEGE_NAMESPACE_END

@@ -1,0 +1,60 @@
+#include "pairs/shingle_index.hpp"
+
+#include <algorithm>  // for std::fill_n, std::max
+#include <bit>        // for std::bit_ceil, std::countr_zero
+
+PROTEGE_NAMESPACE_BEGIN
+namespace pairs::detail {
+
+void ShingleIndex::reset(std::size_t expected) {
+  cap_ = std::max<std::size_t>(256, std::bit_ceil(2 * expected + 1));
+  if (slots_.size() < cap_) slots_.resize(cap_);
+  std::fill_n(slots_.begin(), cap_, Slot{});
+  used_ = 0;
+}
+
+void ShingleIndex::grow() {
+  const std::vector<Slot> old(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(cap_));
+  cap_ *= 2;
+  if (slots_.size() < cap_) slots_.resize(cap_);
+  std::fill_n(slots_.begin(), cap_, Slot{});
+  for (const Slot& s : old) {
+    if (s.mask == 0) continue;
+    std::size_t i = s.key & (cap_ - 1);
+    while (slots_[i].mask != 0) i = (i + 1) & (cap_ - 1);
+    slots_[i] = s;
+  }
+}
+
+std::size_t ShingleIndex::add(const std::vector<std::uint64_t>& hashes, unsigned bit, std::uint64_t others,
+                              std::uint32_t* inter) {
+  const std::uint64_t me = std::uint64_t{1} << bit;
+  std::size_t distinct = 0;
+  for (const std::uint64_t h : hashes) {
+    if (2 * (used_ + 1) > cap_) grow();
+    std::size_t i = h & (cap_ - 1);
+    for (;;) {
+      Slot& s = slots_[i];
+      if (s.mask == 0) {
+        s.key = h;
+        s.mask = me;
+        ++used_;
+        ++distinct;
+        break;
+      }
+      if (s.key == h) {
+        if ((s.mask & me) == 0) {
+          ++distinct;
+          for (std::uint64_t m = s.mask & others; m != 0; m &= m - 1) ++inter[std::countr_zero(m)];
+          s.mask |= me;
+        }
+        break;
+      }
+      i = (i + 1) & (cap_ - 1);
+    }
+  }
+  return distinct;
+}
+
+}  // namespace pairs::detail
+PROTEGE_NAMESPACE_END
