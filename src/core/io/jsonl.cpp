@@ -67,6 +67,9 @@ class LineProcessor {
     } catch (const nlohmann::json::parse_error& e) {
       fail(line_no, static_cast<std::int64_t>(e.byte), clean_parse_message(e.what()));
       return;
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range.406: number overflow (1e999)
+      fail(line_no, 0, clean_parse_message(e.what()));
+      return;
     }
     if (!value.is_object()) {
       fail(line_no, 1, fmt::format("expected a JSON object, got {}", json_type_name(value)));
