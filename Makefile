@@ -16,10 +16,11 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: help setup build test test-cpp test-python test-package demo bench format lint clean
+.PHONY: help setup build test test-cpp test-python test-package demo demo-distill bench format lint clean
 
 help:
 	@echo "make demo    run protege on the included sample data (sets up and builds first)"
+	@echo "make demo-distill  the feedback-driven distillation pipeline on the arithmetic world"
 	@echo "make test    build, then run the C++ (ctest), Python (pytest) and package tests"
 	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
 	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
@@ -56,6 +57,10 @@ test-package:
 demo: build
 	@$(VENV)/bin/protege answers check examples/data/gsm8k_rationales.jsonl \
 	  --text-field completion --gold-field gold -o build/demo/checked.jsonl
+
+# The distillation pipeline on the built-in arithmetic world (docs/demo.md); --quick: ~8 min on 2 cores.
+demo-distill: build
+	@$(VENV)/bin/protege demo --quick --out demo-output
 
 bench: build
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,529 @@
+"""The demo run: feedback-driven distillation of a ≈1 M-parameter student on the arithmetic world.
+
+Round 0 — SFT of the student on the seed set with ``fused_linear_distill_loss`` (JSD on the
+teacher model's logits + hard-label CE on the programmatic teacher's rationales).
+
+Round r = 1..R —
+ 1. evaluate on the held-out test set per category (greedy decoding, ``protege.answers``);
+ 2. sample k rationales per training problem from the student;
+ 3. grade + pair them with ``protege.pairs`` (teacher-judge scores break ties within a tier);
+ 4. one DPO phase with ``fused_linear_preference_loss`` (reference = the student before it);
+ 5. difficulty from pass rates (``pass_rate_difficulty``), hard = pass rate below 1/2; MFD from
+    the teacher's ``<score>`` judgments is recorded alongside;
+ 6. FDD: harder variants of solved problems, similar new problems for failed ones, answered by
+    the teacher, ingested with test-set de-duplication, solved (rationale) by the teacher;
+ 7. TAPIR: classify new items (``<answer>…</answer>``), rebalance to a task distribution that
+    favours the categories the student is weakest in, plan the round with a rising hard share;
+ 8. SFT on the planned round through ``protege.curriculum.Sampler``.
+A final evaluation follows round R. Everything is seeded; see docs/demo.md for what is
+bit-reproducible.
+"""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from .. import answers, curriculum as cu, pairs as pairs_mod
+from . import models as M
+from . import world as W
+from .teacher import ProgrammaticTeacher, judge_request, solve_request
+
+__all__ = ["DemoConfig", "run", "quick_config", "tiny_config"]
+
+
+@dataclass
+class DemoConfig:
+    """Every knob of the demo (defaults: the `make demo` run, sized for a 2-core CPU)."""
+
+    seed: int = 0  #: model init, batches and sampling
+    world_seed: int = 0  #: problems (test set, seed set, teacher corpus)
+    rounds: int = 3
+    threads: int = 2
+    test_per_category: int = 40
+    seed_per_category: int = 100
+    # teacher model
+    teacher_problems: int = 6000
+    teacher_steps: int = 400
+    teacher_batch: int = 32
+    teacher_lr: float = 3e-3
+    teacher_cfg: M.ModelConfig = M.TEACHER
+    retrain: bool = False
+    # student
+    student_cfg: M.ModelConfig = M.STUDENT
+    batch: int = 32
+    lr: float = 3e-3
+    sft0_steps: int = 300
+    round_sft_steps: int = 100
+    jsd_beta: float = 0.5
+    hard_label_weight: float = 0.5  #: CE share of the SFT loss (1.0 = CE alone: the F4 baseline)
+    # self-generated pairs + DPO
+    k: int = 4
+    sample_problems: int = 200  #: training problems sampled per round (seeded subset of the pool)
+    sample_temperature: float = 0.8
+    max_new: int = 72
+    dpo_steps: int = 20
+    dpo_batch: int = 16
+    dpo_lr: float = 5e-4
+    dpo_beta: float = 0.1
+    dpo_nll_weight: float = 0.2  #: NLL of the chosen rationale added to DPO (keeps a tiny model stable)
+    # curriculum
+    hard_share: Tuple[float, float] = (0.3, 0.7)
+    hard_delta: float = 0.5  #: hard = pass-rate difficulty > delta
+    fdd_parents: int = 100  #: problems turned into FDD requests per round
+    fdd_n: int = 1
+    round_size: int = 800  #: rows in each round's plan
+    # what the ablation switches off (F1..F4)
+    tapir: bool = True
+    fdd: bool = True
+    dpo: bool = True
+    kd: bool = True
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def quick_config(**kw: Any) -> DemoConfig:
+    """`--quick`: a smaller run for a first look (≈ a third of the default cost)."""
+    base = dict(test_per_category=20, seed_per_category=60, teacher_problems=3000, teacher_steps=500,
+                sft0_steps=250, round_sft_steps=80, sample_problems=120, k=4, dpo_steps=15, fdd_parents=60,
+                round_size=400, teacher_cfg=M.ModelConfig(d=128, layers=4, heads=4))
+    base.update(kw)
+    return DemoConfig(**base)
+
+
+def tiny_config(**kw: Any) -> DemoConfig:
+    """A seconds-long run for tests and the notebook (learns little)."""
+    base = dict(rounds=1, test_per_category=4, seed_per_category=10, teacher_problems=120, teacher_steps=15,
+                teacher_batch=16, sft0_steps=10, round_sft_steps=6, batch=16, sample_problems=24, k=3,
+                max_new=40, dpo_steps=3, dpo_batch=8, fdd_parents=12, round_size=48,
+                teacher_cfg=M.ModelConfig(d=64, layers=2, heads=2), student_cfg=M.ModelConfig(d=48, layers=2, heads=2))
+    base.update(kw)
+    return DemoConfig(**base)
+
+
+class _NullBar:
+    def __init__(self, label: str):
+        self.label = label
+
+    def __call__(self, done: int, total: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------------------------------
+# model helpers
+# --------------------------------------------------------------------------------------------------
+def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], *, max_new: int,
+             batch: int = 256, progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, Any]:
+    """Greedy accuracy per category with protege.answers; returns {"per_category", "overall", "texts"}."""
+    texts: List[str] = []
+    for s in range(0, len(problems), batch):
+        chunk = problems[s: s + batch]
+        outs = model.generate([M.prompt_ids(tok, p.prompt) for p in chunk], max_new=max_new)
+        texts += [tok.decode(o) for o in outs]
+        if progress:
+            progress(min(s + batch, len(problems)), len(problems))
+    outcomes = answers.check_batch(texts, [p.answer for p in problems], threads=1)
+    per: Dict[str, List[int]] = defaultdict(list)
+    for p, o in zip(problems, outcomes):
+        per[p.category].append(int(o is answers.Outcome.correct))
+    per_cat = {c: sum(per[c]) / len(per[c]) for c in W.CATEGORIES if per[c]}
+    overall = sum(int(o is answers.Outcome.correct) for o in outcomes) / max(1, len(outcomes))
+    return {"per_category": per_cat, "overall": overall, "texts": texts}
+
+
+def _teacher_hidden(teacher: M.TinyGPT, toks: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return teacher.hidden(toks)
+
+
+def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]],
+              *, steps: int, cfg: DemoConfig, lr: float, progress, losses: List[float], opt_state=None):
+    """SFT with protege's fused_linear_distill_loss: (1-w)·JSD(teacher‖student logits) + w·CE.
+    ``rows(step)`` gives the batch (dicts with prompt, rationale)."""
+    import protege.torch as pt
+
+    w = 1.0 if not cfg.kd else cfg.hard_label_weight
+    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    student.train()
+    buckets: List[List[Dict[str, Any]]] = []
+    for step in range(steps):
+        for grp in opt.param_groups:
+            grp["lr"] = M.lr_at(step, steps, lr, warmup=min(20, max(1, steps // 10)))
+        if step % 4 == 0:  # draw 4 batches at once and group them by length (less padding)
+            drawn = [r for k in range(4) for r in rows(step + k)]
+            order = sorted(range(len(drawn)), key=lambda i: (len(drawn[i]["prompt"]) + len(drawn[i]["rationale"]), i))
+            size = len(order) // 4
+            groups = [[drawn[i] for i in order[k * size:(k + 1) * size]] for k in range(4)]
+            buckets = groups[1::2] + groups[0::2]
+        batch = buckets[step % 4]
+        toks, labels = M.encode_batch(tok, [r["prompt"] for r in batch], [r["rationale"] for r in batch])
+        h_t = _teacher_hidden(teacher, toks)
+        h_s = student.hidden(toks)
+        loss = pt.fused_linear_distill_loss(h_s, student.lm_head.weight, h_t, teacher.lm_head.weight, labels,
+                                            divergence="jsd", beta=cfg.jsd_beta, hard_label_weight=w)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        progress(step + 1, steps)
+    student.eval()
+
+
+def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str, Any]], *, cfg: DemoConfig,
+              gen: torch.Generator, progress, losses: List[float]) -> Dict[str, float]:
+    """One DPO phase with protege's fused_linear_preference_loss; the reference is a frozen copy
+    of the student. Adds ``dpo_nll_weight`` × the chosen rationales' mean token NLL."""
+    import protege.torch as pt
+
+    ref = copy.deepcopy(student).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.dpo_lr, weight_decay=0.0)
+    student.train()
+    n = len(pair_rows)
+    acc_sum, margin_sum = 0.0, 0.0
+    for step in range(cfg.dpo_steps):
+        idx = torch.randint(0, n, (min(cfg.dpo_batch, n),), generator=gen).tolist()
+        batch = [pair_rows[i] for i in idx]
+        prompts = [r["prompt"] for r in batch] * 2
+        comps = [r["chosen"] for r in batch] + [r["rejected"] for r in batch]
+        toks, labels = M.encode_batch(tok, prompts, comps)
+        h = student.hidden(toks)
+        with torch.no_grad():
+            h_ref = ref.hidden(toks)
+        loss, cr, rr = pt.fused_linear_preference_loss(h, student.lm_head.weight, labels, ref_hidden=h_ref,
+                                                        ref_weight=ref.lm_head.weight, kind="dpo", beta=cfg.dpo_beta)
+        if cfg.dpo_nll_weight > 0:
+            B = len(batch)
+            nll = -pt.fused_linear_sequence_logprobs(h[:B], student.lm_head.weight, labels[:B], average=True).mean()
+            loss = loss + cfg.dpo_nll_weight * nll
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        acc_sum += float((cr > rr).float().mean())
+        margin_sum += float((cr - rr).mean())
+        progress(step + 1, cfg.dpo_steps)
+    student.eval()
+    k = max(1, cfg.dpo_steps)
+    return {"reward_accuracy": acc_sum / k, "reward_margin": margin_sum / k}
+
+
+def sample_rationales(model: M.TinyGPT, tok: M.Tokenizer, items: Sequence[Dict[str, Any]], *, k: int,
+                      temperature: float, max_new: int, gen: torch.Generator, progress,
+                      batch: int = 256) -> List[List[str]]:
+    """k sampled rationales per item (the k copies of an item decode in one batch)."""
+    flat = [it["prompt"] for it in items for _ in range(k)]
+    out: List[str] = []
+    for s in range(0, len(flat), batch):
+        ids = model.generate([M.prompt_ids(tok, p) for p in flat[s: s + batch]], max_new=max_new,
+                             temperature=temperature, generator=gen)
+        out += [tok.decode(o) for o in ids]
+        progress(min(s + batch, len(flat)), len(flat))
+    return [out[i * k: (i + 1) * k] for i in range(len(items))]
+
+
+def _subset(items: Sequence[Dict[str, Any]], n: int, seed: int, purpose: str) -> List[Dict[str, Any]]:
+    """The n items with the smallest stable_hash(seed, purpose, id) — an order-free seeded subset."""
+    if len(items) <= n:
+        return list(items)
+    keyed = sorted(items, key=lambda it: cu._c.stable_hash(seed, purpose, int(it["id"][1:], 16) & ((1 << 62) - 1), 0))
+    return keyed[:n]
+
+
+#: Classifier labels: the world's categories plus the fallback "Others".
+_LABELS = list(W.CATEGORIES) + ["Others"]
+
+
+def _target_distribution(acc: Dict[str, float]) -> cu.Distribution:
+    """TAPIR's task-aware target: each category's share ∝ (1 − accuracy) + 0.15 (weak tasks up)."""
+    raw = {c: (1.0 - acc.get(c, 0.0)) + 0.15 for c in W.CATEGORIES}
+    raw["Others"] = 0.05
+    s = sum(raw.values())
+    return cu.Distribution.from_dict({c: v / s for c, v in raw.items()})
+
+
+# --------------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------------
+def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[[str], None] = lambda s: None
+        ) -> Dict[str, Any]:
+    """Runs the whole demo and returns the report dict (see report.py for its layout)."""
+    t_start = time.perf_counter()
+    M.set_determinism(cfg.seed, cfg.threads)
+    tok = M.Tokenizer()
+    world = W.World(cfg.world_seed)
+    teacher = ProgrammaticTeacher(world)
+    timings: Dict[str, float] = defaultdict(float)
+
+    def phase(label: str):
+        b = bar(label)
+        b.t0 = time.perf_counter()  # type: ignore[attr-defined]
+        return b
+
+    def done(b, key: str) -> None:
+        b.close()
+        timings[key] += time.perf_counter() - b.t0
+
+    # ---- data ------------------------------------------------------------------------------------
+    test = world.test_set(cfg.test_per_category)
+    seed_problems, seed_counts = world.seed_set(cfg.seed_per_category, test=test)
+    log(f"world: {len(W.CATEGORIES)} categories, test set {len(test)} problems (held out), seed set "
+        f"{len(seed_problems)} (dedup vs test: {seed_counts})")
+    # rationales for the seed set come from the teacher through solve requests
+    seed_rats = teacher.answer_batch([solve_request(p.prompt) for p in seed_problems])
+    pool: List[Dict[str, Any]] = []
+    for p, r in zip(seed_problems, seed_rats):
+        item = p.as_item()
+        item["rationale"] = r
+        item["origin"] = "seed"
+        item["round"] = 0
+        item.pop("category")  # the curriculum learns it from the classifier (TAPIR step)
+        pool.append(item)
+
+    # ---- teacher model ---------------------------------------------------------------------------
+    spec = M.TeacherSpec(cfg.world_seed, cfg.teacher_problems, cfg.teacher_steps, cfg.teacher_batch, cfg.teacher_lr,
+                         cfg.teacher_cfg, len(tok))
+    b = phase("teacher model")
+    tmodel, tinfo = M.load_or_train_teacher(
+        world, tok, test, spec=spec, retrain=cfg.retrain, seed=cfg.world_seed, progress=b, log=log,
+        solve=lambda prompts: teacher.answer_batch([solve_request(p) for p in prompts]))
+    done(b, "teacher_model")
+    tmodel.eval()
+    for p in tmodel.parameters():
+        p.requires_grad_(False)
+    b = phase("eval teacher")
+    t_eval = evaluate(tmodel, tok, test, max_new=cfg.max_new, progress=b)
+    done(b, "eval")
+    log(f"teacher model: {tinfo['params'] / 1e6:.2f} M params, test accuracy {t_eval['overall']:.3f}")
+
+    # ---- student, round 0 ------------------------------------------------------------------------
+    M.set_determinism(cfg.seed, cfg.threads)
+    student = M.TinyGPT(len(tok), cfg.student_cfg)
+    log(f"student: {student.num_params() / 1e6:.2f} M params")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    sft_losses: List[List[float]] = []
+    dpo_losses: List[List[float]] = []
+    b = phase("round 0: SFT")
+    losses: List[float] = []
+    sft_steps(student, tmodel, tok,
+              lambda step: [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
+              steps=cfg.sft0_steps, cfg=cfg, lr=cfg.lr, progress=b, losses=losses)
+    done(b, "sft")
+    sft_losses.append(losses)
+    dpo_losses.append([])
+
+    schedule = cu.Schedule.linear(cfg.hard_share[0], cfg.hard_share[1], max(1, cfg.rounds))
+    planner = cu.Planner(schedule, [cfg.round_size], seed=cfg.seed)
+    rounds: List[Dict[str, Any]] = []
+    accuracy: List[Dict[str, Any]] = []
+    classified: Dict[str, str] = {}
+
+    for r in range(1, cfg.rounds + 1):
+        info: Dict[str, Any] = {"round": r}
+        # 1. evaluate
+        b = phase(f"round {r}: eval")
+        ev = evaluate(student, tok, test, max_new=cfg.max_new, progress=b)
+        done(b, "eval")
+        accuracy.append({"after_round": r - 1, **ev["per_category"], "overall": ev["overall"]})
+        log(f"round {r}: test accuracy after round {r - 1}: {ev['overall']:.3f}")
+
+        # 2. sample k rationales per (subset of the) training problems
+        subset = _subset(pool, cfg.sample_problems, cfg.seed + r, "demo.sample")
+        b = phase(f"round {r}: sample x{cfg.k}")
+        samples = sample_rationales(student, tok, subset, k=cfg.k, temperature=cfg.sample_temperature,
+                                    max_new=cfg.max_new, gen=gen, progress=b)
+        done(b, "sample")
+
+        # teacher as judge: one score per sample (0-10), parsed with protege's judge parser
+        b = phase(f"round {r}: judge")
+        reqs = [judge_request(it["prompt"], s) for it, ss in zip(subset, samples) for s in ss]
+        replies = teacher.answer_batch(reqs)
+        parsed = cu.parse_judge_scores(replies, min=0, max=10, threads=1)
+        b(len(reqs), len(reqs))
+        done(b, "judge")
+        scores = [parsed.scores[i * cfg.k:(i + 1) * cfg.k] for i in range(len(subset))]
+
+        # 3. pairs
+        records = [{"id": it["id"], "prompt": it["prompt"], "gold": it["answer"], "completions": ss,
+                    "scores": [0.0 if s is None else float(s) for s in sc]}
+                   for it, ss, sc in zip(subset, samples, scores)]
+        pres = pairs_mod.build(records, strategy="all", max_pairs_per_prompt=2, seed=cfg.seed + r, threads=1,
+                               grade="both", drop_empty=True)
+        stats = pres.stats
+        pair_rows = pres.pairs
+        info.update(pairs=len(pair_rows), prompts_with_pairs=stats["prompts_with_pairs"],
+                    mean_pass_rate=stats["mean_pass_rate"], easy=stats["categories"]["easy"],
+                    hard=stats["categories"]["hard"], mixed=stats["categories"]["mixed"])
+        log(f"round {r}: {len(subset)} problems x {cfg.k} samples: pass rate {stats['mean_pass_rate']:.3f}, "
+            f"{len(pair_rows)} pairs ({stats['categories']['easy']} all-correct, {stats['categories']['hard']} all-wrong)")
+
+        # 4. DPO (or, in the F3 baseline, the same number of SFT steps)
+        losses = []
+        if cfg.dpo and pair_rows:
+            b = phase(f"round {r}: DPO")
+            info["dpo"] = dpo_phase(student, tok, pair_rows, cfg=cfg, gen=gen, progress=b, losses=losses)
+            done(b, "dpo")
+        elif not cfg.dpo:
+            b = phase(f"round {r}: SFT (no DPO)")
+            sft_steps(student, tmodel, tok,
+                      lambda step: [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
+                      steps=cfg.dpo_steps, cfg=cfg, lr=cfg.dpo_lr, progress=b, losses=[])
+            done(b, "sft")
+        dpo_losses.append(losses)
+
+        # 5. difficulty from pass rates (+ MFD from the judge, recorded)
+        per_prompt = {pp["id"]: pp for pp in stats["per_prompt"]}
+        correct = [int(per_prompt[it["id"]]["correct"]) if it["id"] in per_prompt else 0 for it in subset]
+        diffs = cu.pass_rate_difficulty(correct, cfg.k)
+        t_scores = cu.parse_judge_scores(teacher.answer_batch(
+            [judge_request(it["prompt"], it["rationale"]) for it in subset]), min=0, max=10, threads=1).scores
+        s_first = [sc[0] for sc in scores]
+        mfd = cu.model_fitting_difficulty(t_scores, s_first)
+        by_id = {it["id"]: it for it in pool}
+        for it, d, m in zip(subset, diffs, mfd):
+            by_id[it["id"]].update(difficulty=d, mfd=m, pass_rate=1.0 - d)
+        info["mean_mfd"] = sum(m for m in mfd if m is not None) / max(1, sum(m is not None for m in mfd))
+
+        # 6. FDD: requests -> teacher -> ingestion (test-set dedup) -> rationales by the teacher
+        new_items: List[Dict[str, Any]] = []
+        parents = _subset(subset, cfg.fdd_parents, cfg.seed + r, "demo.fdd")
+        solved = {it["id"]: by_id[it["id"]]["pass_rate"] >= 0.5 for it in parents}
+        if cfg.fdd:
+            b = phase(f"round {r}: FDD")
+            freqs = cu.feedback_requests(parents, solved, round=r, n=cfg.fdd_n, seed=cfg.seed)
+            generated = []
+            for q in freqs:
+                generated.append({"request_id": q["request_id"], "kind": q["kind"], "reply": teacher.answer(q)})
+            b(len(freqs) // 2, len(freqs))
+
+            def checker(rec: Dict[str, Any]) -> bool:
+                reply = teacher.answer(solve_request(rec["prompt"]))
+                ans = answers.extract(reply, "gsm8k")
+                rec["rationale"], rec["answer"] = reply, ans or ""
+                return ans is not None and answers.check(reply, ans) is answers.Outcome.correct
+
+            ing = cu.ingest_generated(generated, pool, round=r, heldout=[p.prompt for p in test], checker=checker,
+                                      heldout_threshold=W.HELDOUT_THRESHOLD)
+            for it in ing.accepted:
+                parent = by_id[it["parent_id"]]
+                it.update(difficulty=parent.get("difficulty", 0.5), is_hard=True)
+                it.pop("verified", None)
+                new_items.append(it)
+            b(len(freqs), len(freqs))
+            done(b, "fdd")
+            info["fdd"] = {"requests": len(freqs), "harder": sum(q["kind"] == "harder" for q in freqs),
+                           "similar": sum(q["kind"] == "similar" for q in freqs), **ing.counts}
+        else:
+            # F2 baseline: the same number of static problems from the seed distribution
+            extra = world.sample(len(parents) * cfg.fdd_n, purpose=f"static/{r}", steps=(1, 3), size=(1, 2))
+            kept, _counts = world.dedup_against(extra, test, pool)
+            for p in kept:
+                item = p.as_item()
+                item.pop("category")
+                item.update(rationale=teacher.answer(solve_request(p.prompt)), round=r, origin="static",
+                            difficulty=0.5, is_hard=False)
+                new_items.append(item)
+            info["fdd"] = {"requests": 0, "static": len(kept), "accepted": len(kept)}
+        pool += new_items
+        info["items_generated"] = len(new_items)
+        info["pool"] = len(pool)
+
+        # 7. TAPIR: classify, hard flags, rebalance, plan
+        for it in pool:
+            if "difficulty" not in it:
+                it["difficulty"] = 0.5
+        hard_flags = cu.select_hard(pool, threshold=cfg.hard_delta) if any(
+            it["difficulty"] > cfg.hard_delta for it in pool) else [False] * len(pool)
+        for it, h in zip(pool, hard_flags):
+            it["is_hard"] = bool(h) or bool(it.get("is_hard") and it.get("round") == r)
+        todo = [it for it in pool if it["id"] not in classified]
+        if todo:
+            b = phase(f"round {r}: classify")
+            creqs = cu.classification_requests(todo, _LABELS)
+            replies = {q["id"]: teacher.answer(q) for q in creqs}
+            cstats = cu.assign_categories(todo, replies, _LABELS, threads=1)
+            classified.update({it["id"]: it["category"] for it in todo})
+            b(len(todo), len(todo))
+            done(b, "classify")
+            info["classified"] = {"items": len(todo), **cstats}
+        for it in pool:
+            it["category"] = classified[it["id"]]
+        if cfg.tapir:
+            dist = _target_distribution(ev["per_category"])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bal = cu.rebalance(pool, dist, seed=cfg.seed + r, total=max(len(pool), cfg.round_size), threads=1)
+            rows = []
+            reps: Counter = Counter()
+            for i in bal.indices:
+                it = pool[i]
+                reps[it["id"]] += 1
+                rows.append({**it, "id": f"{it['id']}~{reps[it['id']]}" if reps[it["id"]] > 1 else it["id"]})
+            plan = planner.plan(r - 1, rows)
+            info["rebalance"] = [list(t) for t in bal.table]
+            info["target"] = dist.as_dict()
+            info["plan"] = plan.summary()
+            train_rows = rows
+            sampler = cu.Sampler(plan, seed=cfg.seed + r)
+            mix = Counter(rows[i]["category"] for i in plan.indices)
+            info["hard_share"] = plan.n_hard / max(1, len(plan))
+        else:
+            # F1 baseline: uniform sampling over the pool, same number of examples
+            train_rows = pool
+            sampler = cu.Sampler(len(pool), seed=cfg.seed + r)
+            mix = Counter(it["category"] for it in pool)
+            info["hard_share"] = sum(it["is_hard"] for it in pool) / len(pool)
+        info["mix"] = {c: mix.get(c, 0) for c in W.CATEGORIES}
+
+        # 8. SFT through the sampler
+        b = phase(f"round {r}: SFT")
+        stream = _sampler_stream(sampler)
+        losses = []
+        sft_steps(student, tmodel, tok, lambda step: [train_rows[next(stream)] for _ in range(cfg.batch)],
+                  steps=cfg.round_sft_steps, cfg=cfg, lr=cfg.lr * 0.5, progress=b, losses=losses)
+        done(b, "sft")
+        sft_losses.append(losses)
+        info["sampler_state"] = sampler.state_dict()
+        rounds.append(info)
+
+    b = phase("final eval")
+    ev = evaluate(student, tok, test, max_new=cfg.max_new, progress=b)
+    done(b, "eval")
+    accuracy.append({"after_round": cfg.rounds, **ev["per_category"], "overall": ev["overall"]})
+    log(f"final test accuracy (after round {cfg.rounds}): {ev['overall']:.3f}")
+    examples = [{"prompt": p.prompt, "gold": p.answer, "student": t} for p, t in zip(test[:6], ev["texts"][:6])]
+    return {
+        "config": {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in cfg.as_dict().items()},
+        "categories": list(W.CATEGORIES),
+        "accuracy": accuracy,
+        "teacher_model": {"params": tinfo["params"], "cached": tinfo["cached"], "path": tinfo["path"],
+                          "test_accuracy": t_eval["overall"], "per_category": t_eval["per_category"]},
+        "student_params": student.num_params(),
+        "data": {"test": len(test), "seed": len(seed_problems), "seed_dedup": seed_counts, "final_pool": len(pool)},
+        "rounds": rounds,
+        "losses": {"teacher": tinfo.get("losses", []), "sft": sft_losses, "dpo": dpo_losses},
+        "teacher_calls": dict(teacher.calls),
+        "timings": dict(timings),
+        "wall_s": time.perf_counter() - t_start,
+        "examples": examples,
+    }
+
+
+def _sampler_stream(sampler: cu.Sampler):
+    epoch = 0
+    while True:
+        sampler.set_epoch(epoch)
+        yield from sampler
+        epoch += 1

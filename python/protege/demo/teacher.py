@@ -1,0 +1,141 @@
+"""The programmatic teacher: answers protege's request objects the way an LLM would.
+
+It reads only the request's ``prompt`` text (plus the request's sampling ``seed`` where an LLM
+would use one) and returns reply *text*, which the pipeline then parses with protege's own
+parsers. Four kinds of requests, recognised from the prompt like a model would:
+
+* **solve** (:func:`solve_request`): a step-by-step rationale ending in ``#### answer``;
+* **classify** (:func:`protege.curriculum.classification_requests`): ``<answer>Category</answer>``;
+* **judge** (:func:`judge_request`): a 0-10 grade of a response in ``<score>N</score>``;
+* **FDD** (:func:`protege.curriculum.feedback_requests`): ``<problem>…</problem>`` holding a
+  harder variant of a solved problem or a similar new problem for a failed one.
+
+The teacher "understands" a quoted problem by looking it up in the :class:`~.world.World` that
+generated it — the stand-in for an LLM's reading comprehension. Swap this class for an
+OpenAI-compatible client to use a real model (docs/demo.md shows how); the pipeline does not change.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from .world import CATEGORIES, Problem, World
+
+__all__ = ["SOLVE_TEMPLATE", "JUDGE_TEMPLATE", "solve_request", "judge_request", "ProgrammaticTeacher",
+           "equation_accuracy"]
+
+#: Rationale request (the demo's own; protege builds classify / FDD requests itself).
+SOLVE_TEMPLATE = ("Solve the following math word problem step by step. Write each calculation as an equation and "
+                  "end with a line '#### <answer>' giving the final number.\n\nProblem:\n{problem}")
+#: Single-answer judge request (TAPIR's judge); the reply carries ``<score>N</score>``, 0-10.
+JUDGE_TEMPLATE = ("Please act as an impartial judge and evaluate the accuracy of the response to the math problem "
+                  "below. Rate it on a scale of 0 to 10 and reply with the rating in <score></score> tags.\n\n"
+                  "Problem:\n{problem}\n\nResponse:\n{response}")
+
+_EQ = re.compile(r"(-?\d+)\s*([-+*/])\s*(-?\d+)\s*=\s*(-?\d+)")
+
+
+def solve_request(problem: str, *, request_id: str = "", temperature: float = 0.0) -> Dict[str, Any]:
+    """A rationale request ``{"request_id", "prompt", "temperature", "max_tokens"}``."""
+    return {"request_id": request_id, "prompt": SOLVE_TEMPLATE.format(problem=problem), "temperature": temperature,
+            "max_tokens": 512}
+
+
+def judge_request(problem: str, response: str, *, request_id: str = "") -> Dict[str, Any]:
+    """A judge request for one response to ``problem`` (temperature 0)."""
+    return {"request_id": request_id, "prompt": JUDGE_TEMPLATE.format(problem=problem, response=response),
+            "temperature": 0.0, "max_tokens": 16}
+
+
+def equation_accuracy(text: str) -> Optional[float]:
+    """Share of ``a op b = c`` equations in ``text`` whose arithmetic is right (None: no equation)."""
+    eqs = _EQ.findall(text)
+    if not eqs:
+        return None
+    ok = 0
+    for a, op, b, c in eqs:
+        a, b, c = int(a), int(b), int(c)
+        val = a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else (a // b if b and a % b == 0
+                                                                                       else None)
+        ok += int(val == c)
+    return ok / len(eqs)
+
+
+def _after(text: str, marker: str) -> Optional[str]:
+    pos = text.rfind(marker)
+    return None if pos < 0 else text[pos + len(marker):].strip()
+
+
+class ProgrammaticTeacher:
+    """Answers request dicts (``{"prompt", "seed"?, ...}``) with reply text; see the module doc.
+
+    ``answer(request)`` returns one reply; ``answer_batch(requests)`` a list. Unknown problems or
+    request kinds get a polite refusal that protege's parsers count as a failure (as with an LLM).
+    Deterministic: the reply is a function of the prompt and the request seed. Not thread-safe
+    (it may register new problems in the world).
+    """
+
+    def __init__(self, world: World, categories: Sequence[str] = CATEGORIES):
+        self.world = world
+        self.categories = list(categories)
+        self.calls: Dict[str, int] = {"solve": 0, "classify": 0, "judge": 0, "harder": 0, "similar": 0,
+                                      "unknown": 0}
+
+    # ----------------------------------------------------------------------------------------------
+    def answer(self, request: Mapping[str, Any]) -> str:
+        prompt = str(request.get("prompt", ""))
+        if "Classify the task type" in prompt:
+            self.calls["classify"] += 1
+            return self._classify(prompt)
+        if "<problem></problem>" in prompt:
+            kind = "harder" if "more complex variation" in prompt else "similar"
+            self.calls[kind] += 1
+            return self._variant(prompt, kind, int(request.get("seed", 0)))
+        if "<score></score>" in prompt:
+            self.calls["judge"] += 1
+            return self._judge(prompt)
+        if "#### <answer>" in prompt:
+            self.calls["solve"] += 1
+            return self._solve(prompt)
+        self.calls["unknown"] += 1
+        return "I am not sure how to help with this request."
+
+    def answer_batch(self, requests: Sequence[Mapping[str, Any]]) -> List[str]:
+        return [self.answer(r) for r in requests]
+
+    # ----------------------------------------------------------------------------------------------
+    def _problem(self, text: Optional[str]) -> Optional[Problem]:
+        return None if text is None else self.world.lookup(text)
+
+    def _solve(self, prompt: str) -> str:
+        p = self._problem(_after(prompt, "Problem:\n"))
+        if p is None:
+            return "I cannot solve this problem."
+        return p.rationale
+
+    def _classify(self, prompt: str) -> str:
+        p = self._problem(_after(prompt, "Instruction:\n"))
+        if p is None:
+            return "<answer>Others</answer>"
+        return f"<answer>{p.category}</answer>"
+
+    def _judge(self, prompt: str) -> str:
+        body = _after(prompt, "Problem:\n") or ""
+        problem_text, _, response = body.partition("\n\nResponse:\n")
+        p = self._problem(problem_text)
+        if p is None:
+            return "I cannot judge this."
+        from .. import answers
+
+        if answers.check(response, p.answer) is answers.Outcome.correct:
+            return "The response is correct. <score>10</score>"
+        acc = equation_accuracy(response)
+        score = 0 if acc is None else int(round(8 * acc))
+        return f"The final answer is wrong. <score>{score}</score>"
+
+    def _variant(self, prompt: str, kind: str, seed: int) -> str:
+        p = self._problem(_after(prompt, "Original problem:\n"))
+        if p is None:
+            return "I could not read the original problem."
+        new = self.world.variant(p, kind, seed)
+        return f"<problem>{new.prompt}</problem>"
