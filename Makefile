@@ -56,7 +56,7 @@ test-package:
 
 demo: build
 	@$(VENV)/bin/protege answers check examples/data/gsm8k_rationales.jsonl \
-	  --text-field completion --gold-field gold -o build/demo/checked.jsonl
+	  --text-field completion --gold-field gold -o demo-output/checked.jsonl
 
 # The distillation pipeline on the built-in arithmetic world (docs/demo.md); --quick: ~8 min on 2 cores.
 demo-distill: build

@@ -70,8 +70,9 @@ def field_error(path: str, line: int, field: str, reason: str, on_error: str, re
 
 
 def write_jsonl_atomic(path: str, rows: Iterable[Dict[str, Any]]) -> int:
-    """Writes rows to ``path`` through a temporary file renamed into place; returns the count."""
+    """Writes rows to ``path`` (creating its folder) through a temporary file renamed into place; returns the count."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     count = 0
     try:

@@ -89,7 +89,7 @@ def test_hostile_inputs_return():
 
 
 def test_cli_check_writes_outcomes(tmp_path, root):
-    out = tmp_path / "out.jsonl"
+    out = tmp_path / "new-folder" / "out.jsonl"  # the output folder is created
     res = run_cli("answers", "check", f"{root}/examples/data/gsm8k_rationales.jsonl", "-o", str(out), "--quiet")
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
