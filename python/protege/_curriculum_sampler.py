@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import InvalidArgument, _core
+from ._io import write_text_atomic
 
 _c = _core.curriculum
 _CHUNK = 8192
@@ -199,11 +200,7 @@ def CurriculumCallback_factory():  # noqa: N802 (builds a class)
         def on_save(self, args, state, control, **kwargs):
             folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             if os.path.isdir(folder) and int(getattr(args, "process_index", 0)) == 0:
-                path = os.path.join(folder, "curriculum_state.json")
-                tmp = path + ".tmp"
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    json.dump(self.current_state(), fh)
-                os.replace(tmp, path)
+                write_text_atomic(os.path.join(folder, "curriculum_state.json"), json.dumps(self.current_state()))
             return control
 
         def load_checkpoint(self, checkpoint_dir: str) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any, Dict, List, Sequence, Tuple
 
+from .._io import write_text_atomic
 from .._progress import format_table
 
 __all__ = ["summary_rows", "round_rows", "write_report", "SHORT"]
@@ -127,10 +128,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     """Writes report.json, report.md and the PNG plots into ``out_dir``; returns the paths."""
     os.makedirs(out_dir, exist_ok=True)
     jpath = os.path.join(out_dir, "report.json")
-    tmp = jpath + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=1, sort_keys=False)
-    os.replace(tmp, jpath)
+    write_text_atomic(jpath, json.dumps(report, indent=1, sort_keys=False))
     pngs = _plots(report, out_dir)
     acc_rows, acc_headers = summary_rows(report)
     rnd_rows, rnd_headers = round_rows(report)
@@ -160,9 +158,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     for e in report.get("examples", []):
         lines.append(f"- *{e['prompt']}* (gold {e['gold']}) → `{e['student']}`")
     mpath = os.path.join(out_dir, "report.md")
-    with open(mpath + ".tmp", "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(mpath + ".tmp", mpath)
+    write_text_atomic(mpath, "\n".join(lines) + "\n")
     return {"json": jpath, "md": mpath, "plots": pngs}
 
 
