@@ -90,3 +90,22 @@ TEST_CASE("AtomicWriter leaves no file without commit and replaces it on commit"
   CHECK(line == "{\"a\":1}");
   std::remove(path.c_str());
 }
+
+TEST_CASE("file_hash is XXH64 (seed 0) of the bytes", "[io]") {
+  // Reference values from the xxhash package (python-xxhash 4.1.0).
+  CHECK(protege::io::hash_bytes("") == "ef46db3751d8e999");
+  CHECK(protege::io::hash_bytes("a") == "d24ec4f1a98c6e5b");
+  CHECK(protege::io::hash_bytes("abc") == "44bc2cf5ad770999");
+  CHECK(protege::io::hash_bytes("0123456789abcdef0123456789abcdef") == "642a94958e71e6c5");
+  CHECK(protege::io::hash_bytes("The quick brown fox jumps over the lazy dog, 12345678901") == "bf7407e6dad16b3a");
+  std::string big(100003, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7 + 3) % 256);
+  CHECK(protege::io::hash_bytes(big) == "924a64f3ae9ea839");
+  const std::string path = "protege_test_file_hash.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << big;
+  }
+  CHECK(protege::io::file_hash(path) == "924a64f3ae9ea839");  // streamed in 1 MiB reads
+  std::remove(path.c_str());
+}

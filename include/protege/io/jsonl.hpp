@@ -120,8 +120,13 @@ class PROTEGE_API AtomicWriter {
 /// Writes `manifest` as pretty JSON to `PATH.manifest.json` atomically.
 PROTEGE_API void write_manifest(const std::string& output_path, const nlohmann::json& manifest);
 
-/// 64-bit FNV-1a hash of a file's bytes, as 16 hex digits (for manifests). @throws IoError.
+/// XXH64 (xxHash, 64-bit, seed 0) of a file's bytes, as 16 hex digits (for manifests): a
+/// published, platform-independent hash, about 20x faster than byte-wise FNV-1a. O(size).
+/// @throws IoError.
 [[nodiscard]] PROTEGE_API std::string file_hash(const std::string& path);
+
+/// XXH64 (seed 0) of `data` as 16 hex digits; file_hash() of a file with these bytes. O(size).
+[[nodiscard]] PROTEGE_API std::string hash_bytes(std::string_view data);
 
 }  // namespace io
 PROTEGE_NAMESPACE_END

@@ -1,5 +1,7 @@
 #include "protege/io/jsonl.hpp"
 
+#include <algorithm>  // for std::min
+#include <bit>        // for std::endian
 #include <cerrno>    // for errno
 #include <cstdio>    // for std::rename, std::remove
 #include <cstring>   // for std::strerror
@@ -7,6 +9,7 @@
 #include <unistd.h>  // for fsync, getpid, close
 
 #include <fstream>  // for std::ifstream
+#include <vector>   // for std::vector
 
 PROTEGE_NAMESPACE_BEGIN
 namespace io {
@@ -181,18 +184,114 @@ void write_manifest(const std::string& output_path, const nlohmann::json& manife
   w.commit();
 }
 
+namespace {
+
+// XXH64 (the published xxHash 64-bit algorithm, seed 0), streamed over 32-byte stripes.
+constexpr std::uint64_t kP1 = 0x9E3779B185EBCA87ULL;
+constexpr std::uint64_t kP2 = 0xC2B2AE3D27D4EB4FULL;
+constexpr std::uint64_t kP3 = 0x165667B19E3779F9ULL;
+constexpr std::uint64_t kP4 = 0x85EBCA77C2B2AE63ULL;
+constexpr std::uint64_t kP5 = 0x27D4EB2F165667C5ULL;
+
+constexpr std::uint64_t rotl64(std::uint64_t x, int r) noexcept { return (x << r) | (x >> (64 - r)); }
+
+std::uint64_t read_le64(const unsigned char* p) noexcept {
+  std::uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, 8);
+  } else {
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+std::uint32_t read_le32(const unsigned char* p) noexcept {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+constexpr std::uint64_t xxh_round(std::uint64_t acc, std::uint64_t lane) noexcept {
+  return rotl64(acc + lane * kP2, 31) * kP1;
+}
+
+constexpr std::uint64_t xxh_merge(std::uint64_t h, std::uint64_t v) noexcept {
+  return (h ^ xxh_round(0, v)) * kP1 + kP4;
+}
+
+class Xxh64 {
+ public:
+  void update(const unsigned char* p, std::size_t n) noexcept {
+    total_ += n;
+    if (fill_ > 0) {
+      const std::size_t take = std::min(n, sizeof buf_ - fill_);
+      std::memcpy(buf_ + fill_, p, take);
+      fill_ += take;
+      p += take;
+      n -= take;
+      if (fill_ < sizeof buf_) return;
+      stripe(buf_);
+      fill_ = 0;
+    }
+    for (; n >= 32; p += 32, n -= 32) stripe(p);
+    std::memcpy(buf_, p, n);
+    fill_ = n;
+  }
+
+  [[nodiscard]] std::uint64_t digest() const noexcept {
+    std::uint64_t h = 0;
+    if (total_ >= 32) {
+      h = rotl64(v_[0], 1) + rotl64(v_[1], 7) + rotl64(v_[2], 12) + rotl64(v_[3], 18);
+      for (const std::uint64_t v : v_) h = xxh_merge(h, v);
+    } else {
+      h = kP5;
+    }
+    h += total_;
+    const unsigned char* p = buf_;
+    std::size_t n = fill_;
+    for (; n >= 8; p += 8, n -= 8) h = rotl64(h ^ xxh_round(0, read_le64(p)), 27) * kP1 + kP4;
+    if (n >= 4) {
+      h = rotl64(h ^ (static_cast<std::uint64_t>(read_le32(p)) * kP1), 23) * kP2 + kP3;
+      p += 4;
+      n -= 4;
+    }
+    for (; n > 0; ++p, --n) h = rotl64(h ^ (*p * kP5), 11) * kP1;
+    h ^= h >> 33;
+    h *= kP2;
+    h ^= h >> 29;
+    h *= kP3;
+    h ^= h >> 32;
+    return h;
+  }
+
+ private:
+  void stripe(const unsigned char* p) noexcept {
+    for (int i = 0; i < 4; ++i) v_[i] = xxh_round(v_[i], read_le64(p + 8 * i));
+  }
+
+  std::uint64_t v_[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
+  unsigned char buf_[32] = {};
+  std::size_t fill_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+}  // namespace
+
+std::string hash_bytes(std::string_view data) {
+  Xxh64 h;
+  h.update(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  return fmt::format("{:016x}", h.digest());
+}
+
 std::string file_hash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
-  std::uint64_t h = 1469598103934665603ull;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ull;
-    }
+  Xxh64 h;
+  std::vector<char> buf(std::size_t{1} << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+    h.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
   }
-  return fmt::format("{:016x}", h);
+  if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+  return fmt::format("{:016x}", h.digest());
 }
 
 }  // namespace io

@@ -292,6 +292,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
   if (!input_path.empty()) {
     manifest["input"] = input_path;
     manifest["input_hash"] = input_hash.get();
+    manifest["input_hash_algorithm"] = "xxh64";
   }
   io::write_manifest(path, manifest);
   log(LogLevel::info, "pairs: wrote {} {} rows to {}", files.rows, to_string(format), path);
