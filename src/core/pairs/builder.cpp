@@ -167,7 +167,7 @@ GroupResult PairBuilder::process(const Group& group) const {
     if (g.drop != Drop::kept) continue;
     const std::string_view text = group.completions[i];
     if (use_index) {
-      seq_hash[i] = detail::word_ngrams(text, c.ngram, grams);
+      seq_hash[i] = detail::word_ngram_keys(text, c.ngram, grams);
     } else if (c.dedup || need_shingles) {
       detail::TextInfo info = detail::analyze(text, shingle_n);
       seq_hash[i] = info.sequence_hash;

@@ -120,13 +120,12 @@ inline std::uint64_t space_mask(const char* p, std::size_t len) noexcept {
 #endif
 }
 
-// Calls f(word_hash) for each word of s (words split on ASCII whitespace), 64 bytes at a time:
+// Calls f(word, size) for each word of s (words split on ASCII whitespace), 64 bytes at a time:
 // the class changes (space <-> word) of a block are listed first, then the words between them
-// are hashed (few unpredictable branches per block instead of per word).
+// are visited (few unpredictable branches per block instead of per word).
 template <typename F>
-inline void for_each_word_hash(std::string_view s, F&& f) {
+inline void for_each_word(std::string_view s, F&& f) {
   const char* const base = s.data();
-  const char* const end = base + s.size();
   const std::size_t n = s.size();
   bool in_word = false;  // the byte before the current block is a word byte
   std::size_t start = 0;  // start of the open word when in_word
@@ -141,17 +140,24 @@ inline void for_each_word_hash(std::string_view s, F&& f) {
     }
     int i = 0;
     if (in_word && k > 0) {  // the open word ends at the first change
-      f(word_hash(base + start, off + pos[0] - start, end));
+      f(base + start, off + pos[0] - start);
       in_word = false;
       i = 1;
     }
-    for (; i + 1 < k; i += 2) f(word_hash(base + off + pos[i], pos[i + 1] - pos[i], end));
+    for (; i + 1 < k; i += 2) f(base + off + pos[i], static_cast<std::size_t>(pos[i + 1] - pos[i]));
     if (i < k) {  // a word starts and runs past the block
       start = off + pos[i];
       in_word = true;
     }
   }
-  if (in_word) f(word_hash(base + start, n - start, end));
+  if (in_word) f(base + start, n - start);
+}
+
+// Calls f(word_hash) for each word of s.
+template <typename F>
+inline void for_each_word_hash(std::string_view s, F&& f) {
+  const char* const end = s.data() + s.size();
+  for_each_word(s, [&](const char* w, std::size_t size) { f(word_hash(w, size, end)); });
 }
 
 }  // namespace
@@ -187,6 +193,65 @@ std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>&
     out.resize(count);
   }
   return mix64(h ^ words);
+}
+
+namespace {
+
+// murmur3's 64-bit finaliser (full avalanche, two multiplies).
+inline std::uint64_t fmix64(std::uint64_t h) noexcept {
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// A 64-bit hash of one word: 8 bytes at a time folded by multiply, then fmix64.
+inline std::uint64_t word_key(const char* w, std::size_t size, const char* end) noexcept {
+  std::uint64_t h = size * 0x9E3779B97F4A7C15ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, w + i, 8);
+    h = (h ^ x) * 0x87C37B91114253D5ULL;
+  }
+  return fmix64(h ^ load_tail(w + i, size - i, end));
+}
+
+inline std::uint64_t rotl(std::uint64_t x, unsigned r) noexcept { return r == 0 ? x : (x << r) | (x >> (64 - r)); }
+
+}  // namespace
+
+std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64_t>& out) {
+  out.clear();
+  std::uint64_t h = 0x13198A2E03707344ULL;
+  std::uint64_t words = 0;
+  const char* const end = s.data() + s.size();
+  for_each_word(s, [&](const char* w, std::size_t size) {
+    const std::uint64_t m = word_key(w, size, end);
+    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
+    ++words;
+    if (n > 0) out.push_back(m);
+  });
+  if (n > 0 && !out.empty()) {
+    const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n), out.size());
+    const std::size_t count = out.size() - width + 1;
+    std::uint64_t* m = out.data();
+    // g = XOR over j of rotl(m[start + j], 21 j mod 64): a bijection of each word hash for fixed
+    // others, so two distinct n-grams of random word hashes collide with probability 2^-64.
+    if (width == 3) {
+      for (std::size_t start = 0; start < count; ++start) m[start] = m[start] ^ rotl(m[start + 1], 21) ^ rotl(m[start + 2], 42);
+    } else {
+      for (std::size_t start = 0; start < count; ++start) {
+        std::uint64_t g = m[start];
+        for (std::size_t j = 1; j < width; ++j) g ^= rotl(m[start + j], static_cast<unsigned>((21 * j) % 64));
+        m[start] = g;
+      }
+    }
+    out.resize(count);
+  }
+  return fmix64(h ^ words);
 }
 
 TextInfo analyze(std::string_view s, int n) {

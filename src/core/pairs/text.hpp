@@ -41,6 +41,13 @@ struct TextInfo {
 /// de-duplicates), written to `out`; returns the sequence hash of TextInfo. O(|s|).
 std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out);
 
+/// As word_ngrams() with cheaper hashes (one 64-bit mixer per word, n-grams combined by
+/// XOR-rotation), for callers that only compare n-gram sets for equality (the exact Jaccard
+/// index): values differ from word_ngrams(), set sizes and intersections do not (up to 64-bit
+/// collisions). Returns a sequence hash (equal for texts equal after whitespace normalisation).
+/// O(|s|).
+std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64_t>& out);
+
 /// See TextInfo. O(|s| + words · log words).
 [[nodiscard]] TextInfo analyze(std::string_view s, int n);
 
