@@ -60,9 +60,7 @@ def _prompt_of(item: Dict[str, Any], position: int) -> str:
 def id_keys(ids: Sequence[str]) -> array:
     """64-bit keys of string ids (array of uint64), checked for empty and duplicate ids. Pass them
     as ``ids=`` to :func:`rebalance` / :meth:`Planner.plan` to hash and check ids only once."""
-    out = array("Q")
-    out.frombytes(_c.id_keys(ids if isinstance(ids, list) else list(ids)))
-    return out
+    return _c.id_keys(ids if isinstance(ids, (list, tuple)) else list(ids))
 
 
 def ensure_ids(items: List[Dict[str, Any]], *, require: bool = False) -> List[str]:
@@ -263,9 +261,7 @@ def parse_categories(replies: Sequence[str], categories: Union[None, Distributio
     names = _categories_of(categories)
     raw, stats = _c.parse_categories(replies if isinstance(replies, list) else list(replies), names, fallback, tag,
                                      threads, progress)
-    idx = array("i")
-    idx.frombytes(raw)
-    return CategoryResult(idx, names, dict(stats))
+    return CategoryResult(raw, names, dict(stats))
 
 
 def assign_categories(items: List[Dict[str, Any]], replies: Dict[str, str],
@@ -337,8 +333,7 @@ def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Option
             cat_idx.append(k)
     raw, table, absent = _c.rebalance(cat_idx, ids, list(zip(dist.names, dist.ratios)), seed, total, shuffle, policy,
                                       alpha, threads, progress)
-    out = array("I")
-    out.frombytes(raw)
+    out = raw
     if absent:
         import warnings
 
@@ -460,14 +455,13 @@ class Planner:
         seen = self.seen if self.seen is not None and len(self.seen) == len(ids) else None
         d = _c.plan_round(self.schedule.values, self.round_sizes, round, mask, ids, seen, self.seed, self.max_seen,
                           self.repeat_if_short, self.shuffle, self.threads)
-        idx = array("I")
-        idx.frombytes(d.pop("indices"))
+        idx = d.pop("indices")
         plan = RoundPlan(indices=idx, **d)
         if pool is not None:
             plan.categories = [pool[i].get("category", "") for i in idx]
         if commit:
             if self.seen is None or len(self.seen) != len(ids):
-                self.seen = array("I", bytes(4 * len(ids)))
+                self.seen = array("I", [0]) * len(ids)
             _c.add_seen(self.seen, idx)
             self.plans.append(plan)
         return plan

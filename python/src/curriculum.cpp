@@ -1,7 +1,12 @@
-// Bindings of the curriculum module: protege._core.curriculum. Array-valued results are returned
-// as `bytes` (little-endian int32/uint32/uint64/float64) that protege/curriculum.py wraps in
-// array.array, so no numpy is needed; inputs accept lists or any buffer (array, numpy, bytes).
+// Bindings of the curriculum module: protege._core.curriculum. Large array-valued results are
+// returned as array.array (keys, categories, rebalanced and planned indices; filled in place
+// where the size is known up front), small ones as `bytes`, so no numpy is needed. Inputs accept
+// lists or any buffer (array, numpy, bytes); buffers of the right item size are read in place
+// (zero-copy) with the GIL released, and large lists of str are viewed chunk by chunk.
+#include <algorithm>
 #include <cstring>
+#include <span>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,23 +24,37 @@ namespace {
 namespace cur = ::protege::curriculum;
 
 // UTF-8 views of a list of str (valid while the list lives). GIL must be held.
-std::vector<std::string_view> str_views(const py::handle& seq, const char* what) {
+void check_str_list(const py::handle& seq, const char* what) {
   if (!PyList_Check(seq.ptr()) && !PyTuple_Check(seq.ptr())) {
     throw InvalidArgument(fmt::format("{}: expected a list of str, got {}", what, std::string(py::str(py::type::handle_of(seq)))));
   }
-  py::sequence s = py::reinterpret_borrow<py::sequence>(seq);
-  const std::size_t n = py::len(s);
-  std::vector<std::string_view> out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    PyObject* o = PyList_Check(seq.ptr()) ? PyList_GET_ITEM(seq.ptr(), i) : PyTuple_GET_ITEM(seq.ptr(), i);
+}
+
+std::size_t seq_len(const py::handle& seq) {
+  return static_cast<std::size_t>(PyList_Check(seq.ptr()) ? PyList_GET_SIZE(seq.ptr()) : PyTuple_GET_SIZE(seq.ptr()));
+}
+
+// Views of items [begin, end) of a list/tuple of str into `out` (resized). GIL must be held.
+void str_views_into(const py::handle& seq, std::size_t begin, std::size_t end, const char* what,
+                    std::vector<std::string_view>& out) {
+  out.resize(end - begin);
+  const bool list = PyList_Check(seq.ptr());
+  for (std::size_t i = begin; i < end; ++i) {
+    PyObject* o = list ? PyList_GET_ITEM(seq.ptr(), i) : PyTuple_GET_ITEM(seq.ptr(), i);
     if (!PyUnicode_Check(o)) {
       throw InvalidArgument(fmt::format("{}[{}]: expected str, got {}", what, i, Py_TYPE(o)->tp_name));
     }
     Py_ssize_t len = 0;
     const char* p = PyUnicode_AsUTF8AndSize(o, &len);
     if (p == nullptr) throw py::error_already_set();
-    out[i] = std::string_view(p, static_cast<std::size_t>(len));
+    out[i - begin] = std::string_view(p, static_cast<std::size_t>(len));
   }
+}
+
+std::vector<std::string_view> str_views(const py::handle& seq, const char* what) {
+  check_str_list(seq, what);
+  std::vector<std::string_view> out;
+  str_views_into(seq, 0, seq_len(seq), what, out);
   return out;
 }
 
@@ -44,68 +63,140 @@ std::vector<std::string> strs(const py::handle& seq, const char* what) {
   return {v.begin(), v.end()};
 }
 
-// id keys with an empty/duplicate check (sorted keys; strings compared only on key equality).
-std::vector<std::uint64_t> id_keys_checked(const py::handle& ids, const char* what) {
-  auto v = str_views(ids, what);
-  std::vector<std::uint64_t> keys(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (v[i].empty()) throw InvalidArgument(fmt::format("{}: empty id at position {}", what, i));
+// Large lists of str are processed in chunks: views of one chunk (taken with the GIL) are
+// handled with the GIL released, so no view array of the whole list is ever built.
+constexpr std::size_t kStrChunk = std::size_t{1} << 18;
+
+// A new array.array of `n` items of `typecode`, zero-filled, and its data pointer.
+template <typename T>
+std::pair<py::object, T*> new_array(const char* typecode, std::size_t n) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  py::object cls = py::module_::import("array").attr("array");
+  py::object one = cls(typecode, py::make_tuple(0));
+  py::object arr = py::reinterpret_steal<py::object>(PySequence_Repeat(one.ptr(), static_cast<Py_ssize_t>(n)));
+  if (!arr) throw py::error_already_set();
+  py::buffer_info info = py::reinterpret_borrow<py::buffer>(arr).request(true);
+  PROTEGE_CHECK(info.itemsize == static_cast<py::ssize_t>(sizeof(T)), "array('{}'): item size {} != {}", typecode,
+                info.itemsize, sizeof(T));
+  return {arr, static_cast<T*>(info.ptr)};
+}
+
+// A Python array.array with a copy of `v`.
+template <typename T>
+py::object to_array(const char* typecode, const std::vector<T>& v) {
+  auto [arr, p] = new_array<T>(typecode, 0);
+  (void)p;
+  if (!v.empty()) {
+    arr.attr("frombytes")(py::memoryview::from_memory(v.data(), static_cast<py::ssize_t>(v.size() * sizeof(T))));
+  }
+  return arr;
+}
+
+// id keys (FNV-1a of each id) of a list of str into out[0, n), with an empty/duplicate check
+// (64-bit keys first; strings compared only on key equality). GIL held on entry.
+void id_keys_into(const py::handle& ids, const char* what, std::uint64_t* keys) {
+  check_str_list(ids, what);
+  const std::size_t n = seq_len(ids);
+  std::vector<std::string_view> v;
+  for (std::size_t c0 = 0; c0 < n; c0 += kStrChunk) {
+    const std::size_t c1 = std::min(n, c0 + kStrChunk);
+    str_views_into(ids, c0, c1, what, v);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (v[i].empty()) throw InvalidArgument(fmt::format("{}: empty id at position {}", what, c0 + i));
+    }
+    py::gil_scoped_release nogil;
+    parallel_for(v.size(), 0, 1 << 14, [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) keys[c0 + i] = cur::id_key(v[i]);
+    });
   }
   std::vector<std::vector<std::size_t>> groups;
   {
     py::gil_scoped_release nogil;
-    parallel_for(v.size(), 0, 1 << 16, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) keys[i] = cur::id_key(v[i]);
-    });
-    groups = cur::equal_key_groups(keys, 0);
+    groups = cur::equal_key_groups(std::span<const std::uint64_t>(keys, n), 0);
   }
+  const auto at = [&](std::size_t i) {
+    Py_ssize_t len = 0;
+    PyObject* o = PyList_Check(ids.ptr()) ? PyList_GET_ITEM(ids.ptr(), i) : PyTuple_GET_ITEM(ids.ptr(), i);
+    const char* p = PyUnicode_AsUTF8AndSize(o, &len);
+    return std::string_view(p, static_cast<std::size_t>(len));
+  };
   for (const auto& g : groups) {  // equal 64-bit keys: compare the strings
     for (std::size_t x = 0; x < g.size(); ++x) {
       for (std::size_t y = x + 1; y < g.size(); ++y) {
-        if (v[g[x]] == v[g[y]]) {
-          throw InvalidArgument(
-              fmt::format("{}: duplicate id \"{}\" at positions {} and {}", what, v[g[x]], g[x], g[y]));
+        if (at(g[x]) == at(g[y])) {
+          throw InvalidArgument(fmt::format("{}: duplicate id \"{}\" at positions {} and {}", what, at(g[x]), g[x], g[y]));
         }
       }
     }
   }
+}
+
+std::vector<std::uint64_t> id_keys_checked(const py::handle& ids, const char* what) {
+  check_str_list(ids, what);
+  std::vector<std::uint64_t> keys(seq_len(ids));
+  id_keys_into(ids, what, keys.data());
   return keys;
 }
 
-// Keys from a list of str ids (checked), or an 8-byte integer buffer of keys from id_keys().
-std::vector<std::uint64_t> keys_or_ids(const py::handle& obj, const char* what) {
-  if (!PyList_Check(obj.ptr()) && !PyTuple_Check(obj.ptr()) && py::isinstance<py::buffer>(obj)) {
-    py::buffer_info info = py::reinterpret_borrow<py::buffer>(obj).request();
-    if (info.ndim == 1 && info.itemsize == 8 && info.format != "d") {
-      std::vector<std::uint64_t> out(static_cast<std::size_t>(info.shape[0]));
-      if (!out.empty()) std::memcpy(out.data(), info.ptr, out.size() * 8);
-      return out;
-    }
+// A read-only view of a 1-D contiguous numeric input: the caller's buffer itself when it has
+// the right item size and kind (zero-copy: array, numpy, bytes), else an owned converted copy.
+template <typename T>
+struct View {
+  std::span<const T> span;
+  std::vector<T> owned;
+  std::optional<py::buffer_info> info;  // keeps the exported buffer alive
+};
+
+template <typename T>
+bool view_buffer(const py::handle& obj, View<T>& out) {
+  if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr()) || !PyObject_CheckBuffer(obj.ptr())) return false;
+  py::buffer_info info = py::reinterpret_borrow<py::buffer>(obj).request();
+  if (info.ndim != 1 || info.itemsize != static_cast<py::ssize_t>(sizeof(T)) ||
+      (info.shape[0] > 1 && info.strides[0] != static_cast<py::ssize_t>(sizeof(T)))) {
+    return false;
   }
-  return id_keys_checked(obj, what);
+  const std::string& f = info.format;
+  const bool is_float = f == "d" || f == "f";
+  if constexpr (std::is_same_v<T, std::uint64_t>) {
+    if (is_float) return false;  // 8-byte keys: any 8-byte integer buffer
+  } else {
+    if (!(std::is_floating_point_v<T> == is_float || f == "B" || f == "b" || f == "?")) return false;
+  }
+  out.span = std::span<const T>(static_cast<const T*>(info.ptr), static_cast<std::size_t>(info.shape[0]));
+  out.info.emplace(std::move(info));
+  return true;
 }
 
-// A vector<T> from a list of numbers or a buffer of the right item size.
+// A vector<T>-like view from a list of numbers or a buffer of the right item size.
 template <typename T>
-std::vector<T> numbers(const py::handle& obj, const char* what) {
-  if (py::isinstance<py::buffer>(obj) && !py::isinstance<py::str>(obj)) {
-    py::buffer_info info = py::reinterpret_borrow<py::buffer>(obj).request();
-    if (info.ndim == 1 && info.itemsize == sizeof(T) && info.strides[0] == static_cast<py::ssize_t>(sizeof(T))) {
-      const std::string& f = info.format;
-      const bool is_float = f == "d" || f == "f";
-      if (std::is_floating_point_v<T> == is_float || (f == "B" || f == "b" || f == "?")) {
-        std::vector<T> out(static_cast<std::size_t>(info.shape[0]));
-        if (!out.empty()) std::memcpy(out.data(), info.ptr, out.size() * sizeof(T));
-        return out;
-      }
-    }
-  }
+View<T> numbers(const py::handle& obj, const char* what) {
+  View<T> v;
+  if (!py::isinstance<py::str>(obj) && view_buffer(obj, v)) return v;
   try {
-    return obj.cast<std::vector<T>>();
+    v.owned = obj.cast<std::vector<T>>();
   } catch (const py::cast_error&) {
     throw InvalidArgument(fmt::format("{}: expected a sequence of {} numbers", what,
                                       std::is_floating_point_v<T> ? "float" : "integer"));
   }
+  v.span = v.owned;
+  return v;
+}
+
+// As numbers() but always an owned vector.
+template <typename T>
+std::vector<T> numbers_vec(const py::handle& obj, const char* what) {
+  View<T> v = numbers<T>(obj, what);
+  if (!v.info) return std::move(v.owned);
+  return std::vector<T>(v.span.begin(), v.span.end());
+}
+
+// Keys from a list of str ids (checked), or an 8-byte integer buffer of keys from id_keys() (viewed).
+View<std::uint64_t> keys_or_ids(const py::handle& obj, const char* what) {
+  View<std::uint64_t> v;
+  if (view_buffer(obj, v)) return v;
+  v.owned = id_keys_checked(obj, what);
+  v.span = v.owned;
+  return v;
 }
 
 template <typename T>
@@ -117,7 +208,7 @@ py::dict plan_dict(const cur::RoundPlan& p) {
   py::dict d;
   d["round"] = p.round;
   d["hard_share"] = p.hard_share;
-  d["indices"] = to_bytes(p.indices);
+  d["indices"] = to_array("I", p.indices);
   d["is_hard"] = to_bytes(p.is_hard);
   d["target_hard"] = p.target_hard;
   d["target_easy"] = p.target_easy;
@@ -136,7 +227,14 @@ void bind(py::module_& m) {
   sub.def("content_id", &cur::content_id, py::arg("prompt"));
   sub.def("id_key", &cur::id_key, py::arg("id"));
   sub.def(
-      "id_keys", [](const py::handle& ids) { return to_bytes(id_keys_checked(ids, "ids")); }, py::arg("ids"));
+      "id_keys",
+      [](const py::handle& ids) {
+        check_str_list(ids, "ids");
+        auto [arr, p] = new_array<std::uint64_t>("Q", seq_len(ids));
+        id_keys_into(ids, "ids", p);
+        return arr;
+      },
+      py::arg("ids"), "Keys of string ids as array('Q'), checked for empty and duplicate ids.");
   sub.def("check_ids", [](const py::handle& ids, const std::string& what) { (void)id_keys_checked(ids, what.c_str()); },
           py::arg("ids"), py::arg("what") = "items");
   sub.def("stable_hash", [](std::uint64_t seed, const std::string& purpose, std::uint64_t a, std::uint64_t b) {
@@ -179,13 +277,13 @@ void bind(py::module_& m) {
   sub.def(
       "select_hard",
       [](const py::handle& d, const py::handle& ids, std::optional<double> threshold, std::optional<double> top) {
-        return to_bytes(cur::select_hard(numbers<double>(d, "difficulty"), strs(ids, "ids"), cur::Selection{threshold, top}));
+        return to_bytes(cur::select_hard(numbers_vec<double>(d, "difficulty"), strs(ids, "ids"), cur::Selection{threshold, top}));
       },
       py::arg("difficulty"), py::arg("ids"), py::arg("threshold") = py::none(), py::arg("top_fraction") = py::none());
   sub.def(
       "bands",
       [](const py::handle& d, const py::handle& ids, double easy_max, double hard_min) {
-        auto b = cur::bands(numbers<double>(d, "difficulty"), strs(ids, "ids"), easy_max, hard_min);
+        auto b = cur::bands(numbers_vec<double>(d, "difficulty"), strs(ids, "ids"), easy_max, hard_min);
         std::vector<std::string> out;
         for (auto x : b) out.emplace_back(cur::to_string(x));
         return out;
@@ -216,19 +314,28 @@ void bind(py::module_& m) {
       [](const py::handle& replies, std::vector<std::string> categories, std::string fallback, std::string tag,
          int threads, const py::object& progress) {
         cur::CategoryParser parser(std::move(categories), std::move(fallback), std::move(tag));
-        auto v = str_views(replies, "replies");
-        std::vector<std::int32_t> out(v.size());
+        check_str_list(replies, "replies");
+        const std::size_t n = seq_len(replies);
+        auto [arr, out] = new_array<std::int32_t>("i", n);
         cur::CategoryParseStats st;
         auto cb = wrap_progress(progress);
-        {
+        std::vector<std::string_view> v;
+        for (std::size_t c0 = 0; c0 < n; c0 += kStrChunk) {
+          str_views_into(replies, c0, std::min(n, c0 + kStrChunk), "replies", v);
           py::gil_scoped_release nogil;
-          st = parser.parse_batch(v, out.data(), threads, cb);
+          ProgressCallback chunk_cb;
+          if (cb) chunk_cb = [&cb, c0, n](std::size_t done, std::size_t) { cb(c0 + done, n); };
+          const cur::CategoryParseStats s = parser.parse_batch(v, out + c0, threads, chunk_cb);
+          st.tag += s.tag;
+          st.word += s.word;
+          st.fallback += s.fallback;
         }
+        if (n == 0 && cb) cb(0, 0);
         py::dict stats;
         stats["tag"] = st.tag;
         stats["word"] = st.word;
         stats["fallback"] = st.fallback;
-        return py::make_tuple(to_bytes(out), stats);
+        return py::make_tuple(arr, stats);
       },
       py::arg("replies"), py::arg("categories"), py::arg("fallback") = "Others", py::arg("tag") = "answer",
       py::arg("threads") = 0, py::arg("progress") = py::none());
@@ -263,11 +370,11 @@ void bind(py::module_& m) {
         cur::RebalanceResult r;
         {
           py::gil_scoped_release nogil;
-          r = rb.run(cats, keys, cb);
+          r = rb.run(cats.span, keys.span, cb);
         }
         py::list table;
         for (const auto& row : r.table) table.append(py::make_tuple(row.name, row.share, row.before, row.target, row.after));
-        return py::make_tuple(to_bytes(r.indices), table, r.absent);
+        return py::make_tuple(to_array("I", r.indices), table, r.absent);
       },
       py::arg("category"), py::arg("ids"), py::arg("distribution"), py::arg("seed") = 42, py::arg("total") = py::none(),
       py::arg("shuffle") = true, py::arg("policy") = "target", py::arg("alpha") = 0.5, py::arg("threads") = 0,
@@ -295,11 +402,12 @@ void bind(py::module_& m) {
         cur::Planner planner(cur::Schedule::list(std::move(schedule)), o);
         auto h = numbers<std::uint8_t>(hard, "hard");
         auto keys = keys_or_ids(ids, "ids");
-        std::vector<std::uint32_t> sn = seen.is_none() ? std::vector<std::uint32_t>{} : numbers<std::uint32_t>(seen, "seen");
+        View<std::uint32_t> sn;
+        if (!seen.is_none()) sn = numbers<std::uint32_t>(seen, "seen");
         cur::RoundPlan p;
         {
           py::gil_scoped_release nogil;
-          p = planner.plan_round(round, h, keys, sn);
+          p = planner.plan_round(round, h.span, keys.span, sn.span);
         }
         return plan_dict(p);
       },
@@ -323,7 +431,7 @@ void bind(py::module_& m) {
       },
       py::arg("seen"), py::arg("indices"));
   sub.def("plan_fingerprint", [](std::size_t round, const py::handle& idx) {
-    return cur::plan_fingerprint(round, numbers<std::uint32_t>(idx, "indices"));
+    return cur::plan_fingerprint(round, numbers_vec<std::uint32_t>(idx, "indices"));
   });
 
   // ---- FDD ----
@@ -401,9 +509,9 @@ void bind(py::module_& m) {
              c.shuffle = shuffle;
              c.drop_last = drop_last;
              c.num_samples = num_samples;
-             if (!weights.is_none()) c.weights = numbers<double>(weights, "weights");
+             if (!weights.is_none()) c.weights = numbers_vec<double>(weights, "weights");
              if (!mapping.is_none()) {
-               auto m32 = numbers<std::uint32_t>(mapping, "mapping");
+               auto m32 = numbers_vec<std::uint32_t>(mapping, "mapping");
                c.mapping.assign(m32.begin(), m32.end());
              }
              c.fingerprint = fingerprint;

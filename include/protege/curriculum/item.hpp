@@ -10,6 +10,7 @@
 #include <optional>     // for std::optional
 #include <string>       // for std::string
 #include <string_view>  // for std::string_view
+#include <span>         // for std::span
 #include <vector>       // for std::vector
 
 #include <nlohmann/json.hpp>  // for nlohmann::json
@@ -69,9 +70,16 @@ PROTEGE_API void check_unique_ids(const std::vector<std::string>& ids, std::stri
 
 /// All groups of positions whose keys are equal (each group ascending, groups by first position).
 /// Used to check 64-bit id keys for duplicates before comparing the strings. Identical for any
-/// thread count. O(n) expected (bucket pass + parallel per-bucket sorts).
-[[nodiscard]] PROTEGE_API std::vector<std::vector<std::size_t>> equal_key_groups(const std::vector<std::uint64_t>& keys,
+/// thread count. Reads `keys` in place; scratch: two bitmaps of 8 bits per key plus the few
+/// keys that share a bitmap bit. O(n) expected.
+[[nodiscard]] PROTEGE_API std::vector<std::vector<std::size_t>> equal_key_groups(std::span<const std::uint64_t> keys,
                                                                                  int threads = 0);
+
+/// As equal_key_groups() over a vector.
+[[nodiscard]] inline std::vector<std::vector<std::size_t>> equal_key_groups(const std::vector<std::uint64_t>& keys,
+                                                                            int threads = 0) {
+  return equal_key_groups(std::span<const std::uint64_t>(keys), threads);
+}
 
 }  // namespace curriculum
 PROTEGE_NAMESPACE_END

@@ -10,6 +10,7 @@
 #include <cstddef>   // for std::size_t
 #include <cstdint>   // for std::uint8_t, std::uint32_t, std::uint64_t
 #include <optional>  // for std::optional
+#include <span>      // for std::span
 #include <vector>    // for std::vector
 
 #include "protege/config.hpp"
@@ -56,10 +57,20 @@ class PROTEGE_API Planner {
   /// @param id_keys curriculum::id_key of each item's id (size n)
   /// @param seen    how often each item was already trained on (size n, or empty = never)
   /// @throws InvalidArgument for a round >= schedule rounds, size mismatches, or a pool > 2^32 − 1
-  /// Complexity O(n + size log size).
+  /// Inputs are read in place (views: zero-copy over caller or Python buffers); the pools are
+  /// never materialised (scratch about 24 bytes per planned row).
+  /// Complexity O(n + size) expected.
+  [[nodiscard]] RoundPlan plan_round(std::size_t round, std::span<const std::uint8_t> hard,
+                                     std::span<const std::uint64_t> id_keys,
+                                     std::span<const std::uint32_t> seen = {}) const;
+
+  /// As plan_round() over vectors.
   [[nodiscard]] RoundPlan plan_round(std::size_t round, const std::vector<std::uint8_t>& hard,
                                      const std::vector<std::uint64_t>& id_keys,
-                                     const std::vector<std::uint32_t>& seen = {}) const;
+                                     const std::vector<std::uint32_t>& seen = {}) const {
+    return plan_round(round, std::span<const std::uint8_t>(hard), std::span<const std::uint64_t>(id_keys),
+                      std::span<const std::uint32_t>(seen));
+  }
 
   /// Adds one to seen[i] for every row of the plan (seen grows to `pool_size` if needed).
   static void update_seen(std::vector<std::uint32_t>& seen, const RoundPlan& plan, std::size_t pool_size);

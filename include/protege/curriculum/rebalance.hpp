@@ -13,6 +13,7 @@
 #include <cstdint>  // for std::int32_t, std::uint64_t, std::uint32_t
 #include <optional> // for std::optional
 #include <string>   // for std::string
+#include <span>     // for std::span
 #include <vector>   // for std::vector
 
 #include "protege/config.hpp"
@@ -76,8 +77,16 @@ class PROTEGE_API Rebalancer {
   /// @throws InvalidArgument when a category index is out of range (naming the position), sizes
   ///         differ, or more than 2^32 − 1 items
   /// Complexity O(n + output) expected (radix sort for the shuffle).
-  [[nodiscard]] RebalanceResult run(const std::vector<std::int32_t>& category, const std::vector<std::uint64_t>& id_keys,
+  /// Inputs are read in place (views: zero-copy over caller or Python buffers); scratch is
+  /// about 24 bytes per output row plus 8 per input.
+  [[nodiscard]] RebalanceResult run(std::span<const std::int32_t> category, std::span<const std::uint64_t> id_keys,
                                     const ProgressCallback& progress = {}) const;
+
+  /// As run() over vectors.
+  [[nodiscard]] RebalanceResult run(const std::vector<std::int32_t>& category, const std::vector<std::uint64_t>& id_keys,
+                                    const ProgressCallback& progress = {}) const {
+    return run(std::span<const std::int32_t>(category), std::span<const std::uint64_t>(id_keys), progress);
+  }
 
   /// As run() with category names and string ids (checked unique and non-empty).
   /// @throws InvalidArgument naming the id and category for a category outside the distribution

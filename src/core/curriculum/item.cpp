@@ -2,6 +2,8 @@
 #include "protege/curriculum/item.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <span>
 #include <unordered_map>
 
 #include "curriculum/util.hpp"
@@ -9,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "protege/error.hpp"
+#include "protege/parallel.hpp"
 #include "protege/random.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
@@ -122,19 +125,54 @@ void check_unique_ids(const std::vector<std::string>& ids, std::string_view what
   }
 }
 
-std::vector<std::vector<std::size_t>> equal_key_groups(const std::vector<std::uint64_t>& keys, int threads) {
+std::vector<std::vector<std::size_t>> equal_key_groups(std::span<const std::uint64_t> keys, int threads) {
   PROTEGE_CHECK(keys.size() < 0xFFFFFFFFULL, "at most 2^32 - 1 keys, got {}", keys.size());
-  std::vector<std::uint64_t> k = keys;
-  std::vector<std::uint32_t> pos(keys.size());
-  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<std::uint32_t>(i);
-  detail::radix_sort(k, pos, threads);
+  const std::size_t n = keys.size();
   std::vector<std::vector<std::size_t>> groups;
+  if (n < 2) return groups;
+  // Two bitmaps over the top key bits (at least 8 bits per key): `once` marks the bits hit, `twice`
+  // those hit by two or more keys. Equal keys hit the same bit, so only keys on a `twice` bit
+  // (a few percent for distinct keys) are sorted; set semantics make it thread-independent.
+  unsigned log_bits = 16;
+  while (log_bits < 40 && (std::size_t{1} << log_bits) < 8 * n) ++log_bits;
+  const unsigned shift = 64 - log_bits;
+  const std::size_t words = (std::size_t{1} << log_bits) / 64;
+  std::vector<std::uint64_t> once(words, 0);
+  std::vector<std::uint64_t> twice(words, 0);
+  constexpr std::size_t kGrain = std::size_t{1} << 16;
+  parallel_for(n, threads, kGrain, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const std::uint64_t bit = keys[i] >> shift;
+      const std::uint64_t mask = std::uint64_t{1} << (bit & 63);
+      const std::uint64_t old = std::atomic_ref<std::uint64_t>(once[bit >> 6]).fetch_or(mask, std::memory_order_relaxed);
+      if ((old & mask) != 0) std::atomic_ref<std::uint64_t>(twice[bit >> 6]).fetch_or(mask, std::memory_order_relaxed);
+    }
+  });
+  std::vector<std::uint64_t>().swap(once);
+  const std::size_t blocks = (n + kGrain - 1) / kGrain;
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> cand(blocks);
+  parallel_for(blocks, threads, 1, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t blk = b0; blk < b1; ++blk) {
+      for (std::size_t i = blk * kGrain; i < std::min(n, (blk + 1) * kGrain); ++i) {
+        const std::uint64_t bit = keys[i] >> shift;
+        if ((twice[bit >> 6] >> (bit & 63)) & 1) cand[blk].emplace_back(keys[i], static_cast<std::uint32_t>(i));
+      }
+    }
+  });
+  std::vector<std::uint64_t> k;
+  std::vector<std::uint32_t> pos;
+  for (const auto& c : cand) {
+    for (const auto& [key, i] : c) {
+      k.push_back(key);
+      pos.push_back(i);
+    }
+  }
+  detail::radix_sort(k, pos, threads);  // by key, ties by position
   for (std::size_t i = 1; i < k.size(); ++i) {
     if (k[i] != k[i - 1]) continue;
     std::vector<std::size_t> g{pos[i - 1]};
     while (i < k.size() && k[i] == k[i - 1]) g.push_back(pos[i++]);
-    std::sort(g.begin(), g.end());
-    groups.push_back(std::move(g));
+    groups.push_back(std::move(g));  // ascending: ties are ordered by position
   }
   std::sort(groups.begin(), groups.end());
   return groups;

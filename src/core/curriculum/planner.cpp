@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -76,47 +77,71 @@ std::size_t Planner::round_size(std::size_t round) const {
 }
 
 namespace {
-// Picks `k` rows from `pool` (positions) by ascending stable_hash(seed, "plan.pick", id, round):
-// repeats the whole pool k / m times, then the k % m smallest keys. Returns the picked rows.
-void pick(const std::vector<std::uint32_t>& pool, const std::vector<std::uint64_t>& id_keys, std::size_t k,
-          std::uint64_t seed, std::size_t round, bool repeat, std::vector<std::uint32_t>& out,
-          std::vector<std::uint32_t>& copy_no, std::size_t& shortfall, bool sort_picks, int threads) {
-  const std::size_t m = pool.size();
+
+// One pool's share of a round: `whole` full passes over the pool (pool order) then `extra` picks.
+struct Segment {
+  std::size_t start = 0;  // first row in `rows`
+  std::size_t pool = 0;   // pool size m
+  std::size_t whole = 0;  // full passes
+};
+
+// Picks `k` rows from a pool (the members of [0, n) that `member` accepts, in increasing order) by
+// ascending stable_hash(seed, "plan.pick", id, round): repeats the whole pool k / m times, then
+// the k % m smallest keys (ties by position). Appends them to `rows`.
+template <typename Member>
+Segment pick(std::size_t n, std::size_t m, const Member& member, std::span<const std::uint64_t> id_keys,
+             std::size_t k, std::uint64_t seed, std::size_t round, bool repeat, std::vector<std::uint32_t>& rows,
+             std::size_t& shortfall, bool sort_picks, int threads) {
+  Segment seg{rows.size(), m, 0};
   shortfall = 0;
-  if (k == 0) return;
+  if (k == 0) return seg;
   if (m == 0) {
     shortfall = k;
-    return;
+    return seg;
   }
   std::size_t take = k;
   if (k > m && !repeat) {
     shortfall = k - m;
     take = m;
   }
-  const std::size_t whole = take / m;
+  seg.whole = take / m;
   const std::size_t extra = take % m;
-  for (std::size_t w = 0; w < whole; ++w) {
-    out.insert(out.end(), pool.begin(), pool.end());
-    copy_no.insert(copy_no.end(), m, static_cast<std::uint32_t>(w));
+  const auto visit = [&member](std::size_t b, std::size_t e, const auto& f) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (member(i)) f(i, static_cast<std::uint32_t>(i));
+    }
+  };
+  for (std::size_t w = 0; w < seg.whole; ++w) {
+    visit(0, n, [&rows](std::size_t, std::uint32_t i) { rows.push_back(i); });
   }
-  if (extra == 0) return;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed(m);
+  if (extra == 0) return seg;
   const std::uint64_t base = stable_hash(seed, "plan.pick");  // stable_hash folds left
-  parallel_for(m, threads, 1 << 16, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) keyed[i] = {hash_combine(hash_combine(base, id_keys[pool[i]]), round), pool[i]};
-  });
-  detail::select_smallest(keyed, extra);
+  const auto key_of = [&](std::uint32_t i) { return hash_combine(hash_combine(base, id_keys[i]), round); };
+  const std::size_t first = rows.size();
+  detail::select_smallest_stream(n, visit, key_of, extra, rows, threads);
   // With a shuffle the row order is set by the shuffle keys; otherwise keep picks in key order.
-  if (sort_picks) std::sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(extra));
-  for (std::size_t i = 0; i < extra; ++i) {
-    out.push_back(keyed[i].second);
-    copy_no.push_back(static_cast<std::uint32_t>(whole));
+  if (sort_picks) {
+    std::vector<detail::KeyValue> kv(extra);
+    for (std::size_t j = 0; j < extra; ++j) kv[j] = {key_of(rows[first + j]), rows[first + j]};
+    std::sort(kv.begin(), kv.end(), [](const detail::KeyValue& x, const detail::KeyValue& y) {
+      return x.key < y.key || (x.key == y.key && x.value < y.value);
+    });
+    for (std::size_t j = 0; j < extra; ++j) rows[first + j] = kv[j].value;
   }
+  return seg;
 }
+
+// Copy number of row `r` of a segment: its pass for the whole passes, `whole` for the picks.
+inline std::uint32_t copy_of(const Segment& s, std::size_t r) noexcept {
+  if (s.whole == 0) return 0;
+  const std::size_t off = r - s.start;
+  return static_cast<std::uint32_t>(off < s.whole * s.pool ? off / s.pool : s.whole);
+}
+
 }  // namespace
 
-RoundPlan Planner::plan_round(std::size_t round, const std::vector<std::uint8_t>& hard,
-                              const std::vector<std::uint64_t>& id_keys, const std::vector<std::uint32_t>& seen) const {
+RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> hard,
+                              std::span<const std::uint64_t> id_keys, std::span<const std::uint32_t> seen) const {
   const std::size_t n = hard.size();
   PROTEGE_CHECK(id_keys.size() == n, "hard ({}) and ids ({}) differ in length", n, id_keys.size());
   PROTEGE_CHECK(seen.empty() || seen.size() == n, "seen: expected {} counts or none, got {}", n, seen.size());
@@ -129,53 +154,59 @@ RoundPlan Planner::plan_round(std::size_t round, const std::vector<std::uint8_t>
   plan.target_hard = std::min(plan.target_hard, size);
   plan.target_easy = size - plan.target_hard;
 
-  std::vector<std::uint32_t> hard_pool;
-  std::vector<std::uint32_t> easy_pool;
+  // Pools (not materialised): eligible items by hardness, in position order.
+  const bool capped = options_.max_seen.has_value() && !seen.empty();
+  const std::uint32_t cap = options_.max_seen.value_or(0);
+  const auto eligible = [&](std::size_t i) { return !capped || seen[i] < cap; };
+  std::size_t n_hard_pool = 0;
+  std::size_t n_easy_pool = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (options_.max_seen && !seen.empty() && seen[i] >= *options_.max_seen) {
+    if (!eligible(i)) {
       ++plan.excluded_seen;
       continue;
     }
-    (hard[i] ? hard_pool : easy_pool).push_back(static_cast<std::uint32_t>(i));
+    (hard[i] ? n_hard_pool : n_easy_pool) += 1;
   }
   std::vector<std::uint32_t> rows;
-  std::vector<std::uint32_t> copy_no;
   rows.reserve(size);
-  copy_no.reserve(size);
-  pick(hard_pool, id_keys, plan.target_hard, options_.seed, round, options_.repeat_if_short, rows, copy_no,
-       plan.short_hard, !options_.shuffle, options_.threads);
+  const Segment hard_seg = pick(
+      n, n_hard_pool, [&](std::size_t i) { return hard[i] != 0 && eligible(i); }, id_keys, plan.target_hard,
+      options_.seed, round, options_.repeat_if_short, rows, plan.short_hard, !options_.shuffle, options_.threads);
   plan.n_hard = rows.size();
-  pick(easy_pool, id_keys, plan.target_easy, options_.seed, round, options_.repeat_if_short, rows, copy_no,
-       plan.short_easy, !options_.shuffle, options_.threads);
+  const Segment easy_seg = pick(
+      n, n_easy_pool, [&](std::size_t i) { return hard[i] == 0 && eligible(i); }, id_keys, plan.target_easy,
+      options_.seed, round, options_.repeat_if_short, rows, plan.short_easy, !options_.shuffle, options_.threads);
   plan.n_easy = rows.size() - plan.n_hard;
   if (plan.short_hard + plan.short_easy > 0) {
     log(LogLevel::warning,
         "plan round {}: {} hard and {} easy rows missing (eligible pools: {} hard, {} easy; {} excluded by max_seen)",
-        round, plan.short_hard, plan.short_easy, hard_pool.size(), easy_pool.size(), plan.excluded_seen);
+        round, plan.short_hard, plan.short_easy, n_hard_pool, n_easy_pool, plan.excluded_seen);
   }
-  std::vector<std::uint8_t> is_hard(rows.size(), 0);
-  std::fill(is_hard.begin(), is_hard.begin() + static_cast<std::ptrdiff_t>(plan.n_hard), 1);
+  const std::size_t n_hard = plan.n_hard;
+  plan.is_hard.resize(rows.size());
   if (options_.shuffle && !rows.empty()) {
-    // Key per row: (id, copy number) so repeated rows get distinct, order-free keys.
-    std::vector<std::uint64_t> keys(rows.size());
-    std::vector<std::uint32_t> order(rows.size());
+    // Key per row: (id, round, copy number) so repeated rows get distinct, order-free keys; rows
+    // sorted by (key, row position) without materialising the keys.
     const std::uint64_t base = stable_hash(options_.seed, "plan.shuffle");
-    parallel_for(rows.size(), options_.threads, 1 << 16, [&](std::size_t b, std::size_t e) {
-      for (std::size_t k = b; k < e; ++k) {
-        keys[k] = hash_combine(hash_combine(hash_combine(base, id_keys[rows[k]]), round), copy_no[k]);
-        order[k] = static_cast<std::uint32_t>(k);
-      }
-    });
-    detail::radix_sort(keys, order, options_.threads);
     plan.indices.resize(rows.size());
-    plan.is_hard.resize(rows.size());
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      plan.indices[k] = rows[order[k]];
-      plan.is_hard[k] = is_hard[order[k]];
+    detail::sort_generated(
+        rows.size(), rows.size(),
+        [&](std::size_t b, std::size_t e, const auto& emit) {
+          for (std::size_t k = b; k < e; ++k) {
+            const std::uint32_t copy = k < n_hard ? copy_of(hard_seg, k) : copy_of(easy_seg, k);
+            emit(hash_combine(hash_combine(hash_combine(base, id_keys[rows[k]]), round), copy),
+                 static_cast<std::uint32_t>(k));
+          }
+        },
+        plan.indices.data(), options_.threads);
+    for (std::size_t j = 0; j < rows.size(); ++j) {
+      const std::uint32_t k = plan.indices[j];
+      plan.is_hard[j] = k < n_hard ? 1 : 0;
+      plan.indices[j] = rows[k];
     }
   } else {
+    std::fill(plan.is_hard.begin(), plan.is_hard.begin() + static_cast<std::ptrdiff_t>(n_hard), 1);
     plan.indices = std::move(rows);
-    plan.is_hard = std::move(is_hard);
   }
   plan.fingerprint = plan_fingerprint(round, plan.indices);
   return plan;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <span>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -56,7 +57,7 @@ Rebalancer::Rebalancer(Distribution distribution, RebalanceOptions options)
                 options_.alpha);
 }
 
-RebalanceResult Rebalancer::run(const std::vector<std::int32_t>& category, const std::vector<std::uint64_t>& id_keys,
+RebalanceResult Rebalancer::run(std::span<const std::int32_t> category, std::span<const std::uint64_t> id_keys,
                                 const ProgressCallback& progress) const {
   const std::size_t n = category.size();
   const std::size_t C = distribution_.size();
@@ -112,49 +113,56 @@ RebalanceResult Rebalancer::run(const std::vector<std::int32_t>& category, const
   // copies[i]: how often input i appears in the output.
   std::vector<std::uint32_t> copies(n, 0);
   parallel_for(C, threads, 1, [&](std::size_t cb, std::size_t ce) {
+    std::vector<std::uint32_t> picked;
     for (std::size_t c = cb; c < ce; ++c) {
       const std::size_t m = before[c];
       const std::size_t t = target[c];
       if (m == 0 || t == 0) continue;
-      std::uint32_t* g = grouped.data() + start[c];
+      const std::uint32_t* g = grouped.data() + start[c];
       const std::size_t whole = t / m;
       const std::size_t extra = t % m;
       const bool down = t < m;
       for (std::size_t k = 0; k < m; ++k) copies[g[k]] = static_cast<std::uint32_t>(whole);
       if (extra == 0) continue;
+      // The `extra` members with the smallest (hash_combine(base, id), position), streamed.
       const std::uint64_t base = stable_hash(seed, down ? "rebalance.down" : "rebalance.up");
-      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed(m);
-      for (std::size_t k = 0; k < m; ++k) keyed[k] = {hash_combine(base, id_keys[g[k]]), g[k]};
-      detail::select_smallest(keyed, extra);
-      for (std::size_t k = 0; k < extra; ++k) ++copies[keyed[k].second];
+      picked.clear();
+      detail::select_smallest_stream(
+          m,
+          [g](std::size_t b, std::size_t e, const auto& f) {
+            for (std::size_t k = b; k < e; ++k) f(k, g[k]);
+          },
+          [&](std::uint32_t i) { return hash_combine(base, id_keys[i]); }, extra, picked, 1);
+      for (const std::uint32_t i : picked) ++copies[i];
     }
   });
   if (progress) progress(n / 2, n);
 
-  // Emit.
-  std::vector<std::size_t> offset(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) offset[i + 1] = offset[i] + copies[i];
-  const std::size_t out_n = offset[n];
+  // Emit (without an offsets or key array: the shuffle keys are generated twice by the sort).
+  std::size_t out_n = 0;
+  for (std::size_t i = 0; i < n; ++i) out_n += copies[i];
   PROTEGE_ASSERT(out_n == total);
   result.indices.resize(out_n);
   if (!options_.shuffle) {
-    parallel_for(n, threads, 1 << 16, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t k = offset[i]; k < offset[i + 1]; ++k) result.indices[k] = static_cast<std::uint32_t>(i);
-      }
-    });
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::uint32_t c = 0; c < copies[i]; ++c) result.indices[k++] = static_cast<std::uint32_t>(i);
+    }
   } else {
-    std::vector<std::uint64_t> keys(out_n);
+    // Row key hash_combine(hash_combine(base, id), copy), value = input position: the rows
+    // sorted by (key, value), as a radix sort of the materialised rows would order them.
     const std::uint64_t base = stable_hash(seed, "rebalance.shuffle");  // stable_hash folds left
-    parallel_for(n, threads, 1 << 16, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t k = offset[i]; k < offset[i + 1]; ++k) {
-          keys[k] = hash_combine(hash_combine(base, id_keys[i]), k - offset[i]);
-          result.indices[k] = static_cast<std::uint32_t>(i);
-        }
-      }
-    });
-    detail::radix_sort(keys, result.indices, threads);
+    detail::sort_generated(
+        n, out_n,
+        [&](std::size_t b, std::size_t e, const auto& emit) {
+          for (std::size_t i = b; i < e; ++i) {
+            const std::uint32_t m = copies[i];
+            if (m == 0) continue;
+            const std::uint64_t h = hash_combine(base, id_keys[i]);
+            for (std::uint32_t c = 0; c < m; ++c) emit(hash_combine(h, c), static_cast<std::uint32_t>(i));
+          }
+        },
+        result.indices.data(), threads);
   }
   if (progress) progress(n, n);
 

@@ -109,11 +109,6 @@ std::optional<double> parse_number(std::string_view s) {
 
 namespace {
 
-struct KeyValue {
-  std::uint64_t key;
-  std::uint32_t value;
-};
-
 inline bool kv_less(const KeyValue& a, const KeyValue& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.value < b.value);
 }
@@ -136,6 +131,8 @@ void sort_run(KeyValue* a, std::size_t m) {
   else std::sort(a, a + m, kv_less);
 }
 
+}  // namespace
+
 // Sorts one bucket by (key, value): a counting pass on the 8 key bits below `shift` (the bits at
 // and above it are equal in a bucket), then each of those sub-runs is sorted on its own (uniform
 // keys: a few elements each, so O(m) expected; skewed keys fall back to std::sort).
@@ -155,8 +152,6 @@ void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValu
   std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(m), a);
   for (int d = 0; d < 256; ++d) sort_run(a + count[d], count[d + 1] - count[d]);
 }
-
-}  // namespace
 
 void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads) {
   // Keys are uniform hashes: one MSD scatter pass on the top bits into cache-sized buckets, then
