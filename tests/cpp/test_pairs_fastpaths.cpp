@@ -29,7 +29,9 @@ pp::Group expected_group(const std::string& line, std::int64_t line_no) {
     g.has_gold = true;
     g.gold = rec["gold"].is_string() ? rec["gold"].get<std::string>() : rec["gold"].dump();
   }
-  for (const auto& c : rec.at("completions")) g.completions.push_back(c.get<std::string>());
+  std::vector<std::string> texts;
+  for (const auto& c : rec.at("completions")) texts.push_back(c.get<std::string>());
+  g.own_completions(std::move(texts));
   if (rec.contains("scores") && !rec["scores"].is_null()) {
     for (const auto& s : rec["scores"]) g.scores.push_back(s.get<double>());
   }
@@ -52,7 +54,7 @@ void require_same(const pp::Group& a, const pp::Group& b) {
   CHECK(a.line == b.line);
 }
 
-std::set<std::string> ngrams(const std::string& text, int n) {
+std::set<std::string> ngrams(std::string_view text, int n) {
   std::vector<std::string> w;
   std::string cur;
   for (const char c : text) {
@@ -138,15 +140,17 @@ TEST_CASE("pairs near-duplicates: index path matches brute-force Jaccard", "[pai
     const int k = 2 + static_cast<int>(rng() % 9);
     std::vector<std::string> base;
     for (int w = 0; w < 3 + static_cast<int>(rng() % 12); ++w) base.push_back(vocab[rng() % vocab.size()]);
+    std::vector<std::string> texts;
     for (int i = 0; i < k; ++i) {
       std::vector<std::string> words = base;
       if (rng() % 2) words[rng() % words.size()] = vocab[rng() % vocab.size()];
       if (rng() % 3 == 0) words.push_back(vocab[rng() % vocab.size()]);
       std::string t;
       for (const auto& w : words) t += w + (rng() % 4 == 0 ? "  " : " ");
-      g.completions.push_back(t);
+      texts.push_back(t);
       g.scores.push_back(static_cast<double>(rng() % 5));
     }
+    g.own_completions(std::move(texts));
     for (const double thr : {0.5, 0.75, 0.9, 1.0}) {
       for (const int n : {1, 2, 3}) {
         pp::PairConfig c;

@@ -88,7 +88,7 @@ TEST_CASE("pairs io: grouped and flat records", "[pairs][io]") {
   CHECK(r.groups[0].has_gold);
   CHECK(r.groups[0].scores == std::vector<double>{1.0, 0.5});
   CHECK(r.groups[1].prompt.is_array());
-  CHECK(r.groups[1].completions == std::vector<std::string>{"c1", "c2"});
+  CHECK(r.groups[1].completions == std::vector<std::string_view>{"c1", "c2"});
   CHECK(r.groups[1].scores == std::vector<double>{0.1, 0.2});
   CHECK(r.groups[1].id.size() == 17);  // derived from the prompt text: p + 16 hex digits
   CHECK(r.groups[1].line == 3);

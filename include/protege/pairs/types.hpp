@@ -7,9 +7,11 @@
 
 #include <cstddef>  // for std::size_t
 #include <cstdint>  // for std::uint32_t, std::int64_t, std::uint8_t
-#include <map>      // for std::map
-#include <string>   // for std::string
-#include <vector>   // for std::vector
+#include <map>          // for std::map
+#include <memory>       // for std::shared_ptr
+#include <string>       // for std::string
+#include <string_view>  // for std::string_view
+#include <vector>       // for std::vector
 
 #include <nlohmann/json.hpp>  // for nlohmann::json
 
@@ -21,14 +23,29 @@ PROTEGE_NAMESPACE_BEGIN
 namespace pairs {
 
 /// One prompt with its sampled completions.
+///
+/// The completions are views: into memory that `storage` keeps alive (groups made by the readers
+/// point into the input text they read, so no completion is copied), or into memory the caller
+/// owns and keeps alive as long as the group and any Result built from it (string literals,
+/// say). own_completions() makes a group own copies of its texts. Copies of a group share its
+/// storage, which is never modified.
 struct Group {
-  std::string id;                        ///< stable id (given, else derived from the prompt text)
-  nlohmann::json prompt;                 ///< a string or an array of {"role","content"} messages
-  bool has_gold = false;                 ///< whether `gold` was given
-  std::string gold;                      ///< the gold answer (numbers are kept as their JSON text)
-  std::vector<std::string> completions;  ///< the sampled rationales, in input order
-  std::vector<double> scores;            ///< empty, or one score per completion
-  std::int64_t line = 0;                 ///< 1-based line of the first record (0 when built in code)
+  std::string id;                             ///< stable id (given, else derived from the prompt text)
+  nlohmann::json prompt;                      ///< a string or an array of {"role","content"} messages
+  bool has_gold = false;                      ///< whether `gold` was given
+  std::string gold;                           ///< the gold answer (numbers are kept as their JSON text)
+  std::vector<std::string_view> completions;  ///< the sampled rationales (UTF-8), in input order
+  std::vector<double> scores;                 ///< empty, or one score per completion
+  std::int64_t line = 0;                      ///< 1-based line of the first record (0 when built in code)
+  std::shared_ptr<const void> storage;        ///< keeps the memory `completions` views alive (null: the caller's)
+
+  /// Replaces the completions by `texts`, owned by this group (and its copies) from now on; any
+  /// earlier storage is kept as well. O(number of texts).
+  PROTEGE_API void own_completions(std::vector<std::string> texts);
+
+  /// Adds `more` to the memory kept alive by this group (what a view added to `completions`
+  /// points into). O(1).
+  PROTEGE_API void keep_alive(std::shared_ptr<const void> more);
 };
 
 /// Why a completion was dropped before pairing (`kept` when it was not).

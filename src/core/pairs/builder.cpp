@@ -2,6 +2,8 @@
 #include <algorithm>      // for std::sort
 #include <array>          // for std::array
 #include <chrono>         // for std::chrono::steady_clock
+#include <memory>         // for std::make_shared
+#include <utility>        // for std::pair
 
 #include "pairs/shingle_index.hpp"
 #include "pairs/strategies.hpp"
@@ -61,6 +63,17 @@ std::string_view to_string(Category c) noexcept {
   return "";
 }
 
+void Group::own_completions(std::vector<std::string> texts) {
+  auto held = std::make_shared<const std::vector<std::string>>(std::move(texts));
+  completions.assign(held->begin(), held->end());
+  if (storage) {
+    storage = std::make_shared<const std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(
+        std::move(storage), std::move(held));
+  } else {
+    storage = std::move(held);
+  }
+}
+
 PairBuilder::PairBuilder(PairConfig config) : config_(std::move(config)) { validate(config_); }
 
 GroupResult PairBuilder::process(const Group& group) const {
@@ -91,7 +104,7 @@ GroupResult PairBuilder::process(const Group& group) const {
   bool unverifiable = false;
   bool checked_any = false;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string& text = group.completions[i];
+    const std::string_view text = group.completions[i];
     Grade& g = res.grades[i];
     g.length = detail::utf8_length(text);
     g.has_score = has_scores;

@@ -31,8 +31,8 @@ std::string render_prompt(const json& prompt) {
 }
 
 // Replaces {prompt}, {choice1}, {choice2}, {criteria} in one pass (substituted text is not rescanned).
-std::string fill(std::string_view tmpl, const std::string& prompt, const std::string& c1, const std::string& c2,
-                 const std::string& criteria) {
+std::string fill(std::string_view tmpl, std::string_view prompt, std::string_view c1, std::string_view c2,
+                 std::string_view criteria) {
   std::string out;
   out.reserve(tmpl.size() + prompt.size() + c1.size() + c2.size());
   std::size_t i = 0;
@@ -41,7 +41,7 @@ std::string fill(std::string_view tmpl, const std::string& prompt, const std::st
       const std::size_t close = tmpl.find('}', i);
       if (close != std::string_view::npos) {
         const std::string_view name = tmpl.substr(i + 1, close - i - 1);
-        const std::string* value = name == "prompt" ? &prompt : name == "choice1" ? &c1 : name == "choice2" ? &c2
+        const std::string_view* value = name == "prompt" ? &prompt : name == "choice1" ? &c1 : name == "choice2" ? &c2
                                  : name == "criteria" ? &criteria : nullptr;
         if (value != nullptr) {
           out += *value;
@@ -180,8 +180,8 @@ std::vector<JudgeRequest> build_judge_requests(const std::vector<Group>& groups,
     const std::string prompt = render_prompt(g.prompt);
     for (const auto& [a, b] : select(g, c)) {
       for (const bool swapped : {false, true}) {
-        const std::string& c1 = g.completions[swapped ? b : a];
-        const std::string& c2 = g.completions[swapped ? a : b];
+        const std::string_view c1 = g.completions[swapped ? b : a];
+        const std::string_view c2 = g.completions[swapped ? a : b];
         out.push_back(JudgeRequest{fmt::format("{}#{}-{}#{}", g.id, a, b, swapped ? "ba" : "ab"), gi, a, b, swapped,
                                    fill(c.template_text, prompt, c1, c2, c.criteria)});
       }
@@ -322,7 +322,7 @@ std::vector<json> critic_rows(const std::vector<Group>& groups, const CriticResu
     const std::uint32_t l = v.winner == 0 ? v.b : v.a;
     const double p = v.winner == 0 ? v.p_a_mean : 1.0 - v.p_a_mean;
     const bool conv = f == Format::trl_conversational || g.prompt.is_array();
-    const auto as_c = [&](const std::string& t) {
+    const auto as_c = [&](std::string_view t) {
       return conv ? json::array({json{{"role", "assistant"}, {"content", t}}}) : json(t);
     };
     json prompt = conv && g.prompt.is_string() ? json::array({json{{"role", "user"}, {"content", g.prompt}}}) : g.prompt;

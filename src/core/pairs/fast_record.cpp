@@ -60,6 +60,32 @@ class Cursor {
     }
   }
 
+  // A JSON string (the cursor on its opening quote), validated but not copied: `raw` is its
+  // spelling between the quotes, `escaped` whether it has escapes (else `raw` is its value).
+  bool raw_string(std::string_view& raw, bool& escaped) {
+    if (p_ >= end_ || *p_ != '"') return false;
+    const char* const begin = ++p_;
+    escaped = false;
+    for (;;) {
+      p_ = scan_plain(p_, end_);
+      if (p_ >= end_) return false;
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        raw = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+        ++p_;
+        return true;
+      }
+      scratch_.clear();
+      if (c == '\\') {
+        escaped = true;
+        if (!escape(scratch_)) return false;
+        continue;
+      }
+      if (c < 0x20) return false;  // control characters must be escaped
+      if (!utf8(scratch_)) return false;
+    }
+  }
+
   // A JSON number token; `text` is its exact spelling. Grammar of RFC 8259.
   bool number(std::string_view& text, bool& integer) noexcept {
     const char* s = p_;
@@ -314,7 +340,8 @@ enum Field : unsigned { kId = 1, kPrompt = 2, kMessages = 4, kGold = 8, kComplet
 
 }  // namespace
 
-bool parse_grouped_fast(std::string_view line, const FieldNames& f, FastRecord& out) {
+bool parse_grouped_fast(char* line_data, std::size_t size, const FieldNames& f, FastRecord& out) {
+  const std::string_view line(line_data, size);
   const std::string_view names[] = {f.id, f.prompt, f.messages, f.gold, f.completions, f.scores};
   for (std::size_t i = 0; i < 6; ++i) {
     for (std::size_t j = i + 1; j < 6; ++j) {
@@ -326,6 +353,7 @@ bool parse_grouped_fast(std::string_view line, const FieldNames& f, FastRecord& 
   out.prompt.clear();
   out.gold.clear();
   out.completions.clear();
+  out.escaped.clear();
   out.scores.clear();
   bool prompt_string = false;
   unsigned seen = 0;
@@ -366,8 +394,11 @@ bool parse_grouped_fast(std::string_view line, const FieldNames& f, FastRecord& 
       if (!c.eat(']')) {
         do {
           c.skip_ws();
-          out.completions.emplace_back();
-          if (!c.string(out.completions.back())) return false;
+          std::string_view raw;
+          bool escaped = false;
+          if (!c.raw_string(raw, escaped)) return false;
+          if (escaped) out.escaped.push_back(static_cast<std::uint32_t>(out.completions.size()));
+          out.completions.push_back(raw);
         } while (c.eat(','));
         if (!c.eat(']')) return false;
       }
@@ -392,6 +423,17 @@ bool parse_grouped_fast(std::string_view line, const FieldNames& f, FastRecord& 
   if (!c.at_end()) return false;
   if (!(seen & kCompletions) || !prompt_string) return false;
   if (out.has_scores && out.scores.size() != out.completions.size()) return false;
+  // Accepted: decode the completions with escapes over their own spelling.
+  std::string decoded;
+  for (const std::uint32_t i : out.escaped) {
+    const std::string_view raw = out.completions[i];
+    char* const at = line_data + (raw.data() - line_data);
+    Cursor d(std::string_view(at - 1, raw.size() + 2));  // with its quotes
+    decoded.clear();
+    if (!d.string(decoded) || decoded.size() > raw.size()) return false;  // cannot happen: validated above
+    std::memcpy(at, decoded.data(), decoded.size());
+    out.completions[i] = std::string_view(at, decoded.size());
+  }
   return true;
 }
 

@@ -8,6 +8,8 @@
 // then produces exactly the same record or the same error message as before.
 #pragma once
 
+#include <cstddef>      // for std::size_t
+#include <cstdint>      // for std::uint32_t
 #include <string>       // for std::string
 #include <string_view>  // for std::string_view
 #include <vector>       // for std::vector
@@ -19,21 +21,26 @@ PROTEGE_NAMESPACE_BEGIN
 namespace pairs::detail {
 
 /// The fields of one grouped record decoded by parse_grouped_fast().
+/// Completions are views into the line itself (decoded in place when they have escapes).
 struct FastRecord {
   bool has_id = false;                   ///< id present and not null
   std::string id;                        ///< string id, or the decimal text of an integer id
   std::string prompt;                    ///< the (string) prompt
   bool has_gold = false;                 ///< gold present and not null
   std::string gold;                      ///< string gold, or the decimal text of an integer gold
-  std::vector<std::string> completions;  ///< the completions
+  std::vector<std::string_view> completions;  ///< the completions: views into the line
+  std::vector<std::uint32_t> escaped;         ///< internal: completions with escapes (decoded last)
   bool has_scores = false;               ///< scores present and not null
   std::vector<double> scores;            ///< one per completion when has_scores
 };
 
-/// Decodes `line` (one JSONL line, '\r' already removed) into `out` when it is a grouped record
-/// of the common shape described above; false when the general path must handle it (nothing
-/// about the line is reported here). Thread-safe. O(|line|).
-[[nodiscard]] bool parse_grouped_fast(std::string_view line, const FieldNames& fields, FastRecord& out);
+/// Decodes the `size` bytes at `line` (one JSONL line, '\r' already removed) into `out` when it
+/// is a grouped record of the common shape described above; false when the general path must
+/// handle it (nothing about the line is reported here). On success the completions view the
+/// line: a completion with escapes is decoded in place (a decoded JSON string is never longer
+/// than its spelling), so the line must stay alive and is no longer valid JSON afterwards; on
+/// failure the line is unchanged. Thread-safe. O(|line|).
+[[nodiscard]] bool parse_grouped_fast(char* line, std::size_t size, const FieldNames& fields, FastRecord& out);
 
 }  // namespace pairs::detail
 PROTEGE_NAMESPACE_END

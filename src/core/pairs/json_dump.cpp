@@ -1,5 +1,7 @@
 #include "pairs/json_dump.hpp"
 
+#include <array>    // for std::array
+#include <cmath>    // for std::isfinite
 #include <cstdint>  // for std::uint8_t
 
 PROTEGE_NAMESPACE_BEGIN
@@ -10,7 +12,7 @@ using nlohmann::json;
 
 // Whether s is well-formed UTF-8 (the same rules as nlohmann's serializer: no overlongs, no
 // surrogates, nothing above U+10FFFF).
-bool valid_utf8(const std::string& s) noexcept {
+bool valid_utf8(std::string_view s) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* const end = p + s.size();
   const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
@@ -43,7 +45,9 @@ bool valid_utf8(const std::string& s) noexcept {
   return true;
 }
 
-void dump_string(const std::string& s, std::string& out) {
+}  // namespace
+
+void dump_string(std::string_view s, std::string& out) {
   bool ascii = true;
   for (const char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
   if (!ascii && !valid_utf8(s)) {
@@ -81,7 +85,15 @@ void dump_string(const std::string& s, std::string& out) {
   out.push_back('"');
 }
 
-}  // namespace
+void dump_double(double x, std::string& out) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 64> buf{};  // as nlohmann's serializer: Grisu2 shortest round-trip digits
+  const char* const end = nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), x);
+  out.append(buf.data(), static_cast<std::size_t>(end - buf.data()));
+}
 
 void dump_compact(const json& v, std::string& out) {
   switch (v.type()) {

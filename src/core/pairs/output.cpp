@@ -33,7 +33,7 @@ json as_messages(const json& prompt) {
   return json::array({json{{"role", "user"}, {"content", prompt}}});
 }
 
-json completion_as(const std::string& text, bool messages) {
+json completion_as(std::string_view text, bool messages) {
   if (!messages) return text;
   return json::array({json{{"role", "assistant"}, {"content", text}}});
 }
@@ -63,8 +63,8 @@ json sharegpt_turns(const json& messages, json& row) {
 json pair_row(const Group& grp, const GroupResult& res, const PairIndex& p, Format f) {
   const Grade& gc = res.grades[p.chosen];
   const Grade& gr = res.grades[p.rejected];
-  const std::string& chosen = grp.completions[p.chosen];
-  const std::string& rejected = grp.completions[p.rejected];
+  const std::string_view chosen = grp.completions[p.chosen];
+  const std::string_view rejected = grp.completions[p.rejected];
   switch (f) {
     case Format::llamafactory: {
       if (!is_messages(grp.prompt)) {
@@ -93,6 +93,54 @@ json pair_row(const Group& grp, const GroupResult& res, const PairIndex& p, Form
               {"chosen_outcome", outcome_json(gc)},
               {"rejected_outcome", outcome_json(gr)},
               {"margin", p.margin}};
+}
+
+// The common rows written straight as text, byte for byte what dump_compact(pair_row(...)) gives
+// (keys in std::map order, as nlohmann::json objects store them): `trl` and `openrlhf` rows of a
+// string prompt; every other row is built as JSON.
+void put_score(const Grade& g, std::string& out) {
+  if (g.has_score) detail::dump_double(g.score, out);
+  else out += "null";
+}
+
+void put_outcome(const Grade& g, std::string& out) {
+  if (!g.graded_correctness) {
+    out += "null";
+    return;
+  }
+  out.push_back('"');
+  out.append(answers::to_string(g.outcome));
+  out.push_back('"');
+}
+
+// A `trl` or `openrlhf` row of a string prompt (the caller checks both).
+void append_pair_text(const Group& grp, const GroupResult& res, const PairIndex& p, Format f, std::string& out) {
+  const bool trl = f == Format::trl;
+  const Grade& gc = res.grades[p.chosen];
+  const Grade& gr = res.grades[p.rejected];
+  out += R"({"chosen":)";
+  detail::dump_string(grp.completions[p.chosen], out);
+  if (trl) {
+    out += R"(,"chosen_outcome":)";
+    put_outcome(gc, out);
+    out += R"(,"chosen_score":)";
+    put_score(gc, out);
+    out += R"(,"id":)";
+    detail::dump_string(grp.id, out);
+  }
+  out += R"(,"margin":)";
+  detail::dump_double(p.margin, out);
+  out += R"(,"prompt":)";
+  detail::dump_string(grp.prompt.get_ref<const std::string&>(), out);
+  out += R"(,"rejected":)";
+  detail::dump_string(grp.completions[p.rejected], out);
+  if (trl) {
+    out += R"(,"rejected_outcome":)";
+    put_outcome(gr, out);
+    out += R"(,"rejected_score":)";
+    put_score(gr, out);
+  }
+  out += "}\n";
 }
 
 bool kto_label(const Grade& g, const PairConfig& c) {
@@ -151,6 +199,25 @@ void append_rows(const Result& r, std::size_t gi, Format f, std::vector<json>& o
       return;
     }
   }
+}
+
+// Appends the JSONL text of the rows of group `gi` to `out`; returns the number of rows. `buf` is
+// scratch for rows built as JSON.
+std::size_t append_text(const Result& r, std::size_t gi, Format f, std::string& out, std::vector<json>& buf) {
+  const Group& grp = r.groups[gi];
+  const GroupResult& res = r.results[gi];
+  if ((f == Format::trl || f == Format::openrlhf) && grp.prompt.is_string()) {
+    if (res.category == Category::unverifiable) return 0;
+    for (const PairIndex& p : res.pairs) append_pair_text(grp, res, p, f, out);
+    return res.pairs.size();
+  }
+  buf.clear();
+  append_rows(r, gi, f, buf);
+  for (const json& row : buf) {
+    detail::dump_compact(row, out);  // == row.dump(-1, ' ', false, replace)
+    out += '\n';
+  }
+  return buf.size();
 }
 
 }  // namespace
@@ -240,37 +307,38 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
     input_hash = std::async(std::launch::async, [&input_path] { return io::file_hash(input_path); });
   }
   {
-    // Rows are serialised in parallel blocks of prompts and written in prompt order.
+    // Rows are serialised in parallel blocks of prompts; each round of blocks is written (in
+    // prompt order) on a writer thread while the next round is serialised.
     io::AtomicWriter w(path);
     constexpr std::size_t kGroupsPerBlock = 1024;
     const std::size_t n = r.groups.size();
     const std::size_t blocks = (n + kGroupsPerBlock - 1) / kGroupsPerBlock;
-    constexpr std::size_t kBlocksPerRound = 64;  // bounds the memory held by serialised text
+    constexpr std::size_t kBlocksPerRound = 16;  // bounds the memory held by serialised text
+    std::vector<std::string> text[2];
+    std::future<void> writing;
+    int cur = 0;
     for (std::size_t round = 0; round < blocks; round += kBlocksPerRound) {
       const std::size_t nb = std::min(kBlocksPerRound, blocks - round);
-      std::vector<std::string> text(nb);
+      std::vector<std::string>& t = text[cur];
+      t.resize(nb);
+      for (std::string& piece : t) piece.clear();  // keeps the capacity of two rounds ago (no fresh pages)
       std::vector<std::size_t> counts(nb, 0);
       parallel_for(nb, r.config.threads, 1, [&](std::size_t b0, std::size_t b1) {
         std::vector<json> buf;
         for (std::size_t b = b0; b < b1; ++b) {
           const std::size_t g0 = (round + b) * kGroupsPerBlock;
           const std::size_t g1 = std::min(n, g0 + kGroupsPerBlock);
-          for (std::size_t i = g0; i < g1; ++i) {
-            buf.clear();
-            append_rows(r, i, format, buf);
-            for (const json& row : buf) {
-              detail::dump_compact(row, text[b]);  // == row.dump(-1, ' ', false, replace)
-              text[b] += '\n';
-            }
-            counts[b] += buf.size();
-          }
+          for (std::size_t i = g0; i < g1; ++i) counts[b] += append_text(r, i, format, t[b], buf);
         }
       });
-      for (std::size_t b = 0; b < nb; ++b) {
-        w.stream().write(text[b].data(), static_cast<std::streamsize>(text[b].size()));
-        files.rows += counts[b];
-      }
+      for (const std::size_t c : counts) files.rows += c;
+      if (writing.valid()) writing.get();  // the previous round is written (or its error rethrown)
+      writing = std::async(std::launch::async, [&w, &t] {
+        for (const std::string& piece : t) w.stream().write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      });
+      cur ^= 1;
     }
+    if (writing.valid()) writing.get();
     w.commit();
   }
   const json stats = stats_json(r);

@@ -4,11 +4,13 @@
 // JSON error messages and columns are those of the shared reader); records and errors are then
 // merged strictly in line order, so results and the first strict-mode error do not depend on the
 // thread count.
-#include <algorithm>      // for std::count, std::min
+#include <algorithm>      // for std::min
 #include <cerrno>         // for errno
-#include <cstring>        // for std::strerror
+#include <cstring>        // for std::strerror, std::memcpy
+#include <deque>          // for std::deque
 #include <fstream>        // for std::ifstream
 #include <limits>         // for std::numeric_limits
+#include <memory>         // for std::shared_ptr
 #include <unordered_map>  // for std::unordered_map
 
 #include "pairs/fast_record.hpp"
@@ -24,6 +26,15 @@ namespace {
 using nlohmann::json;
 using io::RecordError;
 
+// The memory the completions of every group of one read view: the input text (chunks, with
+// completions that had escapes decoded in place) and the strings decoded by the DOM path. Filled
+// by the reading thread before the groups are handed out; immutable afterwards. Deques keep the
+// addresses of their elements (and of short strings' inline buffers) when they grow.
+struct InputStorage {
+  std::deque<std::string> chunks;
+  std::deque<std::deque<std::string>> decoded;
+};
+
 // One validated record, before grouping.
 struct Parsed {
   bool grouped = false;
@@ -37,10 +48,15 @@ class GroupReader {
  public:
   static constexpr std::size_t kMaxErrorsKept = 100;
 
-  explicit GroupReader(const PairConfig& config) : c_(config), f_(config.fields) {}
+  explicit GroupReader(const PairConfig& config)
+      : c_(config), f_(config.fields), storage_(std::make_shared<InputStorage>()) {}
 
-  // Thread-safe: validates one record. Throws RecordError naming the field.
-  Parsed parse(json& rec, std::int64_t line) const {
+  // The memory the groups' completions view (filled by the reading thread only).
+  InputStorage& storage() noexcept { return *storage_; }
+
+  // Thread-safe: validates one record; its completions are moved into `arena` (one per block).
+  // Throws RecordError naming the field.
+  Parsed parse(json& rec, std::int64_t line, std::deque<std::string>& arena) const {
     Parsed p;
     json prompt = parse_prompt(rec);
     std::string id;
@@ -59,16 +75,16 @@ class GroupReader {
       has_gold = true;
     }
     p.grouped = is_grouped(rec);
-    std::vector<std::string> completions;
+    std::vector<std::string_view> completions;
     std::vector<double> scores;
     if (p.grouped) {
-      completions = parse_completions(rec);
+      completions = parse_completions(rec, arena);
       scores = parse_scores(rec, completions.size());
     } else {
       const auto cit = rec.find(f_.completion);
       if (cit == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completion));
       if (!cit->is_string()) io::field_type_error(f_.completion, "string", *cit);
-      completions.push_back(std::move(cit->get_ref<std::string&>()));
+      completions.push_back(arena.emplace_back(std::move(cit->get_ref<std::string&>())));
       if (auto it = rec.find(f_.score); it != rec.end() && !it->is_null()) {
         if (!it->is_number()) io::field_type_error(f_.score, "number", *it);
         scores.push_back(it->get<double>());
@@ -83,14 +99,15 @@ class GroupReader {
       p.key = "p\x1f" + text;
     }
     p.group = Group{std::move(id), std::move(prompt), has_gold, std::move(gold), std::move(completions),
-                    std::move(scores), line};
+                    std::move(scores), line, nullptr};
     return p;
   }
 
   // Thread-safe: the fast path for a common grouped record (fast_record.hpp). False when the
   // general path (parse() over a JSON DOM) must handle the line; `scratch` is reused per thread.
-  bool parse_fast(std::string_view text, std::int64_t line, detail::FastRecord& scratch, Parsed& p) const {
-    if (c_.input_format == InputFormat::flat || !detail::parse_grouped_fast(text, f_, scratch)) return false;
+  // On success the line's completions are decoded in place (fast_record.hpp).
+  bool parse_fast(char* text, std::size_t size, std::int64_t line, detail::FastRecord& scratch, Parsed& p) const {
+    if (c_.input_format == InputFormat::flat || !detail::parse_grouped_fast(text, size, f_, scratch)) return false;
     p.grouped = true;
     p.has_id = scratch.has_id;
     json prompt(std::move(scratch.prompt));
@@ -105,7 +122,7 @@ class GroupReader {
     std::vector<double> scores;
     if (scratch.has_scores) scores = std::move(scratch.scores);
     p.group = Group{std::move(id), std::move(prompt), scratch.has_gold, std::move(scratch.gold),
-                    std::move(scratch.completions), std::move(scores), line};
+                    std::move(scratch.completions), std::move(scores), line, nullptr};
     return true;
   }
 
@@ -200,17 +217,17 @@ class GroupReader {
     return std::move(*it);
   }
 
-  std::vector<std::string> parse_completions(json& rec) const {
+  std::vector<std::string_view> parse_completions(json& rec, std::deque<std::string>& arena) const {
     const auto it = rec.find(f_.completions);
     if (it == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completions));
     if (!it->is_array()) io::field_type_error(f_.completions, "array of strings", *it);
-    std::vector<std::string> out;
-    out.reserve(it->size());
     for (std::size_t i = 0; i < it->size(); ++i) {
-      json& v = (*it)[i];
+      const json& v = (*it)[i];
       if (!v.is_string()) io::field_type_error(fmt::format("{}[{}]", f_.completions, i), "string", v);
-      out.push_back(std::move(v.get_ref<std::string&>()));
     }
+    std::vector<std::string_view> out;
+    out.reserve(it->size());
+    for (json& v : *it) out.push_back(arena.emplace_back(std::move(v.get_ref<std::string&>())));
     return out;
   }
 
@@ -233,6 +250,7 @@ class GroupReader {
   }
 
   void add_group(std::string key, Group g, bool flat) {
+    g.storage = storage_;
     index_.emplace(std::move(key), out_.groups.size());
     out_.groups.push_back(std::move(g));
     flat_.push_back(flat);
@@ -244,30 +262,34 @@ class GroupReader {
   io::ErrorReport report_;
   std::vector<bool> flat_;
   std::unordered_map<std::string, std::size_t> index_;
+  std::shared_ptr<InputStorage> storage_;
 };
 
-// Parses `text` (whole lines, the first being line `first_line`) in parallel blocks of about
-// 1 MiB, then merges records and errors in line order.
-void read_lines(std::string_view text, std::int64_t first_line, const std::string& name, GroupReader& reader,
+// Parses the `size` bytes at `text` (whole lines, the first being line `first_line`; memory that
+// reader.storage() keeps alive) in parallel blocks of about 1 MiB, then merges records and errors
+// in line order. Each block numbers its lines from 0 and counts them itself; the merge adds the
+// block's first line, so no pass over the text is sequential. Returns the number of lines.
+std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, const std::string& name, GroupReader& reader,
                 const PairConfig& c) {
   struct Block {
-    std::string_view text;
-    std::int64_t first_line = 0;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::int64_t lines = 0;  // line count of the block
     std::vector<Parsed> records;
-    std::vector<std::int64_t> lines;
-    io::ErrorReport errors;
+    std::vector<std::int64_t> rel;  // block-relative line of each record
+    io::ErrorReport errors;         // block-relative lines
+    std::deque<std::string> arena;  // completions decoded by the DOM path
   };
   constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
+  const std::string_view all(text, size);
   std::vector<Block> blocks;
-  std::size_t pos = 0;
-  std::int64_t line = first_line;
-  while (pos < text.size()) {
-    const std::size_t target = std::min(text.size(), pos + kBlockBytes);
-    const std::size_t nl = text.find('\n', target - 1);
-    const std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    const std::string_view piece = text.substr(pos, end - pos);
-    blocks.push_back(Block{piece, line, {}, {}, {}});
-    line += static_cast<std::int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+  for (std::size_t pos = 0; pos < size;) {
+    const std::size_t target = std::min(size, pos + kBlockBytes);
+    const std::size_t nl = all.find('\n', target - 1);
+    const std::size_t end = nl == std::string_view::npos ? size : nl + 1;
+    blocks.emplace_back();
+    blocks.back().begin = pos;
+    blocks.back().end = end;
     pos = end;
   }
   io::ReadOptions opts;
@@ -281,56 +303,66 @@ void read_lines(std::string_view text, std::int64_t first_line, const std::strin
       // Line splitting, '\r' and blank-line handling as in io::read_jsonl_text; lines the fast
       // path does not take go through io::read_jsonl_text one by one (same records and errors).
       std::int64_t rel = 0;
-      std::size_t start = 0;
-      while (start < blk.text.size()) {
-        std::size_t end = blk.text.find('\n', start);
-        if (end == std::string_view::npos) end = blk.text.size();
-        const std::string_view raw = blk.text.substr(start, end - start);
+      std::size_t start = blk.begin;
+      while (start < blk.end) {
+        const char* const nlp = static_cast<const char*>(std::memchr(text + start, '\n', blk.end - start));
+        const std::size_t end = nlp == nullptr ? blk.end : static_cast<std::size_t>(nlp - text);
+        char* const line_begin = text + start;
+        const std::string_view raw(line_begin, end - start);
         start = end + 1;
-        const std::int64_t abs = blk.first_line + rel++;
+        const std::int64_t here = rel++;
         std::string_view ln = raw;
         if (!ln.empty() && ln.back() == '\r') ln.remove_suffix(1);
         if (ln.find_first_not_of(" \t") == std::string_view::npos) continue;
         if (ln.size() <= c.max_line_bytes) {
           Parsed p;
-          if (reader.parse_fast(ln, abs, scratch, p)) {
+          if (reader.parse_fast(line_begin, ln.size(), here, scratch, p)) {
             blk.records.push_back(std::move(p));
-            blk.lines.push_back(abs);
+            blk.rel.push_back(here);
             continue;
           }
         }
         io::ErrorReport one = io::read_jsonl_text(
             raw, name,
             [&](json& rec, std::int64_t) {
-              blk.records.push_back(reader.parse(rec, abs));
-              blk.lines.push_back(abs);
+              blk.records.push_back(reader.parse(rec, here, blk.arena));
+              blk.rel.push_back(here);
             },
             opts);
         blk.errors.count += one.count;
         for (auto& e : one.first) {
-          e.line = abs;
+          e.line = here;
           blk.errors.first.push_back(std::move(e));
         }
       }
+      blk.lines = rel;
     }
   });
+  std::int64_t base = first_line;
   for (Block& blk : blocks) {
     std::size_t ri = 0;
     std::size_t ei = 0;
     while (ri < blk.records.size() || ei < blk.errors.first.size()) {
-      if (ei < blk.errors.first.size() && (ri >= blk.records.size() || blk.errors.first[ei].line < blk.lines[ri])) {
-        reader.fail(blk.errors.first[ei++]);
+      if (ei < blk.errors.first.size() && (ri >= blk.records.size() || blk.errors.first[ei].line < blk.rel[ri])) {
+        io::LineError e = std::move(blk.errors.first[ei++]);
+        e.line += base;
+        reader.fail(e);
         continue;
       }
-      const std::int64_t l = blk.lines[ri];
+      const std::int64_t l = base + blk.rel[ri];
+      Parsed& p = blk.records[ri++];
+      p.group.line = l;
       try {
-        reader.merge(std::move(blk.records[ri++]));
+        reader.merge(std::move(p));
       } catch (const RecordError& e) {
         reader.fail(io::LineError{name, l, 0, e.what()});
       }
     }
+    base += blk.lines;
     std::vector<Parsed>().swap(blk.records);
+    if (!blk.arena.empty()) reader.storage().decoded.push_back(std::move(blk.arena));
   }
+  return base - first_line;
 }
 
 }  // namespace
@@ -341,23 +373,30 @@ ReadResult read_groups(const std::string& path, const PairConfig& config) {
   if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
   GroupReader reader(config);
   constexpr std::size_t kChunk = std::size_t{32} << 20;
-  std::string buf;
+  // Each chunk (the partial last line of the previous one, then up to kChunk new bytes) stays
+  // alive in reader.storage(): the groups' completions view it.
+  std::string carry;
   std::int64_t line = 1;
   bool eof = false;
   while (!eof) {
-    const std::size_t old = buf.size();
-    buf.resize(old + kChunk);
-    in.read(buf.data() + old, static_cast<std::streamsize>(kChunk));
-    buf.resize(old + static_cast<std::size_t>(in.gcount()));
-    if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
-    eof = in.eof();
-    const std::size_t last_nl = buf.rfind('\n');
-    const std::size_t cut = eof ? buf.size() : (last_nl == std::string::npos ? 0 : last_nl + 1);
-    if (cut == 0) continue;  // no complete line yet (a line longer than the chunk): read on
-    const std::string_view whole(buf.data(), cut);
-    read_lines(whole, line, path, reader, config);
-    line += static_cast<std::int64_t>(std::count(whole.begin(), whole.end(), '\n'));
-    buf.erase(0, cut);
+    std::string buf;
+    buf.reserve(carry.size() + kChunk);
+    buf.append(carry);
+    std::size_t cut = 0;
+    while (!eof && cut == 0) {
+      const std::size_t old = buf.size();
+      buf.resize(old + kChunk);
+      in.read(buf.data() + old, static_cast<std::streamsize>(kChunk));
+      buf.resize(old + static_cast<std::size_t>(in.gcount()));
+      if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+      eof = in.eof();
+      const std::size_t last_nl = buf.rfind('\n');
+      cut = eof ? buf.size() : (last_nl == std::string::npos ? 0 : last_nl + 1);
+      // cut == 0: no complete line yet (a line longer than the chunk): read on
+    }
+    carry.assign(buf, cut, std::string::npos);
+    std::string& chunk = reader.storage().chunks.emplace_back(std::move(buf));
+    line += read_lines(chunk.data(), cut, line, path, reader, config);
   }
   return reader.finish(path);
 }
@@ -365,7 +404,8 @@ ReadResult read_groups(const std::string& path, const PairConfig& config) {
 ReadResult read_groups_text(std::string_view text, const std::string& name, const PairConfig& config) {
   validate(config);
   GroupReader reader(config);
-  read_lines(text, 1, name, reader, config);
+  std::string& chunk = reader.storage().chunks.emplace_back(text);  // completions view (and are decoded in) a copy
+  (void)read_lines(chunk.data(), chunk.size(), 1, name, reader, config);
   return reader.finish(name);
 }
 

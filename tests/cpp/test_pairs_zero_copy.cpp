@@ -1,0 +1,210 @@
+// Zero-copy reading and direct row text of the pairs module: completions view the text the reader
+// keeps alive (escapes decoded in place) across parse blocks (1 MiB) and file chunks (32 MiB),
+// with line numbers, CRLF, blank lines and a final line without newline handled as before; and
+// the trl / openrlhf rows written straight as text are byte for byte nlohmann's dump of rows().
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "protege/pairs/pairs.hpp"
+
+namespace pp = protege::pairs;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The completion text of record p, slot i: plain, or with escapes ("\n", quotes, é, an emoji).
+std::string completion(std::size_t p, std::size_t i) {
+  std::string t = fmt::format("record {} slot {} words {} {} #### {}", p, i, p % 7, i * 3, (p + i) % 4);
+  if ((p + i) % 5 == 0) t += "\nline two \"quoted\" caf\u00e9 \U0001F600\ttab";
+  return t;
+}
+
+// JSONL of `prompts` grouped records (~`pad` bytes each); every 97th line ends in CRLF, a blank
+// line follows every 89th record. `lines[p]` is the 1-based line of record p.
+std::string records(std::size_t prompts, std::size_t pad, std::vector<std::int64_t>& lines) {
+  std::string out;
+  std::int64_t line = 1;
+  lines.clear();
+  for (std::size_t p = 0; p < prompts; ++p) {
+    json rec;
+    rec["id"] = fmt::format("q{}", p);
+    rec["prompt"] = fmt::format("Question {}?", p);
+    rec["gold"] = std::to_string((p + 1) % 4);
+    rec["pad"] = std::string(pad, 'x');
+    json comps = json::array();
+    json scores = json::array();
+    for (std::size_t i = 0; i < 4; ++i) {
+      comps.push_back(completion(p, i));
+      scores.push_back(static_cast<double>((p * 7 + i * 3) % 10) / 10.0);
+    }
+    rec["completions"] = comps;
+    rec["scores"] = scores;
+    lines.push_back(line++);
+    out += rec.dump();
+    out += p % 97 == 0 ? "\r\n" : "\n";
+    if (p % 89 == 0) {
+      out += "  \n";
+      ++line;
+    }
+  }
+  return out;
+}
+
+void check_groups(const std::vector<pp::Group>& groups, const std::vector<std::int64_t>& lines) {
+  REQUIRE(groups.size() == lines.size());
+  for (std::size_t p = 0; p < groups.size(); ++p) {
+    const pp::Group& g = groups[p];
+    INFO("record " << p);
+    REQUIRE(g.id == fmt::format("q{}", p));
+    REQUIRE(g.line == lines[p]);
+    REQUIRE(g.completions.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) REQUIRE(g.completions[i] == completion(p, i));
+  }
+}
+
+fs::path temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / fmt::format("protege_zero_copy_{}_{}", name, static_cast<long>(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("pairs zero-copy: text over many parse blocks, 1 and 2 threads", "[pairs][io][fast]") {
+  std::vector<std::int64_t> lines;
+  const std::string text = records(6000, 400, lines);  // ~3.5 MB: several 1 MiB blocks
+  for (const int threads : {1, 2}) {
+    pp::PairConfig c;
+    c.threads = threads;
+    std::vector<pp::Group> groups;
+    {
+      auto read = pp::read_groups_text(text, "in.jsonl", c);
+      groups = read.groups;  // copies share the storage; the ReadResult is gone below
+    }
+    check_groups(groups, lines);
+  }
+}
+
+TEST_CASE("pairs zero-copy: final line without newline, and a bad line in a later block", "[pairs][io]") {
+  std::vector<std::int64_t> lines;
+  std::string text = records(4000, 400, lines);
+  text.pop_back();  // the last record ends without "\n"
+  {
+    const auto read = pp::read_groups_text(text, "in.jsonl", pp::PairConfig{});
+    check_groups(read.groups, lines);
+  }
+  // Break record 3000 (well past the first 1 MiB block): strict names its line, skip reports it.
+  const std::size_t at = 3000;
+  std::size_t pos = 0;
+  for (std::int64_t l = 1; l < lines[at]; ++l) pos = text.find('\n', pos) + 1;
+  const std::size_t key = text.find("\"scores\":[", pos);
+  REQUIRE(key != std::string::npos);
+  text.replace(key, 10, "\"scores\":[\"x\",");
+  for (const int threads : {1, 2}) {
+    pp::PairConfig c;
+    c.threads = threads;
+    try {
+      (void)pp::read_groups_text(text, "in.jsonl", c);
+      FAIL("no ParseError");
+    } catch (const protege::ParseError& e) {
+      CHECK(e.line() == lines[at]);
+      CHECK_THAT(std::string(e.what()), Catch::Contains("field \"scores\": has 5 elements"));
+    }
+    c.on_error = protege::io::OnError::skip;
+    const auto read = pp::read_groups_text(text, "in.jsonl", c);
+    CHECK(read.groups.size() == lines.size() - 1);
+    REQUIRE(read.skipped.count == 1);
+    CHECK(read.skipped.first[0].line == lines[at]);
+    CHECK(read.groups[at].line == lines[at + 1]);
+  }
+}
+
+TEST_CASE("pairs zero-copy: a file over several 32 MiB chunks", "[pairs][io]") {
+  const auto dir = temp_dir("chunks");
+  const std::string path = (dir / "in.jsonl").string();
+  std::vector<std::int64_t> lines;
+  const std::string text = records(22000, 3000, lines);  // ~70 MB: lines straddle chunk ends
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << text.substr(0, text.size() - 1);  // no final newline
+  }
+  for (const int threads : {1, 2}) {
+    pp::PairConfig c;
+    c.threads = threads;
+    std::vector<pp::Group> groups = pp::read_groups(path, c).groups;
+    check_groups(groups, lines);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("pairs zero-copy: own_completions keeps code-built texts alive", "[pairs]") {
+  pp::Group g;
+  g.id = "g";
+  g.prompt = "p";
+  g.has_gold = true;
+  g.gold = "1";
+  {
+    std::vector<std::string> texts{"short #### 1", std::string(100, 'y') + " #### 2"};
+    g.own_completions(std::move(texts));
+  }
+  pp::Group copy = g;
+  g = pp::Group{};
+  REQUIRE(copy.completions.size() == 2);
+  CHECK(copy.completions[0] == "short #### 1");
+  CHECK(copy.completions[1] == std::string(100, 'y') + " #### 2");
+  const auto res = pp::PairBuilder(pp::PairConfig{}).build({copy});
+  CHECK(res.stats.pairs == 1);
+}
+
+TEST_CASE("pairs output: rows written as text equal the JSON rows", "[pairs][io]") {
+  std::vector<pp::Group> groups;
+  const std::vector<std::vector<double>> scores = {
+      {0.1, 0.2, 0.30000000000000004, -0.0}, {1e-7, 1e300, 5.0, 2.5}, {4.9e-324, 0.5, 0.25, 1.0}, {}};
+  for (std::size_t p = 0; p < 12; ++p) {
+    pp::Group g;
+    g.id = p == 3 ? std::string("caf\xc3\xa9 \"id\"\n") : fmt::format("g{}", p);
+    g.prompt = p % 4 == 1 ? json::array({json{{"role", "system"}, {"content", "be brief"}},
+                                         json{{"role", "user"}, {"content", "2+2?"}}})
+                          : json(fmt::format("What is {}?\t\"quoted\" \x01", p));
+    g.has_gold = p % 3 != 2;
+    g.gold = p == 5 ? "not a number at all (" : "4";
+    g.own_completions({"so #### 4", std::string("bad utf8 \xff\xfe #### 4"), "ctrl \x1f\x7f #### 3",
+                       "caf\xc3\xa9 \xe2\x82\xac #### 5"});
+    g.scores = scores[p % scores.size()];
+    if (!g.has_gold && g.scores.empty()) g.scores = {0.5, 0.25, 0.75, 0.125};
+    groups.push_back(std::move(g));
+  }
+  const auto dir = temp_dir("rows");
+  for (const auto strategy : {"best_worst", "all"}) {
+    pp::PairConfig c = pp::config_from_json({{"strategy", strategy}});
+    const auto res = pp::PairBuilder(c).build(groups);
+    for (const auto f : {pp::Format::trl, pp::Format::openrlhf, pp::Format::trl_conversational, pp::Format::kto,
+                         pp::Format::ranking, pp::Format::sft, pp::Format::llamafactory}) {
+      std::string expected;
+      for (const auto& row : pp::rows(res, f)) expected += row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      const std::string out = (dir / "o.jsonl").string();
+      const auto files = pp::write_outputs(res, out, f);
+      INFO(strategy << " " << pp::to_string(f));
+      CHECK(files.rows == pp::rows(res, f).size());
+      CHECK(slurp(out) == expected);
+    }
+  }
+  fs::remove_all(dir);
+}
