@@ -1,11 +1,14 @@
 // Zero-copy reading and direct row text of the pairs module: completions view the text the reader
 // keeps alive (escapes decoded in place) across parse blocks (1 MiB) and file chunks (32 MiB),
 // with line numbers, CRLF, blank lines and a final line without newline handled as before; and
-// the trl / openrlhf rows written straight as text are byte for byte nlohmann's dump of rows().
+// the trl / openrlhf rows written straight as text are byte for byte nlohmann's dump of rows();
+// the SIMD helpers and the reused shingle index against plain references.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -176,7 +179,7 @@ TEST_CASE("pairs zero-copy: own_completions keeps code-built texts alive", "[pai
 TEST_CASE("pairs output: rows written as text equal the JSON rows", "[pairs][io]") {
   std::vector<pp::Group> groups;
   const std::vector<std::vector<double>> scores = {
-      {0.1, 0.2, 0.30000000000000004, -0.0}, {1e-7, 1e300, 5.0, 2.5}, {4.9e-324, 0.5, 0.25, 1.0}, {}};
+      {0.1, 0.2, 0.30000000000000004, -0.0, 7, 8}, {1e-7, 1e300, 5.0, 2.5, 0, 1}, {4.9e-324, 0.5, 0.25, 1.0, 2, 3}, {}};
   for (std::size_t p = 0; p < 12; ++p) {
     pp::Group g;
     g.id = p == 3 ? std::string("caf\xc3\xa9 \"id\"\n") : fmt::format("g{}", p);
@@ -186,9 +189,11 @@ TEST_CASE("pairs output: rows written as text equal the JSON rows", "[pairs][io]
     g.has_gold = p % 3 != 2;
     g.gold = p == 5 ? "not a number at all (" : "4";
     g.own_completions({"so #### 4", std::string("bad utf8 \xff\xfe #### 4"), "ctrl \x1f\x7f #### 3",
-                       "caf\xc3\xa9 \xe2\x82\xac #### 5"});
+                       "caf\xc3\xa9 \xe2\x82\xac #### 5",
+                       "a long plain run of text, then caf\xc3\xa9 and later a bad byte \xc3\x28 #### 4",
+                       "sixteen bytes ok\"quote at 16, tab\tand \\ backslash past 32 bytes \x01 #### 4"});
     g.scores = scores[p % scores.size()];
-    if (!g.has_gold && g.scores.empty()) g.scores = {0.5, 0.25, 0.75, 0.125};
+    if (!g.has_gold && g.scores.empty()) g.scores = {0.5, 0.25, 0.75, 0.125, 0.0625, 1.5};
     groups.push_back(std::move(g));
   }
   const auto dir = temp_dir("rows");
@@ -207,4 +212,85 @@ TEST_CASE("pairs output: rows written as text equal the JSON rows", "[pairs][io]
     }
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("pairs text: code-point lengths (SIMD count) equal the byte-wise count", "[pairs][fast]") {
+  std::mt19937_64 rng(5);
+  pp::Group g;
+  g.id = "u";
+  g.prompt = "p";
+  std::vector<std::string> texts;
+  std::vector<std::size_t> expected;
+  for (int i = 0; i < 60; ++i) {
+    std::string s(static_cast<std::size_t>(rng() % 80), '\0');
+    for (char& c : s) c = static_cast<char>(rng() % 4 == 0 ? 0x80 + rng() % 128 : 'a' + rng() % 26);
+    std::size_t n = 0;
+    for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
+    texts.push_back(s);
+    expected.push_back(n);
+    g.scores.push_back(static_cast<double>(i));
+  }
+  g.own_completions(std::move(texts));
+  const auto res = pp::PairBuilder(pp::config_from_json({{"dedup", false}})).process(g);
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(res.grades[i].length == expected[i]);
+}
+
+// Word trigram sets and the first-kept-wins near-duplicate decisions, computed plainly.
+std::vector<bool> reference_near_dups(const std::vector<std::string>& texts, double threshold) {
+  std::vector<std::set<std::string>> kept;
+  std::vector<bool> dropped;
+  for (const auto& t : texts) {
+    std::vector<std::string> w;
+    std::istringstream in(t);
+    for (std::string x; in >> x;) w.push_back(x);
+    std::set<std::string> sh;
+    const std::size_t width = std::min<std::size_t>(3, w.size());
+    for (std::size_t s = 0; width > 0 && s + width <= w.size(); ++s) {
+      std::string gram;
+      for (std::size_t j = 0; j < width; ++j) gram += w[s + j] + '\x1f';
+      sh.insert(gram);
+    }
+    bool dup = false;
+    for (const auto& o : kept) {
+      std::size_t both = 0;
+      for (const auto& x : sh) both += o.count(x);
+      const double uni = static_cast<double>(sh.size() + o.size() - both);
+      if ((uni == 0 ? 1.0 : static_cast<double>(both) / uni) >= threshold) dup = true;
+    }
+    dropped.push_back(dup);
+    if (!dup) kept.push_back(sh);
+  }
+  return dropped;
+}
+
+TEST_CASE("pairs near-duplicates: the reused index is exact across prompts of any size", "[pairs][fast]") {
+  std::mt19937_64 rng(9);
+  const pp::PairBuilder builder(pp::config_from_json({{"near_dup_threshold", 0.5}}));
+  std::size_t near = 0;
+  std::size_t kept = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const std::size_t words = trial % 3 == 0 ? 1500 : 12;  // alternates between table sizes (and growth)
+    std::vector<std::string> base;
+    for (std::size_t w = 0; w < words; ++w) base.push_back(fmt::format("w{}", rng() % (words + 5)));
+    std::vector<std::string> texts;
+    for (std::size_t c = 0; c < 2 + rng() % 6; ++c) {
+      std::string t;
+      for (std::size_t w = 0; w < words; ++w) t += (rng() % 10 == 0 ? fmt::format("v{}", rng() % 50) : base[w]) + " ";
+      texts.push_back(t);
+    }
+    const auto expected = reference_near_dups(texts, 0.5);
+    pp::Group g;
+    g.id = fmt::format("t{}", trial);
+    g.prompt = "p";
+    for (std::size_t i = 0; i < texts.size(); ++i) g.scores.push_back(static_cast<double>(i));
+    g.own_completions(texts);
+    const auto res = builder.process(g);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      INFO("trial " << trial << " completion " << i);
+      CHECK((res.grades[i].drop != pp::Drop::kept) == expected[i]);  // exact duplicates have J = 1 too
+      (expected[i] ? near : kept) += 1;
+    }
+  }
+  CHECK(near > 20);  // both decisions occur often
+  CHECK(kept > 60);
 }

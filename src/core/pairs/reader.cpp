@@ -9,6 +9,7 @@
 #include <cstring>        // for std::strerror, std::memcpy
 #include <deque>          // for std::deque
 #include <fstream>        // for std::ifstream
+#include <future>         // for std::async
 #include <limits>         // for std::numeric_limits
 #include <memory>         // for std::shared_ptr
 #include <unordered_map>  // for std::unordered_map
@@ -31,9 +32,48 @@ using io::RecordError;
 // by the reading thread before the groups are handed out; immutable afterwards. Deques keep the
 // addresses of their elements (and of short strings' inline buffers) when they grow.
 struct InputStorage {
-  std::deque<std::string> chunks;
+  std::deque<std::unique_ptr<char[]>> chunks;
   std::deque<std::deque<std::string>> decoded;
 };
+
+// One chunk of the input: the partial last line of the previous chunk, then new bytes; `cut`
+// ends its last complete line (the whole chunk at the end of the input).
+struct Chunk {
+  std::unique_ptr<char[]> data;  // uninitialised beyond `size` (no zero-fill pass)
+  std::size_t size = 0;
+  std::size_t cut = 0;
+  bool eof = false;
+};
+
+// Reads the next chunk: `carry`, then kChunk bytes at a time until it holds a complete line (a
+// line longer than the chunk grows it) or the input ends.
+Chunk read_chunk(std::ifstream& in, const std::string& path, std::string_view carry) {
+  constexpr std::size_t kChunk = std::size_t{32} << 20;
+  Chunk c;
+  std::size_t capacity = carry.size() + kChunk;
+  c.data.reset(new char[capacity]);
+  std::memcpy(c.data.get(), carry.data(), carry.size());
+  c.size = carry.size();
+  std::size_t scanned = 0;  // bytes already searched for a newline
+  while (!c.eof && c.cut == 0) {
+    if (capacity - c.size < kChunk) {
+      std::unique_ptr<char[]> bigger(new char[2 * capacity]);
+      std::memcpy(bigger.get(), c.data.get(), c.size);
+      c.data = std::move(bigger);
+      capacity *= 2;
+    }
+    in.read(c.data.get() + c.size, static_cast<std::streamsize>(kChunk));
+    c.size += static_cast<std::size_t>(in.gcount());
+    if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+    c.eof = in.eof();
+    const std::string_view got(c.data.get(), c.size);
+    const std::size_t last_nl = got.size() > scanned ? got.rfind('\n') : std::string_view::npos;
+    if (last_nl != std::string_view::npos && last_nl >= scanned) c.cut = last_nl + 1;
+    if (c.eof) c.cut = c.size;
+    scanned = c.size;
+  }
+  return c;
+}
 
 // One validated record, before grouping.
 struct Parsed {
@@ -372,31 +412,21 @@ ReadResult read_groups(const std::string& path, const PairConfig& config) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
   GroupReader reader(config);
-  constexpr std::size_t kChunk = std::size_t{32} << 20;
-  // Each chunk (the partial last line of the previous one, then up to kChunk new bytes) stays
-  // alive in reader.storage(): the groups' completions view it.
-  std::string carry;
+  // Each chunk stays alive in reader.storage() (the groups' completions view it). The next chunk
+  // is read on a side thread while this one is parsed and merged.
+  Chunk cur = read_chunk(in, path, {});
   std::int64_t line = 1;
-  bool eof = false;
-  while (!eof) {
-    std::string buf;
-    buf.reserve(carry.size() + kChunk);
-    buf.append(carry);
-    std::size_t cut = 0;
-    while (!eof && cut == 0) {
-      const std::size_t old = buf.size();
-      buf.resize(old + kChunk);
-      in.read(buf.data() + old, static_cast<std::streamsize>(kChunk));
-      buf.resize(old + static_cast<std::size_t>(in.gcount()));
-      if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
-      eof = in.eof();
-      const std::size_t last_nl = buf.rfind('\n');
-      cut = eof ? buf.size() : (last_nl == std::string::npos ? 0 : last_nl + 1);
-      // cut == 0: no complete line yet (a line longer than the chunk): read on
+  for (;;) {
+    std::future<Chunk> next;
+    if (!cur.eof) {
+      std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
+      next = std::async(std::launch::async,
+                        [&in, &path, carry = std::move(carry)] { return read_chunk(in, path, carry); });
     }
-    carry.assign(buf, cut, std::string::npos);
-    std::string& chunk = reader.storage().chunks.emplace_back(std::move(buf));
-    line += read_lines(chunk.data(), cut, line, path, reader, config);
+    char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
+    line += read_lines(text, cur.cut, line, path, reader, config);
+    if (!next.valid()) break;
+    cur = next.get();
   }
   return reader.finish(path);
 }
@@ -404,8 +434,10 @@ ReadResult read_groups(const std::string& path, const PairConfig& config) {
 ReadResult read_groups_text(std::string_view text, const std::string& name, const PairConfig& config) {
   validate(config);
   GroupReader reader(config);
-  std::string& chunk = reader.storage().chunks.emplace_back(text);  // completions view (and are decoded in) a copy
-  (void)read_lines(chunk.data(), chunk.size(), 1, name, reader, config);
+  // The completions view (and are decoded in) a copy of the text.
+  char* const copy = reader.storage().chunks.emplace_back(new char[std::max<std::size_t>(text.size(), 1)]).get();
+  std::memcpy(copy, text.data(), text.size());
+  (void)read_lines(copy, text.size(), 1, name, reader, config);
   return reader.finish(name);
 }
 

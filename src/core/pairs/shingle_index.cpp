@@ -1,28 +1,36 @@
 #include "pairs/shingle_index.hpp"
 
-#include <algorithm>  // for std::fill_n, std::max
+#include <algorithm>  // for std::max
 #include <bit>        // for std::bit_ceil, std::countr_zero
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs::detail {
 
+// Invariant: every slot not listed in touched_ is empty, so emptying the index only clears the
+// slots the last prompt used.
 void ShingleIndex::reset(std::size_t expected) {
+  for (const std::uint32_t i : touched_) slots_[i] = Slot{};
+  touched_.clear();
   cap_ = std::max<std::size_t>(256, std::bit_ceil(2 * expected + 1));
   if (slots_.size() < cap_) slots_.resize(cap_);
-  std::fill_n(slots_.begin(), cap_, Slot{});
   used_ = 0;
 }
 
 void ShingleIndex::grow() {
-  const std::vector<Slot> old(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(cap_));
+  std::vector<Slot> old;
+  old.reserve(touched_.size());
+  for (const std::uint32_t i : touched_) {
+    old.push_back(slots_[i]);
+    slots_[i] = Slot{};
+  }
   cap_ *= 2;
   if (slots_.size() < cap_) slots_.resize(cap_);
-  std::fill_n(slots_.begin(), cap_, Slot{});
+  touched_.clear();
   for (const Slot& s : old) {
-    if (s.mask == 0) continue;
     std::size_t i = s.key & (cap_ - 1);
     while (slots_[i].mask != 0) i = (i + 1) & (cap_ - 1);
     slots_[i] = s;
+    touched_.push_back(static_cast<std::uint32_t>(i));
   }
 }
 
@@ -38,6 +46,7 @@ std::size_t ShingleIndex::add(const std::vector<std::uint64_t>& hashes, unsigned
       if (s.mask == 0) {
         s.key = h;
         s.mask = me;
+        touched_.push_back(static_cast<std::uint32_t>(i));
         ++used_;
         ++distinct;
         break;

@@ -22,7 +22,8 @@ class ShingleIndex {
   /// Most completions one index can tell apart (bits of the mask).
   static constexpr std::size_t kMaxCompletions = 64;
 
-  /// Empties the index, sized for about `expected` distinct shingles. O(capacity).
+  /// Empties the index, sized for about `expected` distinct shingles. O(slots used since the
+  /// last reset) (plus the growth of the table, once).
   void reset(std::size_t expected);
 
   /// Adds the shingle hashes `hashes` (any order, repeats allowed) of completion `bit` (< 64,
@@ -40,8 +41,9 @@ class ShingleIndex {
   void grow();
 
   std::vector<Slot> slots_;
-  std::size_t cap_ = 0;   // power of two, <= slots_.size()
-  std::size_t used_ = 0;  // occupied slots
+  std::vector<std::uint32_t> touched_;  // the occupied slots; every other slot is empty
+  std::size_t cap_ = 0;                 // power of two, <= slots_.size()
+  std::size_t used_ = 0;                // occupied slots
 };
 
 }  // namespace pairs::detail

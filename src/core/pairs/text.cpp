@@ -16,7 +16,16 @@ namespace pairs::detail {
 
 std::size_t utf8_length(std::string_view s) noexcept {
   std::size_t n = 0;
-  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  // Continuation bytes 0x80..0xBF are -128..-65 as signed bytes: count the bytes above -65.
+  const __m128i lim = _mm_set1_epi8(-65);
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    n += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpgt_epi8(v, lim)))));
+  }
+#endif
+  for (; i < s.size(); ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0u) != 0x80u;
   return n;
 }
 
