@@ -12,7 +12,7 @@ Both sides read the same generated JSONL file (page cache warm after generation)
 side and in its own process: from before `import protege` (C++ side) / the reference function (Python
 side) until the output JSONL is written - reading + parsing every line, grading, exact and near
 de-duplication, pairing and writing the rows. protege additionally writes PATH.stats.json and
-PATH.manifest.json (with an FNV-1a hash of the whole input, computed on a side thread), which the
+PATH.manifest.json (with an XXH64 hash of the whole input, computed while it is read), which the
 reference does not. "CPU s" is user+sys time of that process (all its threads).
 
 With --ref-prompts N < prompts the Python reference is timed on the first N prompts only and its

@@ -84,6 +84,8 @@ py::dict stats_to_py(const pp::Result& r) {
 pp::Result build_from(pp::ReadResult read, const pp::PairConfig& c, const ProgressCallback& progress) {
   pp::Result r = pp::PairBuilder(c).build(std::move(read.groups), progress);
   r.stats.skipped = std::move(read.skipped);
+  r.input_path = std::move(read.input_path);
+  r.input_hash = std::move(read.input_hash);
   return r;
 }
 

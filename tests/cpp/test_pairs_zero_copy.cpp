@@ -151,9 +151,21 @@ TEST_CASE("pairs zero-copy: a file over several 32 MiB chunks", "[pairs][io]") {
   for (const int threads : {1, 2}) {
     pp::PairConfig c;
     c.threads = threads;
-    std::vector<pp::Group> groups = pp::read_groups(path, c).groups;
-    check_groups(groups, lines);
+    auto read = pp::read_groups(path, c);
+    CHECK(read.input_path == path);
+    CHECK(read.input_hash == protege::io::file_hash(path));  // hashed while read, chunk carries once
+    check_groups(read.groups, lines);
   }
+  // write_outputs takes the hash of the bytes read when the input path is the one read.
+  pp::PairConfig c;
+  auto res = pp::PairBuilder(c).build(pp::read_groups_text(text.substr(0, text.find('\n', 20000) + 1), "t", c).groups);
+  res.input_path = path;
+  res.input_hash = "0123456789abcdef";
+  const std::string out = (dir / "o.jsonl").string();
+  (void)pp::write_outputs(res, out, pp::Format::trl, path);
+  CHECK(json::parse(slurp(out + ".manifest.json"))["input_hash"] == "0123456789abcdef");
+  (void)pp::write_outputs(res, out, pp::Format::trl, out);  // another file: hashed from disk
+  CHECK(json::parse(slurp(out + ".manifest.json"))["input_hash"] == protege::io::file_hash(out));
   fs::remove_all(dir);
 }
 

@@ -128,5 +128,22 @@ PROTEGE_API void write_manifest(const std::string& output_path, const nlohmann::
 /// XXH64 (seed 0) of `data` as 16 hex digits; file_hash() of a file with these bytes. O(size).
 [[nodiscard]] PROTEGE_API std::string hash_bytes(std::string_view data);
 
+/// XXH64 (seed 0) of data given in pieces: hex() is hash_bytes() of their concatenation, so a
+/// reader can hash a file while it reads it. Not thread-safe (one per stream). O(bytes).
+class PROTEGE_API StreamHash {
+ public:
+  /// Hashes the next bytes.
+  void update(std::string_view data) noexcept;
+  /// The hash of everything so far, as 16 hex digits.
+  [[nodiscard]] std::string hex() const;
+
+ private:
+  std::uint64_t v_[4] = {0x9E3779B185EBCA87ULL + 0xC2B2AE3D27D4EB4FULL, 0xC2B2AE3D27D4EB4FULL, 0,
+                         0 - 0x9E3779B185EBCA87ULL};  // the XXH64 seeds of the four lanes
+  unsigned char buf_[32] = {};
+  std::size_t fill_ = 0;
+  std::uint64_t total_ = 0;
+};
+
 }  // namespace io
 PROTEGE_NAMESPACE_END

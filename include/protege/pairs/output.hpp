@@ -71,7 +71,8 @@ struct WrittenFiles {
 
 /// Writes the rows of `format` to `path`, the stats to `PATH.stats.json` and a manifest (input
 /// path and hash when `input_path` is non-empty, config, seed, format, counts, version) to
-/// `PATH.manifest.json`. Each file is written atomically (temp file + rename), so an
+/// `PATH.manifest.json`. The hash is `result.input_hash` (the bytes read) when `input_path` is
+/// `result.input_path`, else io::file_hash(input_path). Each file is written atomically (temp file + rename), so an
 /// interrupted run never leaves a torn file.
 /// @throws IoError when a file cannot be written or renamed
 PROTEGE_API WrittenFiles write_outputs(const Result& result, const std::string& path, Format format,

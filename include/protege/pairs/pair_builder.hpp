@@ -35,6 +35,8 @@ struct Result {
   std::vector<Group> groups;           ///< the input groups (owned)
   std::vector<GroupResult> results;    ///< one per group, same order
   Stats stats;                         ///< run statistics
+  std::string input_path;              ///< the file the groups were read from (empty: unknown)
+  std::string input_hash;              ///< io::file_hash of the bytes read from it (empty: not known)
 };
 
 /// The build pipeline. See the file comment for the steps.
@@ -68,6 +70,8 @@ class PROTEGE_API PairBuilder {
 struct ReadResult {
   std::vector<Group> groups;  ///< in order of first appearance
   io::ErrorReport skipped;    ///< skip-mode report (empty in strict mode)
+  std::string input_path;     ///< read_groups: the path read (empty for read_groups_text)
+  std::string input_hash;     ///< read_groups: XXH64 of the bytes read, as io::file_hash (computed while reading)
 };
 
 /// Reads grouped or flat records from a JSONL file using `config.fields`, `config.input_format`,

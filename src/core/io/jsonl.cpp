@@ -218,80 +218,73 @@ constexpr std::uint64_t xxh_merge(std::uint64_t h, std::uint64_t v) noexcept {
   return (h ^ xxh_round(0, v)) * kP1 + kP4;
 }
 
-class Xxh64 {
- public:
-  void update(const unsigned char* p, std::size_t n) noexcept {
-    total_ += n;
-    if (fill_ > 0) {
-      const std::size_t take = std::min(n, sizeof buf_ - fill_);
-      std::memcpy(buf_ + fill_, p, take);
-      fill_ += take;
-      p += take;
-      n -= take;
-      if (fill_ < sizeof buf_) return;
-      stripe(buf_);
-      fill_ = 0;
-    }
-    for (; n >= 32; p += 32, n -= 32) stripe(p);
-    std::memcpy(buf_, p, n);
-    fill_ = n;
-  }
-
-  [[nodiscard]] std::uint64_t digest() const noexcept {
-    std::uint64_t h = 0;
-    if (total_ >= 32) {
-      h = rotl64(v_[0], 1) + rotl64(v_[1], 7) + rotl64(v_[2], 12) + rotl64(v_[3], 18);
-      for (const std::uint64_t v : v_) h = xxh_merge(h, v);
-    } else {
-      h = kP5;
-    }
-    h += total_;
-    const unsigned char* p = buf_;
-    std::size_t n = fill_;
-    for (; n >= 8; p += 8, n -= 8) h = rotl64(h ^ xxh_round(0, read_le64(p)), 27) * kP1 + kP4;
-    if (n >= 4) {
-      h = rotl64(h ^ (static_cast<std::uint64_t>(read_le32(p)) * kP1), 23) * kP2 + kP3;
-      p += 4;
-      n -= 4;
-    }
-    for (; n > 0; ++p, --n) h = rotl64(h ^ (*p * kP5), 11) * kP1;
-    h ^= h >> 33;
-    h *= kP2;
-    h ^= h >> 29;
-    h *= kP3;
-    h ^= h >> 32;
-    return h;
-  }
-
- private:
-  void stripe(const unsigned char* p) noexcept {
-    for (int i = 0; i < 4; ++i) v_[i] = xxh_round(v_[i], read_le64(p + 8 * i));
-  }
-
-  std::uint64_t v_[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
-  unsigned char buf_[32] = {};
-  std::size_t fill_ = 0;
-  std::uint64_t total_ = 0;
-};
+void stripe(std::uint64_t* v, const unsigned char* p) noexcept {
+  for (int i = 0; i < 4; ++i) v[i] = xxh_round(v[i], read_le64(p + 8 * i));
+}
 
 }  // namespace
 
+void StreamHash::update(std::string_view data) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size();
+  total_ += n;
+  if (fill_ > 0) {
+    const std::size_t take = std::min(n, sizeof buf_ - fill_);
+    std::memcpy(buf_ + fill_, p, take);
+    fill_ += take;
+    p += take;
+    n -= take;
+    if (fill_ < sizeof buf_) return;
+    stripe(v_, buf_);
+    fill_ = 0;
+  }
+  for (; n >= 32; p += 32, n -= 32) stripe(v_, p);
+  std::memcpy(buf_, p, n);
+  fill_ = n;
+}
+
+std::string StreamHash::hex() const {
+  std::uint64_t h = 0;
+  if (total_ >= 32) {
+    h = rotl64(v_[0], 1) + rotl64(v_[1], 7) + rotl64(v_[2], 12) + rotl64(v_[3], 18);
+    for (const std::uint64_t v : v_) h = xxh_merge(h, v);
+  } else {
+    h = kP5;
+  }
+  h += total_;
+  const unsigned char* p = buf_;
+  std::size_t n = fill_;
+  for (; n >= 8; p += 8, n -= 8) h = rotl64(h ^ xxh_round(0, read_le64(p)), 27) * kP1 + kP4;
+  if (n >= 4) {
+    h = rotl64(h ^ (static_cast<std::uint64_t>(read_le32(p)) * kP1), 23) * kP2 + kP3;
+    p += 4;
+    n -= 4;
+  }
+  for (; n > 0; ++p, --n) h = rotl64(h ^ (*p * kP5), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return fmt::format("{:016x}", h);
+}
+
 std::string hash_bytes(std::string_view data) {
-  Xxh64 h;
-  h.update(reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return fmt::format("{:016x}", h.digest());
+  StreamHash h;
+  h.update(data);
+  return h.hex();
 }
 
 std::string file_hash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
-  Xxh64 h;
+  StreamHash h;
   std::vector<char> buf(std::size_t{1} << 20);
   while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-    h.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
+    h.update(std::string_view(buf.data(), static_cast<std::size_t>(in.gcount())));
   }
   if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
-  return fmt::format("{:016x}", h.digest());
+  return h.hex();
 }
 
 }  // namespace io

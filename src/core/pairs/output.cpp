@@ -3,7 +3,7 @@
 
 #include <algorithm>  // for std::min
 #include <array>  // for std::array
-#include <future>  // for std::async
+#include <future>  // for std::async, std::promise
 
 #include "pairs/json_dump.hpp"
 #include "protege/io/jsonl.hpp"
@@ -304,7 +304,13 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
   // the rows are serialised; its result or error is taken where the manifest needs it.
   std::future<std::string> input_hash;
   if (!input_path.empty()) {
-    input_hash = std::async(std::launch::async, [&input_path] { return io::file_hash(input_path); });
+    if (input_path == r.input_path && !r.input_hash.empty()) {
+      std::promise<std::string> known;  // hashed while it was read
+      known.set_value(r.input_hash);
+      input_hash = known.get_future();
+    } else {
+      input_hash = std::async(std::launch::async, [&input_path] { return io::file_hash(input_path); });
+    }
   }
   {
     // Rows are serialised in parallel blocks of prompts; each round of blocks is written (in

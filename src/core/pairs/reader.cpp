@@ -47,7 +47,8 @@ struct Chunk {
 
 // Reads the next chunk: `carry`, then kChunk bytes at a time until it holds a complete line (a
 // line longer than the chunk grows it) or the input ends.
-Chunk read_chunk(std::ifstream& in, const std::string& path, std::string_view carry) {
+// `hash` gets the new bytes (before any is decoded in place).
+Chunk read_chunk(std::ifstream& in, const std::string& path, std::string_view carry, io::StreamHash& hash) {
   constexpr std::size_t kChunk = std::size_t{32} << 20;
   Chunk c;
   std::size_t capacity = carry.size() + kChunk;
@@ -63,8 +64,9 @@ Chunk read_chunk(std::ifstream& in, const std::string& path, std::string_view ca
       capacity *= 2;
     }
     in.read(c.data.get() + c.size, static_cast<std::streamsize>(kChunk));
-    c.size += static_cast<std::size_t>(in.gcount());
     if (in.bad()) throw IoError(fmt::format("error while reading {}", path));
+    hash.update(std::string_view(c.data.get() + c.size, static_cast<std::size_t>(in.gcount())));
+    c.size += static_cast<std::size_t>(in.gcount());
     c.eof = in.eof();
     const std::string_view got(c.data.get(), c.size);
     const std::size_t last_nl = got.size() > scanned ? got.rfind('\n') : std::string_view::npos;
@@ -414,21 +416,25 @@ ReadResult read_groups(const std::string& path, const PairConfig& config) {
   GroupReader reader(config);
   // Each chunk stays alive in reader.storage() (the groups' completions view it). The next chunk
   // is read on a side thread while this one is parsed and merged.
-  Chunk cur = read_chunk(in, path, {});
+  io::StreamHash hash;  // the manifest's input hash, over the bytes as read
+  Chunk cur = read_chunk(in, path, {}, hash);
   std::int64_t line = 1;
   for (;;) {
     std::future<Chunk> next;
     if (!cur.eof) {
       std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
       next = std::async(std::launch::async,
-                        [&in, &path, carry = std::move(carry)] { return read_chunk(in, path, carry); });
+                        [&in, &path, &hash, carry = std::move(carry)] { return read_chunk(in, path, carry, hash); });
     }
     char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
     line += read_lines(text, cur.cut, line, path, reader, config);
     if (!next.valid()) break;
     cur = next.get();
   }
-  return reader.finish(path);
+  ReadResult out = reader.finish(path);
+  out.input_path = path;
+  out.input_hash = hash.hex();
+  return out;
 }
 
 ReadResult read_groups_text(std::string_view text, const std::string& name, const PairConfig& config) {
