@@ -16,11 +16,11 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: help setup build test test-cpp test-python test-package demo demo-distill bench format lint clean
+.PHONY: help setup build test test-cpp test-python test-package demo demo-quick demo-answers bench format lint clean
 
 help:
-	@echo "make demo    run protege on the included sample data (sets up and builds first)"
-	@echo "make demo-distill  the feedback-driven distillation pipeline on the arithmetic world"
+	@echo "make demo    distil a 1 M-parameter student on the built-in arithmetic world (sets up and builds first)"
+	@echo "make demo-quick    the same pipeline at about half the size;  make demo-answers  check the sample rationales"
 	@echo "make test    build, then run the C++ (ctest), Python (pytest) and package tests"
 	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
 	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
@@ -54,13 +54,19 @@ test-package:
 	@echo "[test] package (install + find_package consumer + import without torch)"
 	@bash tests/package/run.sh "$(PY)" "$(BUILD)" "$(INSTALL)"
 
+# The main job: feedback-driven distillation on the built-in arithmetic world (docs/demo.md);
+# about 10 min on 2 cores, writes demo-output/report.md, report.json and PNG plots.
 demo: build
+	@$(VENV)/bin/protege demo --out demo-output
+
+# A smaller run of the same pipeline (about half the time).
+demo-quick: build
+	@$(VENV)/bin/protege demo --quick --out demo-output
+
+# Answer checking on the included sample rationales (examples/data/).
+demo-answers: build
 	@$(VENV)/bin/protege answers check examples/data/gsm8k_rationales.jsonl \
 	  --text-field completion --gold-field gold -o demo-output/checked.jsonl
-
-# The distillation pipeline on the built-in arithmetic world (docs/demo.md); --quick: ~8 min on 2 cores.
-demo-distill: build
-	@$(VENV)/bin/protege demo --quick --out demo-output
 
 bench: build
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

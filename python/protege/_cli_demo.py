@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--ablation", action="store_true", help="run the F1-F4 same-budget baselines instead")
     p.add_argument("--seeds", type=int, default=3, help="seeds per ablation arm (default: 3)")
+    p.add_argument("--full-size", action="store_true",
+                   help="run the ablation at the default demo size instead of the --quick size (about 2.5x longer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # seconds-long run for tests
     p.set_defaults(func=run_demo)
@@ -49,7 +51,9 @@ def run_demo(args: argparse.Namespace) -> int:
     def bar(label: str):
         return ProgressBar(label, enabled=not args.quiet)
 
-    make = P.tiny_config if args.tiny else P.quick_config if args.quick else P.DemoConfig
+    # the ablation runs 5 arms x --seeds demos: at the --quick size unless --full-size is given
+    quick = args.quick or (args.ablation and not args.full_size)
+    make = P.tiny_config if args.tiny else P.quick_config if quick else P.DemoConfig
     cfg = make(rounds=args.rounds, retrain=args.retrain, seed=args.seed, threads=args.threads)
     if args.ablation:
         from .demo import ablation
@@ -65,7 +69,7 @@ def run_demo(args: argparse.Namespace) -> int:
     first, last = rep["accuracy"][0]["overall"], rep["accuracy"][-1]["overall"]
     print(f"\nstudent {rep['student_params'] / 1e6:.2f} M params: overall test accuracy {100 * first:.1f}% after "
           f"round 0 -> {100 * last:.1f}% after round {args.rounds}; teacher model {100 * rep['teacher_model']['test_accuracy']:.1f}%"
-          f" ({'cached' if rep['teacher_model']['cached'] else 'trained now'}: {rep['teacher_model']['path']})")
+          f" ({rep['teacher_model']['source']}: {rep['teacher_model']['path']})")
     print(f"report: {files['md']}\n        {files['json']}")
     for pth in files["plots"]:
         print(f"        {pth}")

@@ -94,3 +94,57 @@ def test_cli_tiny_run(cache, tmp_path):
     assert "round 0: SFT" in proc.stderr  # a progress line per phase
     bad = run_cli("demo", "--rounds", "0")
     assert bad.returncode == 2 and "--rounds: expected >= 1, got 0" in bad.stderr
+
+
+def test_shipped_teacher_matches_the_default_config(cache):
+    """`make demo` never trains the teacher model: the weights shipped with protege carry the key of
+    the default config's TeacherSpec, load as float32 and solve most held-out problems."""
+    import glob
+
+    import torch
+    from protege.demo import World, models as M, pipeline as P
+
+    cfg = P.DemoConfig()
+    tok = M.Tokenizer()
+    spec = P.teacher_spec(cfg, len(tok))
+    assert spec == P.teacher_spec(P.quick_config(), len(tok))  # --quick shares the same teacher
+    shipped = glob.glob(os.path.join(M.SHIPPED_DIR, "teacher-*.pt"))
+    assert [os.path.basename(p) for p in shipped] == [f"teacher-{spec.key()}.pt"]
+    with open(shipped[0][:-3] + ".json") as fh:
+        record = json.load(fh)
+    assert record["key"] == spec.key() and record["dtype"] == "float16"
+    assert len(record["losses"]) == spec.steps and record["test_accuracy"] >= 0.7
+
+    world = World(cfg.world_seed)
+
+    def never_train(prompts):
+        raise AssertionError("the shipped teacher must not be retrained")
+
+    model, info = M.load_or_train_teacher(world, tok, world.test_set(spec.test_per_category), spec=spec,
+                                          solve=never_train)
+    assert info["source"] == "shipped" and info["losses"] == record["losses"]
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    test = world.test_set(5)  # 30 held-out problems: a spot check of the recorded accuracy
+    ev = P.evaluate(model, tok, test, max_new=cfg.max_new)
+    assert ev["overall"] >= 0.6, ev
+
+
+def test_unreadable_cache_is_retrained(cache):
+    from protege.demo import World, models as M, pipeline as P
+
+    cfg = P.tiny_config()
+    tok = M.Tokenizer()
+    spec = P.teacher_spec(cfg, len(tok))
+    path = os.path.join(M.cache_dir(), f"demo-teacher-{spec.key()}.pt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(b"not a checkpoint")
+    world = World(cfg.world_seed)
+    logs = []
+    model, info = M.load_or_train_teacher(world, tok, world.test_set(spec.test_per_category), spec=spec,
+                                          solve=lambda ps: [world.lookup(p).rationale for p in ps], log=logs.append)
+    assert info["source"] == "trained" and len(info["losses"]) == spec.steps
+    assert any("unreadable" in m for m in logs)
+    # the retrained weights replaced the corrupt file and load on the next call
+    _, again = M.load_or_train_teacher(world, tok, [], spec=spec, solve=lambda ps: [])
+    assert again["source"] == "cache" and again["losses"] == [round(x, 5) for x in info["losses"]]

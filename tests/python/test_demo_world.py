@@ -91,6 +91,19 @@ def test_test_set_fixed_and_held_out():
     assert counts["duplicate_heldout"] == 3
 
 
+def test_default_knob_ranges():
+    from protege.demo import world as W
+
+    w = World(0)
+    assert {(p.steps, p.size) for p in w.test_set(10)} <= {(s, z) for s in range(W.TEST_STEPS[0], W.TEST_STEPS[1] + 1)
+                                                           for z in range(W.TEST_SIZE[0], W.TEST_SIZE[1] + 1)}
+    seed, _ = w.seed_set(10)
+    assert {p.steps for p in seed} == set(range(W.SEED_STEPS[0], W.SEED_STEPS[1] + 1))
+    assert {p.size for p in seed} == set(range(W.SEED_SIZE[0], W.SEED_SIZE[1] + 1))
+    # the teacher corpus covers longer problems than the test set, for FDD's harder variants
+    assert W.TEACHER_STEPS[1] > W.TEST_STEPS[1] > W.SEED_STEPS[1]
+
+
 def test_bad_arguments():
     w = World(0)
     with pytest.raises(ValueError, match="unknown category 'nope'"):

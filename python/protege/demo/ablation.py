@@ -19,6 +19,7 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List
 
+from .._io import write_text_atomic
 from . import pipeline as P
 from . import world as W
 from .report import SHORT
@@ -43,8 +44,11 @@ def _mean_std(xs: List[float]):
 
 def run_ablation(base: P.DemoConfig, *, seeds: int, out_dir: str, bar: Callable[[str], Any] = P._NullBar,
                  log: Callable[[str], None] = lambda s: None, arms: Dict[str, Any] = None) -> Dict[str, Any]:
+    """Runs every arm ``seeds`` times (seed-major order) and rewrites ``ablation.md`` / ``.json``
+    after each run, so an interrupted ablation still leaves the runs it finished."""
     arms = arms or ARMS
     results: Dict[str, List[Dict[str, Any]]] = {a: [] for a in arms}
+    out: Dict[str, Any] = {}
     for s in range(seeds):
         for name, (_claim, changes, _desc) in arms.items():
             cfg = replace(base, seed=base.seed + s, retrain=base.retrain and s == 0 and name == "full", **changes)
@@ -56,32 +60,43 @@ def run_ablation(base: P.DemoConfig, *, seeds: int, out_dir: str, bar: Callable[
                                   "round0": rep["accuracy"][0]["overall"], "wall_s": rep["wall_s"]})
             log(f"ablation: arm {name}, seed {cfg.seed}: final accuracy {final['overall']:.3f} "
                 f"({rep['wall_s']:.0f}s)")
+            out = _write(base, arms, results, out_dir)
+    return out
+
+
+def _write(base: P.DemoConfig, arms: Dict[str, Any], results: Dict[str, List[Dict[str, Any]]],
+           out_dir: str) -> Dict[str, Any]:
     summary = {}
     for name, runs in results.items():
+        if not runs:
+            continue
         m, s = _mean_std([r["overall"] for r in runs])
+        m0, _ = _mean_std([r["round0"] for r in runs])
         per = {c: _mean_std([r["per_category"][c] for r in runs]) for c in W.CATEGORIES}
-        summary[name] = {"mean": m, "std": s, "per_category": per, "n": len(runs)}
+        summary[name] = {"mean": m, "std": s, "round0_mean": m0, "per_category": per, "n": len(runs)}
     full = summary.get("full")
+    counts = ", ".join(f"{n} {summary[n]['n']}" for n in summary)
     lines = ["# protege demo — ablation (same compute budget per arm)", "",
-             f"{seeds} seed(s) per arm; final overall test accuracy after round {base.rounds} (mean ± std over seeds).",
-             "", "| arm | claim | what changes | accuracy | Δ vs full |", "|---|---|---|---|---|"]
+             f"Runs per arm: {counts}; final overall test accuracy "
+             f"after round {base.rounds} (mean ± sample std over seeds), and after round 0 (SFT only).",
+             "", "| arm | claim | what changes | accuracy | Δ vs full | after round 0 |", "|---|---|---|---|---|---|"]
     for name, (claim, _c, desc) in arms.items():
+        if name not in summary:
+            continue
         sm = summary[name]
         delta = "" if name == "full" or full is None else f"{100 * (full['mean'] - sm['mean']):+.1f} pp (full − arm)"
-        lines.append(f"| {name} | {claim} | {desc} | {100 * sm['mean']:.1f} ± {100 * sm['std']:.1f}% | {delta} |")
+        lines.append(f"| {name} | {claim} | {desc} | {100 * sm['mean']:.1f} ± {100 * sm['std']:.1f}% | {delta} | "
+                     f"{100 * sm['round0_mean']:.1f}% |")
     lines += ["", "Per category (mean %):", "",
               "| arm | " + " | ".join(SHORT[c] for c in W.CATEGORIES) + " |", "|---|" + "---|" * len(W.CATEGORIES)]
-    for name in arms:
+    for name in summary:
         per = summary[name]["per_category"]
         lines.append(f"| {name} | " + " | ".join(f"{100 * per[c][0]:.1f}" for c in W.CATEGORIES) + " |")
     md = "\n".join(lines) + "\n"
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "ablation.md"), "w", encoding="utf-8") as fh:
-        fh.write(md)
-    data = {"seeds": seeds, "base_config": {k: (v.__dict__ if hasattr(v, "__dict__") else v)
-                                            for k, v in base.as_dict().items()},
+    write_text_atomic(os.path.join(out_dir, "ablation.md"), md)
+    data = {"base_config": {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in base.as_dict().items()},
             "arms": {n: {"claim": arms[n][0], "changes": arms[n][1], "description": arms[n][2]} for n in arms},
             "runs": results, "summary": summary}
-    with open(os.path.join(out_dir, "ablation.json"), "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
+    write_text_atomic(os.path.join(out_dir, "ablation.json"), json.dumps(data, indent=1) + "\n")
     return {"markdown": md, "summary": summary, "runs": results}

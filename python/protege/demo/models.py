@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -291,61 +292,105 @@ def train_lm(model: TinyGPT, tok: Tokenizer, prompts: Sequence[str], rationales:
 
 @dataclass(frozen=True)
 class TeacherSpec:
-    """Everything the cached teacher weights depend on (hashed into the cache key)."""
+    """Everything the teacher model's weights depend on (hashed into the weights' key): the world
+    and its held-out test set, the corpus (size and knob ranges), the optimisation and the model."""
 
     world_seed: int
+    test_per_category: int
     n_problems: int
     steps: int
     batch: int
     lr: float
     cfg: ModelConfig
     vocab: int
-    version: int = 1
+    corpus_steps: Tuple[int, int] = W.TEACHER_STEPS
+    corpus_size: Tuple[int, int] = W.TEACHER_SIZE
+    version: int = 2
 
     def key(self) -> str:
         blob = json.dumps(asdict(self), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def teacher_corpus(world: "W.World", n: int, test: Sequence["W.Problem"]) -> List["W.Problem"]:
-    """The teacher model's training problems: ``n`` problems of every category and difficulty
-    (steps 1-5, size 1-3), deduplicated against the test set."""
-    raw = world.sample(n, purpose="teacher-corpus", steps=(1, W.MAX_STEPS), size=(1, 2), origin="teacher")
+#: Folder of the teacher weights shipped with protege (``teacher-<key>.pt`` + ``.json`` training record).
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+
+
+def teacher_corpus(world: "W.World", spec: TeacherSpec, test: Sequence["W.Problem"]) -> List["W.Problem"]:
+    """The teacher model's training problems: ``spec.n_problems`` problems of every category with
+    knobs drawn from ``spec.corpus_steps`` / ``spec.corpus_size``, deduplicated against the test set."""
+    raw = world.sample(spec.n_problems, purpose="teacher-corpus", steps=tuple(spec.corpus_steps),
+                       size=tuple(spec.corpus_size), origin="teacher")
     kept, _ = world.dedup_against(raw, test)
     return kept
+
+
+def _load_state(model: TinyGPT, path: str) -> None:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    model.eval()
 
 
 def load_or_train_teacher(world: "W.World", tok: Tokenizer, test: Sequence["W.Problem"], *, spec: TeacherSpec,
                           solve: Callable[[Sequence[str]], List[str]], retrain: bool = False, seed: int = 0,
                           progress: Optional[Callable[[int, int], None]] = None,
                           log: Callable[[str], None] = lambda s: None) -> Tuple[TinyGPT, Dict[str, object]]:
-    """Loads the teacher model from the cache, or trains it on ``solve(prompts)`` (the
-    programmatic teacher's rationales) and caches it. Returns (model, info)."""
-    path = os.path.join(cache_dir(), f"demo-teacher-{spec.key()}.pt")
+    """The teacher model for ``spec``: the weights shipped with protege when their key matches
+    (``SHIPPED_DIR/teacher-<key>.pt``), else the user cache (``cache_dir()/demo-teacher-<key>.pt``),
+    else trained on ``solve(prompts)`` (the programmatic teacher's rationales) and cached.
+    ``retrain=True`` skips both files and trains. Returns ``(model, info)``; ``info["source"]`` is
+    ``"shipped"``, ``"cache"`` or ``"trained"``."""
+    key = spec.key()
+    path = os.path.join(cache_dir(), f"demo-teacher-{key}.pt")
+    shipped = os.path.join(SHIPPED_DIR, f"teacher-{key}.pt")
     model = TinyGPT(len(tok), spec.cfg)
-    info: Dict[str, object] = {"path": path, "params": model.num_params(), "cached": False, "losses": []}
-    if not retrain and os.path.exists(path):
+    info: Dict[str, object] = {"path": path, "key": key, "params": model.num_params(), "cached": False,
+                               "source": "trained", "losses": []}
+    for source, candidate in (("shipped", shipped), ("cache", path)):
+        if retrain or not os.path.exists(candidate):
+            continue
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-            model.eval()
-            info["cached"] = True
-            log(f"teacher model: loaded from cache {path}")
-            return model, info
-        except Exception as exc:  # a corrupt cache file is retrained, not fatal
-            log(f"teacher model: cache unreadable ({exc}); retraining")
-    corpus = teacher_corpus(world, spec.n_problems, test)
+            _load_state(model, candidate)
+        except Exception as exc:  # a corrupt file is retrained, not fatal
+            log(f"teacher model: {candidate} unreadable ({exc}); trying the next source")
+            model = TinyGPT(len(tok), spec.cfg)
+            continue
+        info.update(path=candidate, cached=True, source=source)
+        record = os.path.splitext(candidate)[0] + ".json"
+        if os.path.exists(record):
+            with open(record, encoding="utf-8") as fh:
+                info["losses"] = json.load(fh).get("losses", [])
+        log(f"teacher model: loaded ({source}) from {candidate}")
+        return model, info
+    corpus = teacher_corpus(world, spec, test)
     prompts = [p.prompt for p in corpus]
     rationales = solve(prompts)
     torch.manual_seed(seed)
     model = TinyGPT(len(tok), spec.cfg)
     losses: List[float] = []
+    t0 = time.perf_counter()
     train_lm(model, tok, prompts, rationales, steps=spec.steps, batch=spec.batch, lr=spec.lr, seed=seed,
              progress=progress, losses=losses)
     info["losses"] = losses
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + f".tmp{os.getpid()}"
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)
+    info["train_s"] = time.perf_counter() - t0
+    save_teacher(model, spec, path, losses=losses,
+                 extra={"train_s": round(info["train_s"], 1), "threads": torch.get_num_threads()})
     log(f"teacher model: trained ({model.num_params() / 1e6:.2f} M params) and cached at {path}")
     return model, info
+
+
+def save_teacher(model: TinyGPT, spec: TeacherSpec, path: str, *, losses: Sequence[float] = (),
+                 half: bool = False, extra: Optional[Dict[str, object]] = None) -> None:
+    """Writes the weights (``half``: as float16, half the size) and a ``.json`` record next to
+    them (spec, key, loss curve, ``extra``), each atomically (temp file + rename)."""
+    from .._io import write_text_atomic
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    tmp = path + f".tmp{os.getpid()}"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    record = {"key": spec.key(), "spec": asdict(spec), "params": model.num_params(), "dtype": "float16" if half
+              else "float32", "torch": torch.__version__, "losses": [round(float(x), 5) for x in losses],
+              **(extra or {})}
+    write_text_atomic(os.path.splitext(path)[0] + ".json", json.dumps(record, indent=1) + "\n")

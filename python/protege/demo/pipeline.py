@@ -46,10 +46,10 @@ class DemoConfig:
     rounds: int = 3
     threads: int = 2
     test_per_category: int = 40
-    seed_per_category: int = 100
+    seed_per_category: int = 600
     # teacher model
-    teacher_problems: int = 6000
-    teacher_steps: int = 400
+    teacher_problems: int = 30000
+    teacher_steps: int = 9000
     teacher_batch: int = 32
     teacher_lr: float = 3e-3
     teacher_cfg: M.ModelConfig = M.TEACHER
@@ -58,8 +58,8 @@ class DemoConfig:
     student_cfg: M.ModelConfig = M.STUDENT
     batch: int = 32
     lr: float = 3e-3
-    sft0_steps: int = 300
-    round_sft_steps: int = 100
+    sft0_steps: int = 1200
+    round_sft_steps: int = 400
     jsd_beta: float = 0.5
     hard_label_weight: float = 0.5  #: CE share of the SFT loss (1.0 = CE alone: the F4 baseline)
     # self-generated pairs + DPO
@@ -67,7 +67,7 @@ class DemoConfig:
     sample_problems: int = 200  #: training problems sampled per round (seeded subset of the pool)
     sample_temperature: float = 0.8
     max_new: int = 72
-    dpo_steps: int = 20
+    dpo_steps: int = 30
     dpo_batch: int = 16
     dpo_lr: float = 5e-4
     dpo_beta: float = 0.1
@@ -75,9 +75,9 @@ class DemoConfig:
     # curriculum
     hard_share: Tuple[float, float] = (0.3, 0.7)
     hard_delta: float = 0.5  #: hard = pass-rate difficulty > delta
-    fdd_parents: int = 100  #: problems turned into FDD requests per round
-    fdd_n: int = 1
-    round_size: int = 800  #: rows in each round's plan
+    fdd_parents: int = 150  #: problems turned into FDD requests per round
+    fdd_n: int = 2
+    round_size: int = 1600  #: rows in each round's plan
     # what the ablation switches off (F1..F4)
     tapir: bool = True
     fdd: bool = True
@@ -89,10 +89,9 @@ class DemoConfig:
 
 
 def quick_config(**kw: Any) -> DemoConfig:
-    """`--quick`: a smaller run for a first look (≈ a third of the default cost)."""
-    base = dict(test_per_category=20, seed_per_category=60, teacher_problems=3000, teacher_steps=500,
-                sft0_steps=250, round_sft_steps=80, sample_problems=120, k=4, dpo_steps=15, fdd_parents=60,
-                round_size=400, teacher_cfg=M.ModelConfig(d=128, layers=4, heads=4))
+    """`--quick`: a smaller run for a first look (about half the default cost; same teacher model)."""
+    base = dict(test_per_category=20, seed_per_category=300, sft0_steps=500, round_sft_steps=200,
+                sample_problems=120, k=4, dpo_steps=15, fdd_parents=80, round_size=800)
     base.update(kw)
     return DemoConfig(**base)
 
@@ -101,10 +100,17 @@ def tiny_config(**kw: Any) -> DemoConfig:
     """A seconds-long run for tests and the notebook (learns little)."""
     base = dict(rounds=1, test_per_category=4, seed_per_category=10, teacher_problems=120, teacher_steps=15,
                 teacher_batch=16, sft0_steps=10, round_sft_steps=6, batch=16, sample_problems=24, k=3,
-                max_new=40, dpo_steps=3, dpo_batch=8, fdd_parents=12, round_size=48,
+                max_new=40, dpo_steps=3, dpo_batch=8, fdd_parents=12, fdd_n=1, round_size=48,
                 teacher_cfg=M.ModelConfig(d=64, layers=2, heads=2), student_cfg=M.ModelConfig(d=48, layers=2, heads=2))
     base.update(kw)
     return DemoConfig(**base)
+
+
+def teacher_spec(cfg: DemoConfig, vocab: int) -> M.TeacherSpec:
+    """The teacher model's spec for ``cfg``. Its corpus is deduplicated against at least the default
+    test set (40 per category), so smaller test sets (``--quick``, tests) share the same weights."""
+    return M.TeacherSpec(cfg.world_seed, max(cfg.test_per_category, 40), cfg.teacher_problems, cfg.teacher_steps,
+                         cfg.teacher_batch, cfg.teacher_lr, cfg.teacher_cfg, vocab)
 
 
 class _NullBar:
@@ -293,11 +299,10 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         pool.append(item)
 
     # ---- teacher model ---------------------------------------------------------------------------
-    spec = M.TeacherSpec(cfg.world_seed, cfg.teacher_problems, cfg.teacher_steps, cfg.teacher_batch, cfg.teacher_lr,
-                         cfg.teacher_cfg, len(tok))
+    spec = teacher_spec(cfg, len(tok))
     b = phase("teacher model")
     tmodel, tinfo = M.load_or_train_teacher(
-        world, tok, test, spec=spec, retrain=cfg.retrain, seed=cfg.world_seed, progress=b, log=log,
+        world, tok, world.test_set(spec.test_per_category), spec=spec, retrain=cfg.retrain, seed=cfg.world_seed, progress=b, log=log,
         solve=lambda prompts: teacher.answer_batch([solve_request(p) for p in prompts]))
     done(b, "teacher_model")
     tmodel.eval()
@@ -378,7 +383,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         elif not cfg.dpo:
             b = phase(f"round {r}: SFT (no DPO)")
             sft_steps(student, tmodel, tok,
-                      lambda step: [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
+                      lambda step, pool=pool: [pool[i] for i in
+                                               torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
                       steps=cfg.dpo_steps, cfg=cfg, lr=cfg.dpo_lr, progress=b, losses=[])
             done(b, "sft")
         dpo_losses.append(losses)
@@ -427,7 +433,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                            "similar": sum(q["kind"] == "similar" for q in freqs), **ing.counts}
         else:
             # F2 baseline: the same number of static problems from the seed distribution
-            extra = world.sample(len(parents) * cfg.fdd_n, purpose=f"static/{r}", steps=(1, 3), size=(1, 2))
+            extra = world.sample(len(parents) * cfg.fdd_n, purpose=f"static/{r}", steps=W.SEED_STEPS,
+                                 size=W.SEED_SIZE)
             kept, _counts = world.dedup_against(extra, test, pool)
             for p in kept:
                 item = p.as_item()
@@ -491,7 +498,7 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         b = phase(f"round {r}: SFT")
         stream = _sampler_stream(sampler)
         losses = []
-        sft_steps(student, tmodel, tok, lambda step: [train_rows[next(stream)] for _ in range(cfg.batch)],
+        sft_steps(student, tmodel, tok, lambda step, rows=train_rows, it=stream: [rows[next(it)] for _ in range(cfg.batch)],
                   steps=cfg.round_sft_steps, cfg=cfg, lr=cfg.lr * 0.5, progress=b, losses=losses)
         done(b, "sft")
         sft_losses.append(losses)
@@ -509,6 +516,7 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         "categories": list(W.CATEGORIES),
         "accuracy": accuracy,
         "teacher_model": {"params": tinfo["params"], "cached": tinfo["cached"], "path": tinfo["path"],
+                          "source": tinfo["source"], "key": tinfo["key"],
                           "test_accuracy": t_eval["overall"], "per_category": t_eval["per_category"]},
         "student_params": student.num_params(),
         "data": {"test": len(test), "seed": len(seed_problems), "seed_dedup": seed_counts, "final_pool": len(pool)},

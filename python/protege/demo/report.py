@@ -100,7 +100,7 @@ def _plots(report: Dict[str, Any], out_dir: str) -> List[str]:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
     tl = report["losses"].get("teacher") or []
     axes[0].plot(tl, lw=0.8)
-    axes[0].set_title("teacher model CE" + ("" if tl else " (cached)"))
+    axes[0].set_title("teacher model CE" + ("" if tl else " (no training record)"))
     x0 = 0
     for r, ls in enumerate(report["losses"]["sft"]):
         axes[1].plot(range(x0, x0 + len(ls)), ls, lw=0.8, label=f"round {r}")
@@ -124,6 +124,10 @@ def _plots(report: Dict[str, Any], out_dir: str) -> List[str]:
     return files
 
 
+_SOURCE = {"shipped": "weights shipped with protege", "cache": "loaded from the user cache",
+           "trained": "trained in this run"}
+
+
 def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     """Writes report.json, report.md and the PNG plots into ``out_dir``; returns the paths."""
     os.makedirs(out_dir, exist_ok=True)
@@ -137,7 +141,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     lines = [
         "# protege demo — feedback-driven distillation on the arithmetic world", "",
         f"Student: {report['student_params'] / 1e6:.2f} M parameters. Teacher model: {tm['params'] / 1e6:.2f} M "
-        f"parameters ({'loaded from cache' if tm['cached'] else 'trained in this run'}), test accuracy "
+        f"parameters ({_SOURCE.get(tm.get('source', ''), tm.get('source', ''))}), test accuracy "
         f"{100 * tm['test_accuracy']:.1f}%. Test set: {report['data']['test']} held-out problems; seed set: "
         f"{report['data']['seed']}; final pool: {report['data']['final_pool']}.", "",
         f"Overall test accuracy went from {100 * first:.1f}% after round 0 (SFT) to {100 * last:.1f}% after round "

@@ -17,7 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import _core
 
-__all__ = ["CATEGORIES", "CATEGORY_KEYS", "Problem", "World", "MAX_STEPS", "MAX_SIZE"]
+__all__ = ["CATEGORIES", "CATEGORY_KEYS", "Problem", "World", "MAX_STEPS", "MAX_SIZE", "TEST_STEPS", "TEST_SIZE",
+           "SEED_STEPS", "SEED_SIZE", "TEACHER_STEPS", "TEACHER_SIZE"]
 
 #: (key, display name) of the task categories, in a fixed order.
 _CATS: Tuple[Tuple[str, str], ...] = (
@@ -35,6 +36,11 @@ _NAME_OF = dict(_CATS)
 _KEY_OF = {n: k for k, n in _CATS}
 MAX_STEPS = 5
 MAX_SIZE = 3
+#: Knob ranges (inclusive) of the demo's data: the held-out test set, the round-0 seed set (easier:
+#: FDD's harder variants are what bring longer problems into training) and the teacher model's corpus.
+TEST_STEPS, TEST_SIZE = (1, 3), (1, 1)
+SEED_STEPS, SEED_SIZE = (1, 2), (1, 1)
+TEACHER_STEPS, TEACHER_SIZE = (1, 4), (1, 1)
 
 NAMES = ("Ann", "Ben", "Cara", "Dan", "Eva", "Finn", "Gina", "Hugo", "Ivy", "Jack", "Kim", "Leo", "Mia", "Noah",
          "Omar", "Pia")
@@ -231,7 +237,7 @@ def _gen_units(rng: random.Random, steps: int, size: int):
     a = rng.randint(1, min(_cap(size), 9 if n_conv == 2 else _cap(size)))
     x = a
     lines = []
-    for big, small, f in chain:
+    for _big, _small, f in chain:
         lines.append(f"{x} * {f} = {x * f}")
         x *= f
     small = chain[-1][1]
@@ -307,8 +313,9 @@ class World:
         return out
 
     def test_set(self, per_category: int = 40) -> List[Problem]:
-        """The fixed held-out test set: ``per_category`` problems per category, steps 1-4, size 1-2."""
-        return self.sample(per_category * len(CATEGORY_KEYS), purpose="test", steps=(1, 4), size=(1, 2),
+        """The fixed held-out test set: ``per_category`` problems per category, knobs
+        :data:`TEST_STEPS` / :data:`TEST_SIZE` (steps 1-3, one-digit operands)."""
+        return self.sample(per_category * len(CATEGORY_KEYS), purpose="test", steps=TEST_STEPS, size=TEST_SIZE,
                            origin="test")
 
     def dedup_against(self, problems: Sequence[Problem], heldout: Sequence[Problem],
@@ -329,8 +336,10 @@ class World:
         return kept, dict(res.counts)
 
     def seed_set(self, per_category: int = 100, *, test: Optional[Sequence[Problem]] = None,
-                 steps: Tuple[int, int] = (1, 3), size: Tuple[int, int] = (1, 2)) -> Tuple[List[Problem], Dict[str, int]]:
-        """Round-0 training problems, deduplicated against ``test`` (default: :meth:`test_set`)."""
+                 steps: Tuple[int, int] = SEED_STEPS, size: Tuple[int, int] = SEED_SIZE
+                 ) -> Tuple[List[Problem], Dict[str, int]]:
+        """Round-0 training problems (default knobs :data:`SEED_STEPS` / :data:`SEED_SIZE`: steps 1-2),
+        deduplicated against ``test`` (default: :meth:`test_set`)."""
         test = self.test_set() if test is None else test
         raw = self.sample(per_category * len(CATEGORY_KEYS), purpose="seed", steps=steps, size=size)
         return self.dedup_against(raw, test)
