@@ -22,7 +22,6 @@ import re
 import resource
 import sys
 import time
-from array import array
 
 
 def make_inputs(n: int, names):

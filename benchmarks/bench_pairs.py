@@ -45,7 +45,7 @@ def generate(path: str, prompts: int, k: int, seed: int) -> None:
             gold = rng.randint(0, 3)
             base = [rng.choice(VOCAB) for _ in range(rng.randint(25, 60))]
             comps, scores = [], []
-            for i in range(k):
+            for _ in range(k):
                 r = rng.random()
                 if r < 0.1 and comps:
                     text = comps[-1]  # exact duplicate
@@ -135,10 +135,10 @@ def compare_outputs(cpp_out: str, ref_out: str, limit: int) -> bool:
         return d["id"], d["chosen"], d["rejected"], round(d["margin"], 9)
 
     with open(ref_out, encoding="utf-8") as fh:
-        ref = [key(l) for l in fh]
+        ref = [key(ln) for ln in fh]
     ids = {f"q{i}" for i in range(limit)}
     with open(cpp_out, encoding="utf-8") as fh:
-        cpp = [k for k in (key(l) for l in fh) if k[0] in ids]
+        cpp = [k for k in (key(ln) for ln in fh) if k[0] in ids]
     return cpp == ref
 
 

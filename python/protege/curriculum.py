@@ -18,7 +18,7 @@ import math
 import os
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import InvalidArgument, _core
 
@@ -30,7 +30,7 @@ __all__ = [
     "Distribution", "DEFAULT_CATEGORY_PROMPT", "classification_requests", "parse_categories", "assign_categories",
     "rebalance", "RebalanceResult", "Schedule", "RoundPlan", "Planner",
     "feedback_requests", "ingest_generated", "IngestResult", "DEFAULT_HARDER_TEMPLATE", "DEFAULT_SIMILAR_TEMPLATE",
-    "Sampler", "CurriculumCallback", "plot_plan",
+    "Sampler", "CurriculumCallback", "plot_plan",  # noqa: F822 (CurriculumCallback: module __getattr__)
 ]
 
 DEFAULT_CATEGORY_PROMPT: str = _c.DEFAULT_CATEGORY_PROMPT
@@ -445,7 +445,7 @@ class Planner:
                 try:
                     hard = [bool(it["is_hard"]) for it in pool]
                 except KeyError as exc:
-                    raise InvalidArgument(f'pool: field "is_hard" missing; pass hard=... or select_hard first') from exc
+                    raise InvalidArgument('pool: field "is_hard" missing; pass hard=... or select_hard first') from exc
         if hard is None or ids is None:
             raise InvalidArgument("plan: give a pool, or both hard and ids")
         ids = ids if isinstance(ids, (list, array)) else list(ids)

@@ -91,7 +91,7 @@ def test_resume_global_element_for_element(k):
 def test_resume_sharded_element_for_element(k, drop_last):
     R = 4
     for r in range(R):
-        make = lambda: cu.Sampler(101, mode="sharded", num_replicas=R, rank=r, seed=5, drop_last=drop_last)  # noqa: E731
+        make = lambda r=r: cu.Sampler(101, mode="sharded", num_replicas=R, rank=r, seed=5, drop_last=drop_last)  # noqa: E731
         full = make()
         full.set_epoch(2)
         ref = list(full)

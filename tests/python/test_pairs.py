@@ -191,7 +191,7 @@ def generate(n_prompts, seed, *, gold=True, scores=True, messages=False):
     for p in range(n_prompts):
         base = [rng.choice(VOCAB) for _ in range(rng.randint(3, 14))]
         comps = []
-        for i in range(8):
+        for _ in range(8):
             r = rng.random()
             if r < 0.08:
                 comps.append("")

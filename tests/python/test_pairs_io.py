@@ -92,7 +92,7 @@ def test_skip_mode_writes_all_valid_and_reports_every_bad_line(tmp_path):
     res = pairs.build(path, on_error="skip")
     sk = res.stats["skipped"]
     assert sk["count"] == 5
-    bad_lines = [i + 1 for i, l in enumerate(lines) if isinstance(l, str)]
+    bad_lines = [i + 1 for i, ln in enumerate(lines) if isinstance(ln, str)]
     assert [e["line"] for e in sk["first"]] == bad_lines
     assert as_rows(res.pairs) == as_rows(pairs.build(good).pairs)
 
@@ -123,7 +123,7 @@ def test_formats_and_manifest(tmp_path):
     res = pairs.build(path, strategy="all")
     out = tmp_path / "o.jsonl"
     files = res.to_jsonl(out, format="trl")
-    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
     assert rows == json.loads(json.dumps(res.pairs)) and len(rows) == len(res)
     man = json.loads(Path(files["manifest"]).read_text())
     assert man["config"]["strategy"] == "all" and man["rows"] == len(rows) and man["input"] == path
@@ -167,7 +167,7 @@ def test_atomic_output_survives_a_kill(tmp_path):
         text = out.read_text()
         if text != "previous complete content\n":  # the run finished before the kill: then it is complete
             lines = text.splitlines()
-            assert lines and all(json.loads(l) for l in lines)
+            assert lines and all(json.loads(ln) for ln in lines)
             assert len(lines) == len(pairs.build(path, strategy="all").pairs)
 
 
@@ -246,7 +246,7 @@ def test_cli_build_and_errors(tmp_path):
     assert r.returncode == 0, r.stderr
     assert re.search(r"pairs \(all\)\s+\d+", r.stdout) and "skipped lines" in r.stdout
     assert f"skipped {path}:51" in r.stderr
-    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
     want = pairs.build(path, strategy="all", on_error="skip").rows("openrlhf")
     assert rows == json.loads(json.dumps(want))
     assert (tmp_path / "out.jsonl.stats.json").exists() and (tmp_path / "out.jsonl.manifest.json").exists()
@@ -260,7 +260,7 @@ def test_cli_critic_round_trip(tmp_path):
     r = subprocess.run([sys.executable, "-m", "protege.cli", "pairs", "judge-requests", path, "-o", str(req),
                         "--selection", "all"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    reqs = [json.loads(l) for l in req.read_text().splitlines()]
+    reqs = [json.loads(ln) for ln in req.read_text().splitlines()]
     assert len(reqs) == 6 and {q["order"] for q in reqs} == {"ab", "ba"}
     # a fake critic that always prefers the longer text and is biased toward the first slot by 0.1
     judg = []
@@ -274,7 +274,7 @@ def test_cli_critic_round_trip(tmp_path):
     r = subprocess.run([sys.executable, "-m", "protege.cli", "pairs", "ingest", path, "--judgments", jp, "-o", str(out),
                         "--no-length-filter"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
     assert len(rows) == 3 and all(len(x["chosen"]) > len(x["rejected"]) for x in rows)
     assert "position-bias rate" in r.stdout
 

@@ -90,7 +90,7 @@ class DemoConfig:
 
 def quick_config(**kw: Any) -> DemoConfig:
     """`--quick`: a smaller run for a first look (about half the default cost; same teacher model)."""
-    base = dict(test_per_category=20, seed_per_category=300, sft0_steps=500, round_sft_steps=200,
+    base = dict(seed_per_category=300, sft0_steps=500, round_sft_steps=200,
                 sample_problems=120, k=4, dpo_steps=15, fdd_parents=80, round_size=800)
     base.update(kw)
     return DemoConfig(**base)
