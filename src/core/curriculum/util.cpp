@@ -2,6 +2,7 @@
 #include "curriculum/util.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string.h>  // for memrchr (GNU)
 #include <string>
@@ -133,24 +134,37 @@ void sort_run(KeyValue* a, std::size_t m) {
 
 }  // namespace
 
-// Sorts one bucket by (key, value): a counting pass on the 8 key bits below `shift` (the bits at
-// and above it are equal in a bucket), then each of those sub-runs is sorted on its own (uniform
-// keys: a few elements each, so O(m) expected; skewed keys fall back to std::sort).
+// Sorts one bucket by (key, value): the key bits at and above `shift` are equal in it. A counting
+// pass on the next `sb` bits, with sb chosen so that the sub-runs hold ~8 rows on average for
+// uniform keys (at most 12 bits: the counters stay in L1), then each sub-run sorted on its own:
+// short ones by insertion sort / std::sort, long ones (skewed keys) by the same pass on the next
+// bits. O(m) expected for uniform keys; a total order, so the result is unique.
 void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValue>& scratch) {
-  if (m <= 24 || shift < 8) {
+  if (m <= 256 || shift == 0) {
     sort_run(a, m);
     return;
   }
-  const unsigned s2 = shift - 8;
-  std::uint32_t count[257] = {};
-  for (std::size_t i = 0; i < m; ++i) ++count[((a[i].key >> s2) & 0xFF) + 1];
-  for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+  unsigned sb = static_cast<unsigned>(std::bit_width(m)) - 3;
+  sb = std::min({sb, 12U, shift});
+  const unsigned s2 = shift - sb;
+  const std::size_t radix = std::size_t{1} << sb;
+  const std::uint64_t mask = radix - 1;
+  std::uint32_t count[(1U << 12) + 1];
+  std::fill(count, count + radix + 1, 0U);
+  for (std::size_t i = 0; i < m; ++i) ++count[((a[i].key >> s2) & mask) + 1];
+  for (std::size_t d = 0; d < radix; ++d) count[d + 1] += count[d];
   if (scratch.size() < m) scratch.resize(m);
-  std::uint32_t fill[256];
-  std::copy(count, count + 256, fill);
-  for (std::size_t i = 0; i < m; ++i) scratch[fill[(a[i].key >> s2) & 0xFF]++] = a[i];
-  std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(m), a);
-  for (int d = 0; d < 256; ++d) sort_run(a + count[d], count[d + 1] - count[d]);
+  KeyValue* t = scratch.data();
+  {
+    std::uint32_t fill[1U << 12];
+    std::copy(count, count + radix, fill);
+    for (std::size_t i = 0; i < m; ++i) t[fill[(a[i].key >> s2) & mask]++] = a[i];
+  }
+  std::copy(t, t + m, a);
+  for (std::size_t d = 0; d < radix; ++d) {
+    const std::size_t len = count[d + 1] - count[d];
+    if (len > 1) sort_bucket(a + count[d], len, s2, scratch);
+  }
 }
 
 void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads) {
@@ -159,8 +173,8 @@ void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& va
   // by value: a total order, so it does not depend on how the scatter is split. O(n) expected.
   const std::size_t n = keys.size();
   if (n < 2) return;
-  unsigned bits = 1;
-  while (bits < 20 && (std::size_t{1} << (bits + 8)) < n) ++bits;
+  unsigned bits = 1;  // top-level buckets of ~16 Ki pairs, at most 2^11 (as sort_generated)
+  while (bits < 11 && (std::size_t{1} << (bits + 14)) < n) ++bits;
   const unsigned shift = 64 - bits;
   const std::size_t buckets = std::size_t{1} << bits;
   // Scatter in a fixed number of chunks (own histograms), in parallel.

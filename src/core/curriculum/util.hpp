@@ -30,22 +30,23 @@ std::optional<double> parse_number(std::string_view s);
 /// Sorts `values` by `keys` ascending, ties by value (MSD bucket pass + per-bucket sorts on
 /// `threads` threads; identical for any thread count). Both vectors are permuted together.
 /// O(n) expected for uniformly distributed keys.
-void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads);
+PROTEGE_API void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int threads);
 
 /// Moves the `k` smallest pairs (by key, ties by value) of `keyed` to its front, in no particular
 /// order; exact (same set as a full sort). Histogram of the top 16 key bits + a selection inside
 /// the boundary bucket: O(n) for uniform keys.
 void select_smallest(std::vector<std::pair<std::uint64_t, std::uint32_t>>& keyed, std::size_t k);
 
+/// (radix_sort and sort_bucket are exported for the C++ tests.)
 /// A (key, value) pair as the sorts below order it: by key, ties by value.
 struct KeyValue {
   std::uint64_t key;
   std::uint32_t value;
 };
 
-/// Sorts `a[0, m)` by (key, value) assuming the key bits at and above `shift` are equal (one
-/// counting pass on the next 8 bits, then small sorts). O(m) expected for uniform keys.
-void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValue>& scratch);
+/// Sorts `a[0, m)` by (key, value) assuming the key bits at and above `shift` are equal (counting
+/// passes on the next bits, sized to the run, then small sorts). O(m) expected for uniform keys.
+PROTEGE_API void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValue>& scratch);
 
 /// Sorts generated rows by (key, value) and writes their values in that order to `out[0, total)`,
 /// without materialising a key array: `gen(begin, end, emit)` calls `emit(key, value)` for the
@@ -55,8 +56,10 @@ void sort_bucket(KeyValue* a, std::size_t m, unsigned shift, std::vector<KeyValu
 template <typename Gen>
 void sort_generated(std::size_t items, std::size_t total, const Gen& gen, std::uint32_t* out, int threads) {
   if (total == 0) return;
+  // Top-level buckets of ~16 Ki rows (256 KiB: sorted in L2 by sort_bucket), at most 2^11 so
+  // that the scatter's write streams stay within the TLB and caches.
   unsigned bits = 1;
-  while (bits < 20 && (std::size_t{1} << (bits + 8)) < total) ++bits;
+  while (bits < 11 && (std::size_t{1} << (bits + 14)) < total) ++bits;
   const unsigned shift = 64 - bits;
   const std::size_t buckets = std::size_t{1} << bits;
   const std::size_t chunks = total < (std::size_t{1} << 20) ? 1 : 8;
