@@ -215,3 +215,112 @@ TEST_CASE("planner: hard share, seen caps, shortfalls, determinism", "[curriculu
   CHECK_THROWS_WITH(Planner(Schedule::list({0.5}), PlannerOptions{}), Catch::Contains("round_sizes"));
   CHECK_THROWS_AS(planner.plan_round(5, hard, keys), InvalidArgument);
 }
+
+// ---- sorts and selection behind the seeded shuffles and picks ----
+#include <random>
+
+#include "curriculum/util.hpp"
+#include "protege/random.hpp"
+
+namespace {
+std::vector<std::uint64_t> sort_test_keys(int kind, std::size_t n, std::mt19937_64& rng) {
+  std::vector<std::uint64_t> k(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (kind) {
+      case 0: k[i] = rng(); break;                                   // uniform
+      case 1: k[i] = 42; break;                                      // all equal: ties by value
+      case 2: k[i] = rng() % 3; break;                               // few distinct, low bits only
+      case 3: k[i] = (rng() % 5) << 60; break;                       // few distinct, top bits only
+      case 4: k[i] = ~std::uint64_t{0} - i; break;                   // descending
+      case 5: k[i] = (std::uint64_t{7} << 56) | (rng() & 0xFFFF); break;  // one top bucket, dense low bits
+      default: k[i] = (rng() % 2 == 0) ? rng() : 0x8000000000000000ULL; break;  // half one key
+    }
+  }
+  return k;
+}
+}  // namespace
+
+TEST_CASE("radix sorts equal std::sort by (key, value) on random and adversarial keys", "[curriculum][sort]") {
+  std::mt19937_64 rng(7);
+  for (const std::size_t n : {0UL, 1UL, 2UL, 25UL, 257UL, 5000UL, 70000UL, 300000UL}) {
+    for (int kind = 0; kind < 7; ++kind) {
+      const std::vector<std::uint64_t> keys = sort_test_keys(kind, n, rng);
+      std::vector<std::uint32_t> values(n);
+      for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::uint32_t>(rng() % (n + 1));
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> ref(n);
+      for (std::size_t i = 0; i < n; ++i) ref[i] = {keys[i], values[i]};
+      std::sort(ref.begin(), ref.end());
+      for (const int threads : {1, 2}) {
+        INFO("n " << n << " kind " << kind << " threads " << threads);
+        std::vector<std::uint64_t> k = keys;
+        std::vector<std::uint32_t> v = values;
+        curriculum::detail::radix_sort(k, v, threads);
+        bool same = true;
+        for (std::size_t i = 0; i < n; ++i) same = same && k[i] == ref[i].first && v[i] == ref[i].second;
+        CHECK(same);
+        // Generated rows: item i emits (keys[i], values[i]) and, for odd i, a second row.
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> ref2 = ref;
+        for (std::size_t i = 1; i < n; i += 2) ref2.emplace_back(keys[i] ^ 0x5555, values[i]);
+        std::sort(ref2.begin(), ref2.end());
+        std::vector<std::uint32_t> out(ref2.size());
+        curriculum::detail::sort_generated(
+            n, ref2.size(),
+            [&](std::size_t b, std::size_t e, const auto& emit) {
+              for (std::size_t i = b; i < e; ++i) {
+                emit(keys[i], values[i]);
+                if (i % 2 == 1) emit(keys[i] ^ 0x5555, values[i]);
+              }
+            },
+            out.data(), threads);
+        same = true;
+        for (std::size_t i = 0; i < ref2.size(); ++i) same = same && out[i] == ref2[i].second;
+        CHECK(same);
+      }
+    }
+  }
+}
+
+TEST_CASE("rebalance: copies match a full sort per category", "[curriculum][rebalance]") {
+  std::mt19937_64 rng(11);
+  const Distribution dist = Distribution::default_recipe();
+  const std::size_t C = dist.size();
+  for (const std::size_t n : {1UL, 1000UL, 200000UL}) {
+    std::vector<std::int32_t> cat(n);
+    std::vector<std::uint64_t> ids(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(rng() % 1000000) / 1000000.0;
+      cat[i] = static_cast<std::int32_t>(u * u * static_cast<double>(C));
+      ids[i] = (i % 97 == 0) ? 12345 : rng();  // some equal keys: ties by position
+    }
+    for (const int threads : {1, 2}) {
+      RebalanceOptions o;
+      o.seed = 5;
+      o.shuffle = false;
+      o.threads = threads;
+      const RebalanceResult r = Rebalancer(dist, o).run(cat, ids);
+      // Reference: per category, whole passes + the extra smallest (hash, position).
+      std::vector<std::size_t> before(C, 0);
+      for (auto c : cat) ++before[static_cast<std::size_t>(c)];
+      std::vector<std::uint32_t> copies(n, 0);
+      for (std::size_t c = 0; c < C; ++c) {
+        const std::size_t m = before[c];
+        const std::size_t t = r.table[c].target;
+        if (m == 0 || t == 0) continue;
+        const std::uint64_t base = stable_hash(o.seed, t < m ? "rebalance.down" : "rebalance.up");
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> kv;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (static_cast<std::size_t>(cat[i]) == c) {
+            kv.emplace_back(hash_combine(base, ids[i]), static_cast<std::uint32_t>(i));
+            copies[i] = static_cast<std::uint32_t>(t / m);
+          }
+        }
+        std::sort(kv.begin(), kv.end());
+        for (std::size_t j = 0; j < t % m; ++j) ++copies[kv[j].second];
+      }
+      std::vector<std::uint32_t> expect;
+      for (std::size_t i = 0; i < n; ++i) expect.insert(expect.end(), copies[i], static_cast<std::uint32_t>(i));
+      INFO("n " << n << " threads " << threads);
+      CHECK(r.indices == expect);
+    }
+  }
+}

@@ -102,40 +102,96 @@ RebalanceResult Rebalancer::run(std::span<const std::int32_t> category, std::spa
   const std::vector<std::size_t> target = largest_remainder(share, total);
   double share_sum = std::accumulate(share.begin(), share.end(), 0.0);
 
-  // Group positions by category (counting sort: stable, input order within a category).
-  std::vector<std::size_t> start(C + 1, 0);
-  for (std::size_t c = 0; c < C; ++c) start[c + 1] = start[c] + before[c];
-  std::vector<std::uint32_t> grouped(n);
-  {
-    std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) grouped[fill[static_cast<std::size_t>(category[i])]++] = static_cast<std::uint32_t>(i);
+  // copies[i]: how often input i appears in the output: target / size whole passes over each
+  // category plus, for `extra` = target % size of its members, one more: those with the smallest
+  // (hash_combine(base, id), position), base by direction. Selected in position order over all
+  // categories at once (the ids are read sequentially, never gathered): a histogram of the top
+  // key bits per category, then everything below each category's boundary bucket is taken and
+  // the boundary bucket's members are ranked exactly. Same set as a full sort per category.
+  constexpr unsigned kSelBits = 12;
+  constexpr std::size_t kSel = std::size_t{1} << kSelBits;
+  constexpr unsigned kSelShift = 64 - kSelBits;
+  const std::uint64_t base_down = stable_hash(seed, "rebalance.down");
+  const std::uint64_t base_up = stable_hash(seed, "rebalance.up");
+  std::vector<std::uint32_t> whole(C, 0);
+  std::vector<std::size_t> extra(C, 0);
+  std::vector<std::uint64_t> base(C, 0);
+  for (std::size_t c = 0; c < C; ++c) {
+    const std::size_t m = before[c];
+    const std::size_t t = target[c];
+    if (m == 0 || t == 0) continue;
+    whole[c] = static_cast<std::uint32_t>(t / m);
+    extra[c] = t % m;
+    base[c] = t < m ? base_down : base_up;
   }
-  // copies[i]: how often input i appears in the output.
-  std::vector<std::uint32_t> copies(n, 0);
-  parallel_for(C, threads, 1, [&](std::size_t cb, std::size_t ce) {
-    std::vector<std::uint32_t> picked;
-    for (std::size_t c = cb; c < ce; ++c) {
-      const std::size_t m = before[c];
-      const std::size_t t = target[c];
-      if (m == 0 || t == 0) continue;
-      const std::uint32_t* g = grouped.data() + start[c];
-      const std::size_t whole = t / m;
-      const std::size_t extra = t % m;
-      const bool down = t < m;
-      for (std::size_t k = 0; k < m; ++k) copies[g[k]] = static_cast<std::uint32_t>(whole);
-      if (extra == 0) continue;
-      // The `extra` members with the smallest (hash_combine(base, id), position), streamed.
-      const std::uint64_t base = stable_hash(seed, down ? "rebalance.down" : "rebalance.up");
-      picked.clear();
-      detail::select_smallest_stream(
-          m,
-          [g](std::size_t b, std::size_t e, const auto& f) {
-            for (std::size_t k = b; k < e; ++k) f(k, g[k]);
-          },
-          [&](std::uint32_t i) { return hash_combine(base, id_keys[i]); }, extra, picked, 1);
-      for (const std::uint32_t i : picked) ++copies[i];
+  const std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(8, n / 65536));
+  const std::size_t per = (n + chunks - 1) / chunks;
+  std::vector<std::uint32_t> hist(chunks * C * kSel, 0);
+  parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t ch = c0; ch < c1; ++ch) {
+      std::uint32_t* h = hist.data() + ch * C * kSel;
+      const std::size_t e = std::min(n, (ch + 1) * per);
+      for (std::size_t i = std::min(n, ch * per); i < e; ++i) {
+        const auto c = static_cast<std::size_t>(category[i]);
+        ++h[c * kSel + (hash_combine(base[c], id_keys[i]) >> kSelShift)];
+      }
     }
   });
+  // Per category: members in buckets < lo are taken; bucket eq (kSel: none) is ranked for `need`.
+  std::vector<std::uint32_t> lo(C, 0);
+  std::vector<std::uint32_t> eq(C, static_cast<std::uint32_t>(kSel));
+  std::vector<std::size_t> need(C, 0);
+  for (std::size_t c = 0; c < C; ++c) {
+    if (extra[c] == 0) continue;
+    std::size_t below = 0;
+    std::size_t bk = 0;
+    for (;; ++bk) {
+      std::size_t in_b = 0;
+      for (std::size_t ch = 0; ch < chunks; ++ch) in_b += hist[(ch * C + c) * kSel + bk];
+      if (below + in_b >= extra[c]) break;
+      below += in_b;
+    }
+    lo[c] = static_cast<std::uint32_t>(bk);
+    eq[c] = static_cast<std::uint32_t>(bk);
+    need[c] = extra[c] - below;
+  }
+  std::vector<std::uint32_t>().swap(hist);
+  struct Candidate {
+    std::uint64_t key;
+    std::uint32_t index;
+    std::uint32_t category;
+  };
+  std::vector<std::uint32_t> copies(n);
+  std::vector<std::vector<Candidate>> cand(chunks);
+  parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t ch = c0; ch < c1; ++ch) {
+      std::vector<Candidate>& q = cand[ch];
+      const std::size_t e = std::min(n, (ch + 1) * per);
+      for (std::size_t i = std::min(n, ch * per); i < e; ++i) {
+        const auto c = static_cast<std::size_t>(category[i]);
+        const std::uint64_t key = hash_combine(base[c], id_keys[i]);
+        const auto bk = static_cast<std::uint32_t>(key >> kSelShift);
+        copies[i] = whole[c] + (bk < lo[c] ? 1U : 0U);
+        if (bk == eq[c]) q.push_back(Candidate{key, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(c)});
+      }
+    }
+  });
+  {
+    std::vector<Candidate> all;
+    for (const auto& q : cand) all.insert(all.end(), q.begin(), q.end());
+    std::vector<std::vector<Candidate>>().swap(cand);
+    std::sort(all.begin(), all.end(), [](const Candidate& x, const Candidate& y) {
+      if (x.category != y.category) return x.category < y.category;
+      return x.key < y.key || (x.key == y.key && x.index < y.index);
+    });
+    std::size_t j = 0;
+    for (std::size_t c = 0; c < C; ++c) {
+      const std::size_t b0 = j;
+      while (j < all.size() && all[j].category == c) ++j;
+      PROTEGE_ASSERT(j - b0 >= need[c]);
+      for (std::size_t r = 0; r < need[c]; ++r) ++copies[all[b0 + r].index];
+    }
+  }
   if (progress) progress(n / 2, n);
 
   // Emit (without an offsets or key array: the shuffle keys are generated twice by the sort).
