@@ -85,50 +85,135 @@ struct Segment {
   std::size_t whole = 0;  // full passes
 };
 
-// Picks `k` rows from a pool (the members of [0, n) that `member` accepts, in increasing order) by
-// ascending stable_hash(seed, "plan.pick", id, round): repeats the whole pool k / m times, then
-// the k % m smallest keys (ties by position). Appends them to `rows`.
-template <typename Member>
-Segment pick(std::size_t n, std::size_t m, const Member& member, std::span<const std::uint64_t> id_keys,
-             std::size_t k, std::uint64_t seed, std::size_t round, bool repeat, std::vector<std::uint32_t>& rows,
-             std::size_t& shortfall, bool sort_picks, int threads) {
-  Segment seg{rows.size(), m, 0};
-  shortfall = 0;
-  if (k == 0) return seg;
-  if (m == 0) {
-    shortfall = k;
-    return seg;
-  }
-  std::size_t take = k;
-  if (k > m && !repeat) {
-    shortfall = k - m;
-    take = m;
-  }
-  seg.whole = take / m;
-  const std::size_t extra = take % m;
-  const auto visit = [&member](std::size_t b, std::size_t e, const auto& f) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (member(i)) f(i, static_cast<std::uint32_t>(i));
+// Both pools' shares of a round (pool 0: hard, 1: easy; ineligible items are in neither), picked
+// in one pass pair over the items: pool p takes `whole` full passes over its members (pool
+// order), then the `extra` members with the smallest (stable_hash(seed, "plan.pick", id, round),
+// position): those below the boundary bucket of the top 12 key bits in position order, then the
+// boundary bucket's picks in (key, position) order (sorted by key as a whole when `sort_picks`).
+// Rows of pool 0 come first. Same rows as a full sort per pool; identical for any thread count.
+template <typename PoolOf>
+void pick_pools(std::size_t n, const PoolOf& pool_of, const std::size_t (&m)[2], const std::size_t (&k)[2],
+                std::span<const std::uint64_t> id_keys, std::uint64_t seed, std::size_t round, bool repeat,
+                std::vector<std::uint32_t>& rows, Segment (&seg)[2], std::size_t (&shortfall)[2], bool sort_picks,
+                int threads) {
+  constexpr unsigned kBits = 12;
+  constexpr std::size_t kB = std::size_t{1} << kBits;
+  constexpr unsigned kShift = 64 - kBits;
+  std::size_t extra[2] = {0, 0};
+  for (int p = 0; p < 2; ++p) {
+    shortfall[p] = 0;
+    seg[p] = Segment{};
+    if (k[p] == 0) continue;
+    if (m[p] == 0) {
+      shortfall[p] = k[p];
+      continue;
     }
-  };
-  for (std::size_t w = 0; w < seg.whole; ++w) {
-    visit(0, n, [&rows](std::size_t, std::uint32_t i) { rows.push_back(i); });
+    std::size_t take = k[p];
+    if (k[p] > m[p] && !repeat) {
+      shortfall[p] = k[p] - m[p];
+      take = m[p];
+    }
+    seg[p].pool = m[p];
+    seg[p].whole = take / m[p];
+    extra[p] = take % m[p];
   }
-  if (extra == 0) return seg;
+  seg[0].start = 0;
+  seg[1].start = seg[0].whole * m[0] + extra[0];
+  const std::size_t total = seg[1].start + seg[1].whole * m[1] + extra[1];
+  rows.resize(total);
   const std::uint64_t base = stable_hash(seed, "plan.pick");  // stable_hash folds left
-  const auto key_of = [&](std::uint32_t i) { return hash_combine(hash_combine(base, id_keys[i]), round); };
-  const std::size_t first = rows.size();
-  detail::select_smallest_stream(n, visit, key_of, extra, rows, threads);
-  // With a shuffle the row order is set by the shuffle keys; otherwise keep picks in key order.
-  if (sort_picks) {
-    std::vector<detail::KeyValue> kv(extra);
-    for (std::size_t j = 0; j < extra; ++j) kv[j] = {key_of(rows[first + j]), rows[first + j]};
-    std::sort(kv.begin(), kv.end(), [](const detail::KeyValue& x, const detail::KeyValue& y) {
-      return x.key < y.key || (x.key == y.key && x.value < y.value);
-    });
-    for (std::size_t j = 0; j < extra; ++j) rows[first + j] = kv[j].value;
+  const auto key_of = [&](std::size_t i) { return hash_combine(hash_combine(base, id_keys[i]), round); };
+  // Whole passes (only when a pool is shorter than its share).
+  std::size_t at[2] = {seg[0].start, seg[1].start};
+  if (seg[0].whole + seg[1].whole > 0) {
+    for (std::size_t w = 0; w < std::max(seg[0].whole, seg[1].whole); ++w) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const int p = pool_of(i);
+        if (p < 2 && w < seg[p].whole) rows[at[p]++] = static_cast<std::uint32_t>(i);
+      }
+    }
   }
-  return seg;
+  // Rows below a pool's boundary are written from first[p] on, in position order.
+  const std::size_t first[2] = {at[0], at[1]};
+  if (extra[0] + extra[1] == 0) return;
+  const std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(8, n / 65536));
+  const std::size_t per = (n + chunks - 1) / chunks;
+  std::vector<std::uint32_t> hist(chunks * 3 * kB, 0);  // pool 2: ineligible, counted and ignored
+  ::protege::parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      std::uint32_t* h = hist.data() + c * 3 * kB;
+      const std::size_t e = std::min(n, (c + 1) * per);
+      for (std::size_t i = std::min(n, c * per); i < e; ++i) {
+        ++h[static_cast<std::size_t>(pool_of(i)) * kB + (key_of(i) >> kShift)];
+      }
+    }
+  });
+  std::uint32_t lo[3] = {0, 0, 0};
+  std::uint32_t eq[3] = {kB, kB, kB};
+  std::size_t need[2] = {0, 0};
+  std::vector<std::size_t> out_at(chunks * 2, 0);
+  for (int p = 0; p < 2; ++p) {
+    if (extra[p] == 0) continue;
+    std::size_t below = 0;
+    std::size_t bk = 0;
+    for (;; ++bk) {
+      std::size_t in_b = 0;
+      for (std::size_t c = 0; c < chunks; ++c) in_b += hist[(c * 3 + p) * kB + bk];
+      if (below + in_b >= extra[p]) break;
+      below += in_b;
+    }
+    lo[p] = static_cast<std::uint32_t>(bk);
+    eq[p] = static_cast<std::uint32_t>(bk);
+    need[p] = extra[p] - below;
+    std::size_t pos = first[p];
+    for (std::size_t c = 0; c < chunks; ++c) {
+      out_at[c * 2 + p] = pos;
+      for (std::size_t x = 0; x < bk; ++x) pos += hist[(c * 3 + p) * kB + x];
+    }
+  }
+  std::vector<std::uint32_t>().swap(hist);
+  std::vector<std::vector<detail::KeyValue>> cand(chunks * 2);
+  ::protege::parallel_for(chunks, threads, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      std::uint32_t* out[3] = {rows.data() + out_at[c * 2], rows.data() + out_at[c * 2 + 1], nullptr};
+      std::uint32_t sink = 0;  // unselected rows are written here (branch-free: pools interleave randomly)
+      const std::size_t e = std::min(n, (c + 1) * per);
+      for (std::size_t i = std::min(n, c * per); i < e; ++i) {
+        const int p = pool_of(i);
+        const std::uint64_t key = key_of(i);
+        const auto bk = static_cast<std::uint32_t>(key >> kShift);
+        const bool take = bk < lo[p];
+        std::uint32_t* dst = take ? out[p] : &sink;
+        *dst = static_cast<std::uint32_t>(i);
+        out[p] += take ? 1 : 0;
+        if (bk == eq[p]) [[unlikely]] {
+          cand[c * 2 + static_cast<std::size_t>(p)].push_back({key, static_cast<std::uint32_t>(i)});
+        }
+      }
+    }
+  });
+  const auto kv_less = [](const detail::KeyValue& x, const detail::KeyValue& y) {
+    return x.key < y.key || (x.key == y.key && x.value < y.value);
+  };
+  for (int p = 0; p < 2; ++p) {
+    if (extra[p] == 0) continue;
+    std::vector<detail::KeyValue> all;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const auto& q = cand[c * 2 + static_cast<std::size_t>(p)];
+      all.insert(all.end(), q.begin(), q.end());
+    }
+    std::sort(all.begin(), all.end(), kv_less);
+    PROTEGE_ASSERT(all.size() >= need[p]);
+    const std::size_t pick_at = first[p] + (extra[p] - need[p]);
+    for (std::size_t j = 0; j < need[p]; ++j) rows[pick_at + j] = all[j].value;
+    // With a shuffle the row order is set by the shuffle keys; otherwise keep picks in key order.
+    if (sort_picks) {
+      std::vector<detail::KeyValue> kv(extra[p]);
+      for (std::size_t j = 0; j < extra[p]; ++j) kv[j] = {key_of(rows[first[p] + j]), rows[first[p] + j]};
+      std::sort(kv.begin(), kv.end(), kv_less);
+      for (std::size_t j = 0; j < extra[p]; ++j) rows[first[p] + j] = kv[j].value;
+    }
+  }
 }
 
 // Copy number of row `r` of a segment: its pass for the whole passes, `whole` for the picks.
@@ -168,14 +253,18 @@ RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> h
     (hard[i] ? n_hard_pool : n_easy_pool) += 1;
   }
   std::vector<std::uint32_t> rows;
-  rows.reserve(size);
-  const Segment hard_seg = pick(
-      n, n_hard_pool, [&](std::size_t i) { return hard[i] != 0 && eligible(i); }, id_keys, plan.target_hard,
-      options_.seed, round, options_.repeat_if_short, rows, plan.short_hard, !options_.shuffle, options_.threads);
-  plan.n_hard = rows.size();
-  const Segment easy_seg = pick(
-      n, n_easy_pool, [&](std::size_t i) { return hard[i] == 0 && eligible(i); }, id_keys, plan.target_easy,
-      options_.seed, round, options_.repeat_if_short, rows, plan.short_easy, !options_.shuffle, options_.threads);
+  Segment seg[2];
+  std::size_t shortfall[2] = {0, 0};
+  const std::size_t pools[2] = {n_hard_pool, n_easy_pool};
+  const std::size_t wanted[2] = {plan.target_hard, plan.target_easy};
+  pick_pools(
+      n, [&](std::size_t i) { return !eligible(i) ? 2 : (hard[i] != 0 ? 0 : 1); }, pools, wanted, id_keys,
+      options_.seed, round, options_.repeat_if_short, rows, seg, shortfall, !options_.shuffle, options_.threads);
+  const Segment& hard_seg = seg[0];
+  const Segment& easy_seg = seg[1];
+  plan.short_hard = shortfall[0];
+  plan.short_easy = shortfall[1];
+  plan.n_hard = seg[1].start;
   plan.n_easy = rows.size() - plan.n_hard;
   if (plan.short_hard + plan.short_easy > 0) {
     log(LogLevel::warning,
