@@ -113,6 +113,18 @@ void put_outcome(const Grade& g, std::string& out) {
   out.push_back('"');
 }
 
+// `,"<side>_outcome":…,"<side>_score":…` of one side of a `trl` row.
+void put_side_grade(const char* side, const Grade& g, std::string& out) {
+  out += R"(,")";
+  out += side;
+  out += R"(_outcome":)";
+  put_outcome(g, out);
+  out += R"(,")";
+  out += side;
+  out += R"(_score":)";
+  put_score(g, out);
+}
+
 // A `trl` or `openrlhf` row of a string prompt (the caller checks both).
 void append_pair_text(const Group& grp, const GroupResult& res, const PairIndex& p, Format f, std::string& out) {
   const bool trl = f == Format::trl;
@@ -121,10 +133,7 @@ void append_pair_text(const Group& grp, const GroupResult& res, const PairIndex&
   out += R"({"chosen":)";
   detail::dump_string(grp.completions[p.chosen], out);
   if (trl) {
-    out += R"(,"chosen_outcome":)";
-    put_outcome(gc, out);
-    out += R"(,"chosen_score":)";
-    put_score(gc, out);
+    put_side_grade("chosen", gc, out);
     out += R"(,"id":)";
     detail::dump_string(grp.id, out);
   }
@@ -134,12 +143,7 @@ void append_pair_text(const Group& grp, const GroupResult& res, const PairIndex&
   detail::dump_string(grp.prompt.get_ref<const std::string&>(), out);
   out += R"(,"rejected":)";
   detail::dump_string(grp.completions[p.rejected], out);
-  if (trl) {
-    out += R"(,"rejected_outcome":)";
-    put_outcome(gr, out);
-    out += R"(,"rejected_score":)";
-    put_score(gr, out);
-  }
+  if (trl) put_side_grade("rejected", gr, out);
   out += "}\n";
 }
 
