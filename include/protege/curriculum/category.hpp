@@ -124,6 +124,7 @@ class PROTEGE_API CategoryParser {
   std::string open_;                             // "<tag>"
   std::string close_;                            // "</tag>"
   std::vector<std::uint32_t> by_first_[256];     // categories by lowercase first byte, ascending
+  std::uint64_t pair_ok_[1024] = {};              // bit (first << 8 | second): some name starts so (lowercase)
 };
 
 /// Builds one classification request: `tmpl` with `{categories}` replaced by the names joined

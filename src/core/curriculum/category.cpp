@@ -133,13 +133,33 @@ CategoryParser::CategoryParser(std::vector<std::string> categories, std::string 
     throw InvalidArgument(fmt::format("fallback: category \"{}\" is not in the category list", fallback));
   }
   for (std::size_t i = 0; i < lower_.size(); ++i) {
-    by_first_[static_cast<unsigned char>(lower_[i][0])].push_back(static_cast<std::uint32_t>(i));
+    const auto first = static_cast<unsigned char>(lower_[i][0]);
+    by_first_[first].push_back(static_cast<std::uint32_t>(i));
+    // A one-byte name starts at any position whose byte is `first`, whatever follows.
+    const unsigned lo = lower_[i].size() == 1 ? 0U : static_cast<unsigned char>(lower_[i][1]);
+    const unsigned hi = lower_[i].size() == 1 ? 255U : lo;
+    for (unsigned second = lo; second <= hi; ++second) {
+      const unsigned bit = first << 8 | second;
+      pair_ok_[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+    }
   }
   open_ = "<" + tag + ">";
   close_ = "</" + tag + ">";
 }
 
 namespace {
+struct ByteTables {
+  bool alnum[256] = {};
+  unsigned char lower[256] = {};
+  constexpr ByteTables() {
+    for (int c = 0; c < 256; ++c) {
+      alnum[c] = is_alnum(static_cast<char>(c));
+      lower[c] = static_cast<unsigned char>(::protege::detail::to_lower(static_cast<char>(c)));
+    }
+  }
+};
+constexpr ByteTables kBytes{};
+
 bool equal_icase(std::string_view a, std::string_view lower) {
   if (a.size() != lower.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -153,22 +173,33 @@ bool equal_icase(std::string_view a, std::string_view lower) {
 CategoryParse CategoryParser::parse(std::string_view reply) const {
   CategoryParse out;
   if (auto tag = detail::last_tag_between(reply, open_, close_)) {
-    std::string_view content = trim(*tag);
-    for (std::size_t i = 0; i < lower_.size(); ++i) {
-      if (equal_icase(content, lower_[i])) {
-        out.index = static_cast<std::int32_t>(i);
-        out.match = CategoryMatch::tag;
-        return out;
+    const std::string_view content = trim(*tag);
+    // Names are unique case-insensitively: at most one matches; only those with its first byte can.
+    if (!content.empty()) {
+      for (const std::uint32_t c : by_first_[kBytes.lower[static_cast<unsigned char>(content[0])]]) {
+        if (equal_icase(content, lower_[c])) {
+          out.index = static_cast<std::int32_t>(c);
+          out.match = CategoryMatch::tag;
+          return out;
+        }
       }
     }
   }
-  // One pass over word starts: the smallest category index that occurs as a whole word wins.
+  // One pass over word starts (positions after a non-word byte): the smallest category index that
+  // occurs there as a whole word wins. A start is looked at only when its first two bytes
+  // (lowercased) begin some name (pair_ok_), which few positions of ordinary text do.
   std::size_t best = lower_.size();
+  const auto* r = reinterpret_cast<const unsigned char*>(reply.data());
   const std::size_t n = reply.size();
+  bool prev_alnum = false;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0 && is_alnum(reply[i - 1])) continue;
-    const auto& cands = by_first_[static_cast<unsigned char>(::protege::detail::to_lower(reply[i]))];
-    for (const std::uint32_t c : cands) {
+    const bool start = !prev_alnum;
+    prev_alnum = kBytes.alnum[r[i]];
+    if (!start) continue;
+    const unsigned first = kBytes.lower[r[i]];
+    const unsigned bit = first << 8 | (i + 1 < n ? kBytes.lower[r[i + 1]] : 0U);
+    if (((pair_ok_[bit >> 6] >> (bit & 63)) & 1U) == 0) continue;
+    for (const std::uint32_t c : by_first_[first]) {
       if (c >= best) break;  // candidates are in ascending order
       const std::string& name = lower_[c];
       if (n - i < name.size() || !::protege::detail::starts_at_icase(reply, i, name)) continue;
