@@ -453,16 +453,17 @@ class Planner:
             raise InvalidArgument(f"plan: hard ({len(hard)}) and ids ({len(ids)}) differ in length")
         mask = hard if isinstance(hard, (bytes, bytearray, array)) else bytes(1 if h else 0 for h in hard)
         seen = self.seen if self.seen is not None and len(self.seen) == len(ids) else None
+        counts = None
+        if commit:  # the rows are counted into `seen` by the core, in item order
+            counts = seen if seen is not None else array("I", [0]) * len(ids)
         d = _c.plan_round(self.schedule.values, self.round_sizes, round, mask, ids, seen, self.seed, self.max_seen,
-                          self.repeat_if_short, self.shuffle, self.threads)
+                          self.repeat_if_short, self.shuffle, self.threads, counts)
         idx = d.pop("indices")
         plan = RoundPlan(indices=idx, **d)
         if pool is not None:
             plan.categories = [pool[i].get("category", "") for i in idx]
         if commit:
-            if self.seen is None or len(self.seen) != len(ids):
-                self.seen = array("I", [0]) * len(ids)
-            _c.add_seen(self.seen, idx)
+            self.seen = counts
             self.plans.append(plan)
         return plan
 

@@ -391,7 +391,7 @@ void bind(py::module_& m) {
       "plan_round",
       [](std::vector<double> schedule, std::vector<std::size_t> sizes, std::size_t round, const py::handle& hard,
          const py::handle& ids, const py::handle& seen, std::uint64_t seed, std::optional<std::uint32_t> max_seen,
-         bool repeat_if_short, bool shuffle, int threads) {
+         bool repeat_if_short, bool shuffle, int threads, const py::object& commit) {
         cur::PlannerOptions o;
         o.seed = seed;
         o.round_sizes = std::move(sizes);
@@ -404,32 +404,27 @@ void bind(py::module_& m) {
         auto keys = keys_or_ids(ids, "ids");
         View<std::uint32_t> sn;
         if (!seen.is_none()) sn = numbers<std::uint32_t>(seen, "seen");
+        std::span<std::uint32_t> commit_span;
+        std::optional<py::buffer_info> commit_info;
+        if (!commit.is_none()) {
+          commit_info.emplace(py::reinterpret_borrow<py::buffer>(commit).request(true));
+          PROTEGE_CHECK(commit_info->ndim == 1 && commit_info->itemsize == 4 &&
+                            (commit_info->shape[0] <= 1 || commit_info->strides[0] == 4),
+                        "commit: expected a writable 1-D uint32 buffer (array('I'))");
+          commit_span = std::span<std::uint32_t>(static_cast<std::uint32_t*>(commit_info->ptr),
+                                                 static_cast<std::size_t>(commit_info->shape[0]));
+        }
         cur::RoundPlan p;
         {
           py::gil_scoped_release nogil;
-          p = planner.plan_round(round, h.span, keys.span, sn.span);
+          p = planner.plan_round(round, h.span, keys.span, sn.span, commit_span);
         }
         return plan_dict(p);
       },
       py::arg("schedule"), py::arg("round_sizes"), py::arg("round"), py::arg("hard"), py::arg("ids"),
       py::arg("seen") = py::none(), py::arg("seed") = 0, py::arg("max_seen") = py::none(),
-      py::arg("repeat_if_short") = true, py::arg("shuffle") = true, py::arg("threads") = 0);
-  sub.def(
-      "add_seen",
-      [](py::buffer seen, py::buffer indices) {
-        py::buffer_info s = seen.request(true);
-        py::buffer_info ix = indices.request();
-        PROTEGE_CHECK(s.ndim == 1 && s.itemsize == 4 && ix.ndim == 1 && ix.itemsize == 4,
-                      "add_seen: expected 1-D uint32 buffers (array('I'))");
-        auto* sp = static_cast<std::uint32_t*>(s.ptr);
-        const auto* ip = static_cast<const std::uint32_t*>(ix.ptr);
-        const auto n = static_cast<std::size_t>(s.shape[0]);
-        for (py::ssize_t k = 0; k < ix.shape[0]; ++k) {
-          PROTEGE_CHECK(ip[k] < n, "add_seen: index {} outside the pool of {} items", ip[k], n);
-          ++sp[ip[k]];
-        }
-      },
-      py::arg("seen"), py::arg("indices"));
+      py::arg("repeat_if_short") = true, py::arg("shuffle") = true, py::arg("threads") = 0,
+      py::arg("commit") = py::none());
   sub.def("plan_fingerprint", [](std::size_t round, const py::handle& idx) {
     return cur::plan_fingerprint(round, numbers_vec<std::uint32_t>(idx, "indices"));
   });

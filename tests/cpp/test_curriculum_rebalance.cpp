@@ -199,6 +199,29 @@ TEST_CASE("planner: hard share, seen caps, shortfalls, determinism", "[curriculu
   auto p1 = Planner(Schedule::list({0.2, 0.5, 0.8}), capped).plan_round(1, hard, keys, seen);
   CHECK(p1.excluded_seen == 100);
   for (auto i : p1.indices) CHECK(seen[i] == 0);
+  // commit: counts each planned row (repeats included) as update_seen does, also when it is the
+  // same memory as `seen` (read before the update).
+  {
+    std::vector<std::uint32_t> counted(n, 0);
+    auto pc = planner.plan_round(2, std::span<const std::uint8_t>(hard), std::span<const std::uint64_t>(keys), {},
+                                 std::span<std::uint32_t>(counted));
+    CHECK(pc.indices == p2.indices);
+    std::vector<std::uint32_t> expected;
+    Planner::update_seen(expected, p2, n);
+    CHECK(counted == expected);
+    std::vector<std::uint32_t> both = seen;
+    auto pb = Planner(Schedule::list({0.2, 0.5, 0.8}), capped)
+                  .plan_round(1, std::span<const std::uint8_t>(hard), std::span<const std::uint64_t>(keys),
+                              std::span<const std::uint32_t>(both), std::span<std::uint32_t>(both));
+    CHECK(pb.indices == p1.indices);
+    std::vector<std::uint32_t> after = seen;
+    Planner::update_seen(after, p1, n);
+    CHECK(both == after);
+    std::vector<std::uint32_t> short_counts(n - 1, 0);
+    CHECK_THROWS_WITH(planner.plan_round(0, std::span<const std::uint8_t>(hard), std::span<const std::uint64_t>(keys),
+                                         {}, std::span<std::uint32_t>(short_counts)),
+                      Catch::Contains("commit: expected 200 counts"));
+  }
   // Determinism: threads and item order.
   PlannerOptions t1 = po, t2 = po;
   t1.threads = 1;

@@ -56,13 +56,17 @@ class PROTEGE_API Planner {
   /// @param hard    1 for hard-pool items, 0 for the easier pool (size n)
   /// @param id_keys curriculum::id_key of each item's id (size n)
   /// @param seen    how often each item was already trained on (size n, or empty = never)
+  /// @param commit  when non-empty (size n): one is added to commit[i] for every planned row of
+  ///                item i (as update_seen(), but in item order: cache-friendly); may be the
+  ///                same memory as `seen`, which is read before it is updated
   /// @throws InvalidArgument for a round >= schedule rounds, size mismatches, or a pool > 2^32 − 1
   /// Inputs are read in place (views: zero-copy over caller or Python buffers); the pools are
   /// never materialised (scratch about 24 bytes per planned row).
   /// Complexity O(n + size) expected.
   [[nodiscard]] RoundPlan plan_round(std::size_t round, std::span<const std::uint8_t> hard,
                                      std::span<const std::uint64_t> id_keys,
-                                     std::span<const std::uint32_t> seen = {}) const;
+                                     std::span<const std::uint32_t> seen = {},
+                                     std::span<std::uint32_t> commit = {}) const;
 
   /// As plan_round() over vectors.
   [[nodiscard]] RoundPlan plan_round(std::size_t round, const std::vector<std::uint8_t>& hard,

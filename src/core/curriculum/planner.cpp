@@ -226,10 +226,12 @@ inline std::uint32_t copy_of(const Segment& s, std::size_t r) noexcept {
 }  // namespace
 
 RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> hard,
-                              std::span<const std::uint64_t> id_keys, std::span<const std::uint32_t> seen) const {
+                              std::span<const std::uint64_t> id_keys, std::span<const std::uint32_t> seen,
+                              std::span<std::uint32_t> commit) const {
   const std::size_t n = hard.size();
   PROTEGE_CHECK(id_keys.size() == n, "hard ({}) and ids ({}) differ in length", n, id_keys.size());
   PROTEGE_CHECK(seen.empty() || seen.size() == n, "seen: expected {} counts or none, got {}", n, seen.size());
+  PROTEGE_CHECK(commit.empty() || commit.size() == n, "commit: expected {} counts or none, got {}", n, commit.size());
   PROTEGE_CHECK(n < 0xFFFFFFFFULL, "at most 2^32 - 1 items, got {}", n);
   RoundPlan plan;
   plan.round = round;
@@ -272,6 +274,17 @@ RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> h
         round, plan.short_hard, plan.short_easy, n_hard_pool, n_easy_pool, plan.excluded_seen);
   }
   const std::size_t n_hard = plan.n_hard;
+  if (!commit.empty()) {
+    // rows holds each pool's rows in item order (whole passes, then picks); the pools are
+    // disjoint, so the two segments are counted concurrently without conflicts.
+    ::protege::parallel_for(2, options_.threads, 1, [&](std::size_t s0, std::size_t s1) {
+      for (std::size_t s = s0; s < s1; ++s) {
+        const std::size_t b = s == 0 ? 0 : n_hard;
+        const std::size_t e = s == 0 ? n_hard : rows.size();
+        for (std::size_t k = b; k < e; ++k) ++commit[rows[k]];
+      }
+    });
+  }
   plan.is_hard.resize(rows.size());
   if (options_.shuffle && !rows.empty()) {
     // Key per row: (id, round, copy number) so repeated rows get distinct, order-free keys; rows
