@@ -163,8 +163,11 @@ GroupResult PairBuilder::process(const Group& group) const {
   std::vector<std::vector<std::uint64_t>> shingles(need_shingles && !use_index ? n : 0);
   std::vector<std::vector<std::uint64_t>> signatures;
   if (c.dedup && c.near_dup == NearDupMethod::minhash) signatures.resize(n);
-  std::vector<std::uint32_t> kept;
-  std::vector<std::uint64_t> seq_hash(n, 0);
+  // Per-thread scratch, reused across prompts (no allocation per prompt).
+  thread_local std::vector<std::uint32_t> kept;
+  thread_local std::vector<std::uint64_t> seq_hash;
+  kept.clear();
+  seq_hash.assign(n, 0);
   const int shingle_n = need_shingles ? c.ngram : 0;
   thread_local detail::ShingleIndex index;
   thread_local std::vector<std::uint64_t> grams;
@@ -277,13 +280,11 @@ Result PairBuilder::build(std::vector<Group> groups, const ProgressCallback& pro
 
   Stats& s = r.stats;
   s.prompts = r.groups.size();
+  std::array<std::size_t, static_cast<std::size_t>(Drop::near_duplicate) + 1> dropped{};  // by Drop value
   for (std::size_t i = 0; i < r.groups.size(); ++i) {
     const GroupResult& g = r.results[i];
     s.completions += r.groups[i].completions.size();
-    for (const Grade& gr : g.grades) {
-      if (gr.drop == Drop::kept) ++s.kept;
-      else ++s.dropped[std::string(to_string(gr.drop))];
-    }
+    for (const Grade& gr : g.grades) ++dropped[static_cast<std::size_t>(gr.drop)];
     switch (g.category) {
       case Category::easy: ++s.easy; break;
       case Category::hard: ++s.hard; break;
@@ -297,6 +298,10 @@ Result PairBuilder::build(std::vector<Group> groups, const ProgressCallback& pro
     s.kto_rows += g.ranking.size();
     s.rankings += g.ranking.size() >= 2 ? 1 : 0;
     s.sft_rows += g.sft >= 0 ? 1 : 0;
+  }
+  s.kept += dropped[static_cast<std::size_t>(Drop::kept)];
+  for (std::size_t d = 1; d < dropped.size(); ++d) {
+    if (dropped[d] > 0) s.dropped[std::string(to_string(static_cast<Drop>(d)))] += dropped[d];
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -14,11 +14,6 @@
 #include <memory>         // for std::shared_ptr
 #include <unordered_map>  // for std::unordered_map
 
-#include <fcntl.h>     // for open
-#include <sys/mman.h>  // for mmap, munmap, madvise
-#include <sys/stat.h>  // for fstat
-#include <unistd.h>    // for close
-
 #include "pairs/fast_record.hpp"
 #include "protege/log.hpp"
 #include "protege/pairs/pair_builder.hpp"
@@ -39,28 +34,7 @@ using io::RecordError;
 struct InputStorage {
   std::deque<std::unique_ptr<char[]>> chunks;
   std::deque<std::deque<std::string>> decoded;
-  std::shared_ptr<char> mapping;  // a regular file's private mapping (munmap on release), or null
 };
-
-// A private, writable mapping of a whole regular file (writes stay in this process: completions
-// with escapes are decoded in place, copying only the pages they touch). The pages come from the
-// page cache, so no fresh memory is filled with a copy of the input. Null when the file is not a
-// regular non-empty file or cannot be mapped; the caller then reads it. The file must not be
-// truncated while the mapping lives (as for any reader of a mapped file).
-std::shared_ptr<char> map_file(const std::string& path, std::size_t& size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  struct stat st {};
-  void* p = MAP_FAILED;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    size = static_cast<std::size_t>(st.st_size);
-    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  }
-  ::close(fd);
-  if (p == MAP_FAILED) return nullptr;
-  ::madvise(p, size, MADV_SEQUENTIAL);
-  return std::shared_ptr<char>(static_cast<char*>(p), [size](char* q) { ::munmap(q, size); });
-}
 
 // One chunk of the input: the partial last line of the previous chunk, then new bytes; `cut`
 // ends its last complete line (the whole chunk at the end of the input).
@@ -433,67 +407,29 @@ std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, c
   return base - first_line;
 }
 
-
-// Parses a mapped file in pieces of about kPiece bytes cut after a newline; the next piece is
-// hashed (which also brings its pages in) on a side thread while this one is parsed.
-void read_mapped(char* data, std::size_t size, const std::string& path, GroupReader& reader, const PairConfig& config,
-                 io::StreamHash& hash) {
-  constexpr std::size_t kPiece = std::size_t{32} << 20;
-  const std::string_view all(data, size);
-  const auto piece_end = [&](std::size_t begin) {
-    if (size - begin <= kPiece) return size;
-    const std::size_t nl = all.find('\n', begin + kPiece - 1);
-    return nl == std::string_view::npos ? size : nl + 1;
-  };
-  // Hashes [begin, end) before any of it is decoded in place.
-  std::size_t begin = 0;
-  std::size_t end = piece_end(0);
-  hash.update(all.substr(0, end));
-  std::int64_t line = 1;
-  while (begin < size) {
-    std::future<std::size_t> next;
-    if (end < size) {
-      next = std::async(std::launch::async, [&, end] {
-        const std::size_t e = piece_end(end);
-        hash.update(all.substr(end, e - end));
-        return e;
-      });
-    }
-    line += read_lines(data + begin, end - begin, line, path, reader, config);
-    begin = end;
-    if (next.valid()) end = next.get();
-  }
-}
-
 }  // namespace
 
 ReadResult read_groups(const std::string& path, const PairConfig& config) {
   validate(config);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
   GroupReader reader(config);
+  // Each chunk stays alive in reader.storage() (the groups' completions view it). The next chunk
+  // is read on a side thread while this one is parsed and merged.
   io::StreamHash hash;  // the manifest's input hash, over the bytes as read
-  std::size_t mapped_size = 0;
-  if (auto mapping = map_file(path, mapped_size)) {
-    reader.storage().mapping = mapping;
-    read_mapped(mapping.get(), mapped_size, path, reader, config, hash);
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
-    // Each chunk stays alive in reader.storage() (the groups' completions view it). The next
-    // chunk is read on a side thread while this one is parsed and merged.
-    Chunk cur = read_chunk(in, path, {}, hash);
-    std::int64_t line = 1;
-    for (;;) {
-      std::future<Chunk> next;
-      if (!cur.eof) {
-        std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
-        next = std::async(std::launch::async,
-                          [&in, &path, &hash, carry = std::move(carry)] { return read_chunk(in, path, carry, hash); });
-      }
-      char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
-      line += read_lines(text, cur.cut, line, path, reader, config);
-      if (!next.valid()) break;
-      cur = next.get();
+  Chunk cur = read_chunk(in, path, {}, hash);
+  std::int64_t line = 1;
+  for (;;) {
+    std::future<Chunk> next;
+    if (!cur.eof) {
+      std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
+      next = std::async(std::launch::async,
+                        [&in, &path, &hash, carry = std::move(carry)] { return read_chunk(in, path, carry, hash); });
     }
+    char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
+    line += read_lines(text, cur.cut, line, path, reader, config);
+    if (!next.valid()) break;
+    cur = next.get();
   }
   ReadResult out = reader.finish(path);
   out.input_path = path;
