@@ -192,3 +192,25 @@ def test_fdd_replies_parse_and_ingest(world_and_items):
             assert (child.steps, child.size) == (parent.steps, parent.size)
     # the same request seed gives the same reply
     assert [t.answer(q) for q in reqs] == replies
+
+
+def test_harder_variants_stay_within_the_caps():
+    w = World(1)
+    t = ProgrammaticTeacher(w, max_steps=W.TEST_STEPS[1], max_size=W.TEST_SIZE[1])
+    parents = [w.make(k, s, 1, purpose="cap", index=s) for k in CATEGORY_KEYS for s in (1, 2, 3)]
+    items = [p.as_item() for p in parents]
+    reqs = cu.feedback_requests(items, {it["id"]: True for it in items}, round=1, n=1, seed=3)
+    by_id = {p.id: p for p in parents}
+    assert {q["kind"] for q in reqs} == {"harder"}
+    for q in reqs:
+        child, parent = w.lookup(t.answer(q)[len("<problem>"):-len("</problem>")]), by_id[q["parent_id"]]
+        assert child is not None and child.key == parent.key and child.size == 1
+        assert child.steps == min(parent.steps + 1, W.TEST_STEPS[1])
+    # at the top of the range a harder variant is a new problem at that top; uncapped it grows
+    top = w.make("add_sub", 3, 1, purpose="cap", index=99)
+    capped = w.variant(top, "harder", 5, max_steps=3, max_size=1)
+    assert (capped.steps, capped.size) == (3, 1) and capped.prompt != top.prompt
+    assert w.variant(top, "harder", 5).steps == 4
+    assert w.variant(top, "harder", 5, max_steps=3).size == 2
+    with pytest.raises(ValueError, match="max_steps/max_size"):
+        w.variant(top, "harder", 5, max_steps=6)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .world import CATEGORIES, Problem, World
+from .world import CATEGORIES, MAX_SIZE, MAX_STEPS, Problem, World
 
 __all__ = ["SOLVE_TEMPLATE", "JUDGE_TEMPLATE", "solve_request", "judge_request", "ProgrammaticTeacher",
            "equation_accuracy"]
@@ -75,9 +75,14 @@ class ProgrammaticTeacher:
     (it may register new problems in the world).
     """
 
-    def __init__(self, world: World, categories: Sequence[str] = CATEGORIES):
+    def __init__(self, world: World, categories: Sequence[str] = CATEGORIES, *, max_steps: Optional[int] = None,
+                 max_size: Optional[int] = None):
+        """``max_steps`` / ``max_size`` cap FDD's harder variants (:meth:`World.variant`; None: the
+        world's maxima) — the top of the difficulty range of the task being distilled."""
         self.world = world
         self.categories = list(categories)
+        self.max_steps = MAX_STEPS if max_steps is None else int(max_steps)
+        self.max_size = MAX_SIZE if max_size is None else int(max_size)
         self.calls: Dict[str, int] = {"solve": 0, "classify": 0, "judge": 0, "harder": 0, "similar": 0,
                                       "unknown": 0}
 
@@ -137,5 +142,5 @@ class ProgrammaticTeacher:
         p = self._problem(_after(prompt, "Original problem:\n"))
         if p is None:
             return "I could not read the original problem."
-        new = self.world.variant(p, kind, seed)
+        new = self.world.variant(p, kind, seed, max_steps=self.max_steps, max_size=self.max_size)
         return f"<problem>{new.prompt}</problem>"

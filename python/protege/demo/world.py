@@ -349,14 +349,19 @@ class World:
         """The problem this world generated with exactly this prompt text (stripped), or None."""
         return self._by_text.get(text.strip())
 
-    def variant(self, problem: Problem, kind: str, seed: int) -> Problem:
-        """FDD variants: ``harder`` = one more step (or larger numbers at 5 steps); ``similar`` =
-        the same category, steps and size with new numbers and context. ``seed`` picks the draw."""
+    def variant(self, problem: Problem, kind: str, seed: int, *, max_steps: int = MAX_STEPS,
+                max_size: int = MAX_SIZE) -> Problem:
+        """FDD variants: ``harder`` = one more step, or larger numbers once ``max_steps`` is reached,
+        or — at ``max_steps`` and ``max_size`` (the top of the task's difficulty range) — a new
+        problem at that top; ``similar`` = the same category, steps and size with new numbers and
+        context. ``seed`` picks the draw. Raises ValueError for an unknown kind or caps out of range."""
+        if not (1 <= max_steps <= MAX_STEPS) or not (1 <= max_size <= MAX_SIZE):
+            raise ValueError(f"max_steps/max_size: expected 1..{MAX_STEPS} / 1..{MAX_SIZE}, got {max_steps}/{max_size}")
         steps, size = problem.steps, problem.size
         if kind == "harder":
-            if steps < MAX_STEPS:
+            if steps < max_steps:
                 steps += 1
-            elif size < MAX_SIZE:
+            elif size < max_size:
                 size += 1
         elif kind != "similar":
             raise ValueError(f"kind: expected 'harder' or 'similar', got {kind!r}")
