@@ -19,7 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed (model init, batches, sampling)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--ablation", action="store_true", help="run the F1-F4 same-budget baselines instead")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per ablation arm (default: 3)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per ablation arm (default: 3; seeds --seed ..)")
+    p.add_argument("--arms", default="",
+                   help="comma-separated ablation arms to run (default: all: full, F1_uniform, F2_static, "
+                        "F3_sft_only, F4_ce_only)")
     p.add_argument("--full-size", action="store_true",
                    help="run the ablation at the default demo size instead of the --quick size (about 2.5x longer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
@@ -58,7 +61,12 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.ablation:
         from .demo import ablation
 
-        res = ablation.run_ablation(cfg, seeds=args.seeds, out_dir=args.out, bar=bar, log=log)
+        names = [n.strip() for n in args.arms.split(",") if n.strip()] or list(ablation.ARMS)
+        unknown = [n for n in names if n not in ablation.ARMS]
+        if unknown:
+            raise InvalidArgument(f"--arms: unknown arm {unknown[0]!r}; expected some of {', '.join(ablation.ARMS)}")
+        arms = {n: ablation.ARMS[n] for n in names}
+        res = ablation.run_ablation(cfg, seeds=args.seeds, out_dir=args.out, bar=bar, log=log, arms=arms)
         print(res["markdown"])
         print(f"\nablation written to {os.path.join(args.out, 'ablation.md')} and "
               f"{os.path.join(args.out, 'ablation.json')} ({time.perf_counter() - t0:.0f}s)")

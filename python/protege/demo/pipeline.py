@@ -12,8 +12,9 @@ Round r = 1..R —
     the teacher's ``<score>`` judgments is recorded alongside;
  6. FDD: harder variants of solved problems, similar new problems for failed ones, answered by
     the teacher, ingested with test-set de-duplication, solved (rationale) by the teacher;
- 7. TAPIR: classify new items (``<answer>…</answer>``), rebalance to a task distribution that
-    favours the categories the student is weakest in, plan the round with a rising hard share;
+ 7. TAPIR: classify new items (``<answer>…</answer>``), rebalance the pool to a task distribution
+    that favours the categories the student is weakest in, plan the round over the whole pool
+    with a rising hard share;
  8. SFT on the planned round through ``protege.curriculum.Sampler``.
 A final evaluation follows round R. Everything is seeded; see docs/demo.md for what is
 bit-reproducible.
@@ -77,7 +78,12 @@ class DemoConfig:
     hard_delta: float = 0.5  #: hard = pass-rate difficulty > delta
     fdd_parents: int = 150  #: problems turned into FDD requests per round
     fdd_n: int = 2
-    round_size: int = 1600  #: rows in each round's plan
+    fdd_max_steps: int = 0  #: cap on the steps of FDD's harder variants (0: the world's maximum, 5)
+    fdd_max_size: int = 0  #: cap on their operand size knob (0: the world's maximum, 3)
+    #: rows in each round's plan; 0 (default): the pool's size, so the round's dataset is the whole
+    #: (rebalanced) pool and grows with it, as in TAPIR; a fixed size smaller than the pool drops
+    #: most of the easier pool and repeats the hard rows (see docs/demo.md, Ablation)
+    round_size: int = 0
     # what the ablation switches off (F1..F4)
     tapir: bool = True
     fdd: bool = True
@@ -91,7 +97,7 @@ class DemoConfig:
 def quick_config(**kw: Any) -> DemoConfig:
     """`--quick`: a smaller run for a first look (about half the default cost; same teacher model)."""
     base = dict(seed_per_category=300, sft0_steps=500, round_sft_steps=200,
-                sample_problems=120, k=4, dpo_steps=15, fdd_parents=80, round_size=800)
+                sample_problems=120, k=4, dpo_steps=15, fdd_parents=80)
     base.update(kw)
     return DemoConfig(**base)
 
@@ -270,7 +276,7 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
     M.set_determinism(cfg.seed, cfg.threads)
     tok = M.Tokenizer()
     world = W.World(cfg.world_seed)
-    teacher = ProgrammaticTeacher(world)
+    teacher = ProgrammaticTeacher(world, max_steps=cfg.fdd_max_steps or None, max_size=cfg.fdd_max_size or None)
     timings: Dict[str, float] = defaultdict(float)
 
     def phase(label: str):
@@ -330,7 +336,6 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
     dpo_losses.append([])
 
     schedule = cu.Schedule.linear(cfg.hard_share[0], cfg.hard_share[1], max(1, cfg.rounds))
-    planner = cu.Planner(schedule, [cfg.round_size], seed=cfg.seed)
     rounds: List[Dict[str, Any]] = []
     accuracy: List[Dict[str, Any]] = []
     classified: Dict[str, str] = {}
@@ -467,18 +472,19 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
             info["classified"] = {"items": len(todo), **cstats}
         for it in pool:
             it["category"] = classified[it["id"]]
+        size = cfg.round_size or len(pool)
         if cfg.tapir:
             dist = _target_distribution(ev["per_category"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                bal = cu.rebalance(pool, dist, seed=cfg.seed + r, total=max(len(pool), cfg.round_size), threads=1)
+                bal = cu.rebalance(pool, dist, seed=cfg.seed + r, total=max(len(pool), size), threads=1)
             rows = []
             reps: Counter = Counter()
             for i in bal.indices:
                 it = pool[i]
                 reps[it["id"]] += 1
                 rows.append({**it, "id": f"{it['id']}~{reps[it['id']]}" if reps[it["id"]] > 1 else it["id"]})
-            plan = planner.plan(r - 1, rows)
+            plan = cu.Planner(schedule, [size], seed=cfg.seed).plan(r - 1, rows)
             info["rebalance"] = [list(t) for t in bal.table]
             info["target"] = dist.as_dict()
             info["plan"] = plan.summary()
