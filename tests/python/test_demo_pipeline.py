@@ -82,6 +82,15 @@ def test_ablation_switches_run(cache, tmp_path):
     assert set(res["summary"]) == set(arms)
     assert os.path.exists(tmp_path / "ablation.md") and os.path.exists(tmp_path / "ablation.json")
     assert "F2 FDD" in res["markdown"]
+    # a second process with another seed, merged with the first: one table over both seeds
+    ablation.run_ablation(P.tiny_config(seed=1), seeds=1, out_dir=str(tmp_path / "s1"), arms={"full": arms["full"]})
+    merged = ablation.merge([str(tmp_path), str(tmp_path / "s1"), str(tmp_path)], str(tmp_path / "all"))
+    assert {n: s["n"] for n, s in merged["summary"].items()} == {"full": 2, "F2_static": 1, "F3_sft_only": 1}
+    assert [r["seed"] for r in merged["runs"]["full"]] == [0, 1]
+    assert "full 2 (seeds 0, 1)" in merged["markdown"]
+    ablation.run_ablation(P.tiny_config(k=2), seeds=1, out_dir=str(tmp_path / "k2"), arms={"full": arms["full"]})
+    with pytest.raises(ValueError, match="another base config"):
+        ablation.merge([str(tmp_path), str(tmp_path / "k2")], str(tmp_path / "bad"))
 
 
 def test_cli_tiny_run(cache, tmp_path):

@@ -10,6 +10,7 @@ Each arm switches one component off and keeps the compute budget (steps, example
 All arms share the world (``world_seed``) and therefore the cached teacher model; ``seed`` varies
 the student's initialisation, batches and sampling. Writes ``ablation.md`` and ``ablation.json``
 with mean ± std (sample std, n − 1) of the final overall and per-category test accuracy.
+:func:`merge` combines the outputs of several processes (one seed each, run side by side).
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import json
 import math
 import os
 from dataclasses import replace
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Sequence
 
 from .._io import write_text_atomic
 from . import pipeline as P
 from . import world as W
 from .report import SHORT
 
-__all__ = ["ARMS", "run_ablation"]
+__all__ = ["ARMS", "run_ablation", "merge"]
 
 #: arm name -> (claim, config changes, description)
 ARMS = {
@@ -60,11 +61,46 @@ def run_ablation(base: P.DemoConfig, *, seeds: int, out_dir: str, bar: Callable[
                                   "round0": rep["accuracy"][0]["overall"], "wall_s": rep["wall_s"]})
             log(f"ablation: arm {name}, seed {cfg.seed}: final accuracy {final['overall']:.3f} "
                 f"({rep['wall_s']:.0f}s)")
-            out = _write(base, arms, results, out_dir)
+            out = _write(_config_dict(base), arms, results, out_dir)
     return out
 
 
-def _write(base: P.DemoConfig, arms: Dict[str, Any], results: Dict[str, List[Dict[str, Any]]],
+def merge(dirs: Sequence[str], out_dir: str) -> Dict[str, Any]:
+    """Combines the ``ablation.json`` files in ``dirs`` (e.g. ``protege demo --ablation --seed S
+    --seeds 1 --out DIR_S`` run side by side, one process per seed) into one ``ablation.md`` /
+    ``.json`` in ``out_dir``. A run of an arm and seed found twice is kept once; the base config
+    recorded is the first file's, with its seed set to the lowest seed. Raises ValueError for no
+    dirs or base configs that differ in anything but the seed."""
+    if not dirs:
+        raise ValueError("dirs: expected at least one ablation output directory")
+    base: Dict[str, Any] = {}
+    arms: Dict[str, Any] = {}
+    results: Dict[str, List[Dict[str, Any]]] = {}
+    for d in dirs:
+        with open(os.path.join(d, "ablation.json")) as fh:
+            data = json.load(fh)
+        cfg = dict(data["base_config"])
+        if base and {k: v for k, v in cfg.items() if k != "seed"} != {k: v for k, v in base.items() if k != "seed"}:
+            raise ValueError(f"dirs: {d} was run with another base config than {dirs[0]}")
+        base = base or cfg
+        base["seed"] = min(base["seed"], cfg["seed"])
+        for name, a in data["arms"].items():
+            arms.setdefault(name, (a["claim"], a["changes"], a["description"]))
+            runs = results.setdefault(name, [])
+            for run in data["runs"].get(name, []):
+                if all(r["seed"] != run["seed"] for r in runs):
+                    runs.append(run)
+    order = [n for n in ARMS if n in arms] + [n for n in arms if n not in ARMS]
+    arms = {n: arms[n] for n in order}
+    results = {n: sorted(results[n], key=lambda r: r["seed"]) for n in order}
+    return _write(base, arms, results, out_dir)
+
+
+def _config_dict(cfg: P.DemoConfig) -> Dict[str, Any]:
+    return {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in cfg.as_dict().items()}
+
+
+def _write(base: Dict[str, Any], arms: Dict[str, Any], results: Dict[str, List[Dict[str, Any]]],
            out_dir: str) -> Dict[str, Any]:
     summary = {}
     for name, runs in results.items():
@@ -75,10 +111,12 @@ def _write(base: P.DemoConfig, arms: Dict[str, Any], results: Dict[str, List[Dic
         per = {c: _mean_std([r["per_category"][c] for r in runs]) for c in W.CATEGORIES}
         summary[name] = {"mean": m, "std": s, "round0_mean": m0, "per_category": per, "n": len(runs)}
     full = summary.get("full")
-    counts = ", ".join(f"{n} {summary[n]['n']}" for n in summary)
+    counts = ", ".join(f"{n} {summary[n]['n']} (seeds {', '.join(str(r['seed']) for r in results[n])})"
+                       for n in summary)
     lines = ["# protege demo — ablation (same compute budget per arm)", "",
              f"Runs per arm: {counts}; final overall test accuracy "
-             f"after round {base.rounds} (mean ± sample std over seeds), and after round 0 (SFT only).",
+             f"after round {base['rounds']} (mean ± sample std over seeds), and after round 0 (SFT only). "
+             f"Torch threads per run: {base['threads']}.",
              "", "| arm | claim | what changes | accuracy | Δ vs full | after round 0 |", "|---|---|---|---|---|---|"]
     for name, (claim, _c, desc) in arms.items():
         if name not in summary:
@@ -95,7 +133,7 @@ def _write(base: P.DemoConfig, arms: Dict[str, Any], results: Dict[str, List[Dic
     md = "\n".join(lines) + "\n"
     os.makedirs(out_dir, exist_ok=True)
     write_text_atomic(os.path.join(out_dir, "ablation.md"), md)
-    data = {"base_config": {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in base.as_dict().items()},
+    data = {"base_config": base,
             "arms": {n: {"claim": arms[n][0], "changes": arms[n][1], "description": arms[n][2]} for n in arms},
             "runs": results, "summary": summary}
     write_text_atomic(os.path.join(out_dir, "ablation.json"), json.dumps(data, indent=1) + "\n")
