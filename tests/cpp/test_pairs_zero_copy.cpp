@@ -1,6 +1,6 @@
 // Zero-copy reading and direct row text of the pairs module: completions view the text the reader
-// keeps alive (escapes decoded in place) across parse blocks (1 MiB) and file chunks (32 MiB; files
-// and piped input),
+// keeps alive (escapes decoded in place) across parse blocks (1 MiB) and file pieces (32 MiB; mapped
+// files and piped input),
 // with line numbers, CRLF, blank lines and a final line without newline handled as before; and
 // the trl / openrlhf rows written straight as text are byte for byte nlohmann's dump of rows();
 // the SIMD helpers and the reused shingle index against plain references.
@@ -159,9 +159,9 @@ TEST_CASE("pairs zero-copy: a file over several 32 MiB chunks", "[pairs][io]") {
     CHECK(read.input_hash == protege::io::file_hash(path));  // hashed while read, chunk carries once
     check_groups(read.groups, lines);
   }
-  // Escapes are decoded in place in the reader's copy of the text, never in the file.
+  // A regular file is read through a private mapping: decoding escapes in place never reaches the file.
   CHECK(slurp(path) == text.substr(0, text.size() - 1));
-  // A pipe is read in the same 32 MiB chunks, with the same groups and hash.
+  // A pipe cannot be mapped: it is read in 32 MiB chunks, with the same groups and hash.
   const std::string fifo = (dir / "in.fifo").string();
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   std::thread writer([&] {

@@ -76,8 +76,11 @@ struct ReadResult {
 
 /// Reads grouped or flat records from a JSONL file using `config.fields`, `config.input_format`,
 /// `config.on_error` and `config.max_line_bytes`. Lines are parsed on `config.threads` threads in
-/// blocks of about 1 MiB (the file is read in 32 MiB chunks) and merged in line order, so the
-/// groups, the skip report and the first strict-mode error do not depend on the thread count.
+/// blocks of about 1 MiB (in pieces of 32 MiB; a piece is merged while the next is parsed) and
+/// merged in line order, so the groups, the skip report and the first strict-mode error do not
+/// depend on the thread count. A regular file is read through a private memory mapping (its
+/// page-cache pages, not a copy; the file is never written): it must not be truncated by another
+/// process while it is read. Pipes and other inputs are read in 32 MiB chunks.
 ///
 /// Each record is validated: the prompt is a string or an array of messages with string "role"
 /// and "content"; completions an array of strings; scores an array of numbers of the same

@@ -14,6 +14,11 @@
 #include <memory>         // for std::shared_ptr
 #include <unordered_map>  // for std::unordered_map
 
+#include <fcntl.h>     // for open
+#include <sys/mman.h>  // for mmap, munmap, madvise
+#include <sys/stat.h>  // for fstat
+#include <unistd.h>    // for close
+
 #include "pairs/fast_record.hpp"
 #include "protege/log.hpp"
 #include "protege/pairs/pair_builder.hpp"
@@ -34,7 +39,28 @@ using io::RecordError;
 struct InputStorage {
   std::deque<std::unique_ptr<char[]>> chunks;
   std::deque<std::deque<std::string>> decoded;
+  std::shared_ptr<char> mapping;  // a regular file's private mapping (munmap on release), or null
 };
+
+// A private, writable mapping of a whole regular file (writes stay in this process: completions
+// with escapes are decoded in place, copying only the pages they touch). The pages come from the
+// page cache, so no fresh memory is filled with a copy of the input. Null when the file is not a
+// regular non-empty file or cannot be mapped; the caller then reads it. As for any reader of a
+// mapped file, another process truncating the file while it is read ends the process (SIGBUS).
+std::shared_ptr<char> map_file(const std::string& path, std::size_t& size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  void* p = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    size = static_cast<std::size_t>(st.st_size);
+    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  }
+  ::close(fd);
+  if (p == MAP_FAILED) return nullptr;
+  ::madvise(p, size, MADV_SEQUENTIAL);
+  return std::shared_ptr<char>(static_cast<char*>(p), [size](char* q) { ::munmap(q, size); });
+}
 
 // One chunk of the input: the partial last line of the previous chunk, then new bytes; `cut`
 // ends its last complete line (the whole chunk at the end of the input).
@@ -95,6 +121,14 @@ class GroupReader {
 
   // The memory the groups' completions view (filled by the reading thread only).
   InputStorage& storage() noexcept { return *storage_; }
+
+  // Room for about `records` groups, so that merging grows no container (fresh memory is filled
+  // and moved on every doubling otherwise).
+  void reserve(std::size_t records) {
+    out_.groups.reserve(records);
+    flat_.reserve(records);
+    index_.reserve(records);
+  }
 
   // Thread-safe: validates one record; its completions are moved into `arena` (one per block).
   // Throws RecordError naming the field.
@@ -307,21 +341,22 @@ class GroupReader {
   std::shared_ptr<InputStorage> storage_;
 };
 
-// Parses the `size` bytes at `text` (whole lines, the first being line `first_line`; memory that
-// reader.storage() keeps alive) in parallel blocks of about 1 MiB, then merges records and errors
-// in line order. Each block numbers its lines from 0 and counts them itself; the merge adds the
-// block's first line, so no pass over the text is sequential. Returns the number of lines.
-std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, const std::string& name, GroupReader& reader,
-                const PairConfig& c) {
-  struct Block {
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    std::int64_t lines = 0;  // line count of the block
-    std::vector<Parsed> records;
-    std::vector<std::int64_t> rel;  // block-relative line of each record
-    io::ErrorReport errors;         // block-relative lines
-    std::deque<std::string> arena;  // completions decoded by the DOM path
-  };
+// One parsed block of lines (records and errors numbered from the block's first line).
+struct Block {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::int64_t lines = 0;  // line count of the block
+  std::vector<Parsed> records;
+  std::vector<std::int64_t> rel;  // block-relative line of each record
+  io::ErrorReport errors;         // block-relative lines
+  std::deque<std::string> arena;  // completions decoded by the DOM path
+};
+
+// Parses the `size` bytes at `text` (whole lines; memory that reader.storage() keeps alive) in
+// parallel blocks of about 1 MiB. Each block numbers its lines from 0 and counts them itself, so
+// no pass over the text is sequential; merge_blocks() then adds the blocks' first lines.
+std::vector<Block> parse_blocks(char* text, std::size_t size, const std::string& name, const GroupReader& reader,
+                                const PairConfig& c) {
   constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
   const std::string_view all(text, size);
   std::vector<Block> blocks;
@@ -380,6 +415,13 @@ std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, c
       blk.lines = rel;
     }
   });
+  return blocks;
+}
+
+// Merges parsed blocks (the first being line `first_line`) into the reader: records and errors
+// strictly in line order. Sequential. Returns the number of lines.
+std::int64_t merge_blocks(std::vector<Block>& blocks, std::int64_t first_line, const std::string& name,
+                          GroupReader& reader) {
   std::int64_t base = first_line;
   for (Block& blk : blocks) {
     std::size_t ri = 0;
@@ -407,29 +449,90 @@ std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, c
   return base - first_line;
 }
 
+// parse_blocks() then merge_blocks(). Returns the number of lines.
+std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, const std::string& name,
+                        GroupReader& reader, const PairConfig& c) {
+  std::vector<Block> blocks = parse_blocks(text, size, name, reader, c);
+  return merge_blocks(blocks, first_line, name, reader);
+}
+
+
+// Parses a mapped file in pieces of about kPiece bytes cut after a newline; the next piece is
+// hashed (which also brings its pages in) on a side thread while this one is parsed.
+void read_mapped(char* data, std::size_t size, const std::string& path, GroupReader& reader, const PairConfig& config,
+                 io::StreamHash& hash) {
+  constexpr std::size_t kPiece = std::size_t{32} << 20;
+  const std::string_view all(data, size);
+  const auto piece_end = [&](std::size_t begin) {
+    if (size - begin <= kPiece) return size;
+    const std::size_t nl = all.find('\n', begin + kPiece - 1);
+    return nl == std::string_view::npos ? size : nl + 1;
+  };
+  // Hashes [begin, end) before any of it is decoded in place.
+  std::size_t begin = 0;
+  std::size_t end = piece_end(0);
+  hash.update(all.substr(0, end));
+  // Records expected in the whole file, from the line density of the first piece (a little over).
+  std::size_t lines = 1;
+  for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + end - p)))) != nullptr; ++p) {
+    ++lines;
+  }
+  reader.reserve(static_cast<std::size_t>(static_cast<double>(lines) * (static_cast<double>(size) / static_cast<double>(end)) * 1.02) + 16);
+  // Piece k is merged (sequential, in line order) on its own thread while piece k + 1 is
+  // parsed; merges run one at a time, in piece order, so the first error is the same.
+  std::int64_t line = 1;
+  std::future<void> merging;
+  while (begin < size) {
+    std::future<std::size_t> next;
+    if (end < size) {
+      next = std::async(std::launch::async, [&, end] {
+        const std::size_t e = piece_end(end);
+        hash.update(all.substr(end, e - end));
+        return e;
+      });
+    }
+    auto blocks = std::make_shared<std::vector<Block>>(parse_blocks(data + begin, end - begin, path, reader, config));
+    std::int64_t lines = 0;
+    for (const Block& blk : *blocks) lines += blk.lines;
+    if (merging.valid()) merging.get();  // the previous piece is merged (or its error rethrown)
+    merging = std::async(std::launch::async,
+                         [&reader, &path, blocks, line] { (void)merge_blocks(*blocks, line, path, reader); });
+    line += lines;
+    begin = end;
+    if (next.valid()) end = next.get();
+  }
+  if (merging.valid()) merging.get();
+}
+
 }  // namespace
 
 ReadResult read_groups(const std::string& path, const PairConfig& config) {
   validate(config);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
   GroupReader reader(config);
-  // Each chunk stays alive in reader.storage() (the groups' completions view it). The next chunk
-  // is read on a side thread while this one is parsed and merged.
   io::StreamHash hash;  // the manifest's input hash, over the bytes as read
-  Chunk cur = read_chunk(in, path, {}, hash);
-  std::int64_t line = 1;
-  for (;;) {
-    std::future<Chunk> next;
-    if (!cur.eof) {
-      std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
-      next = std::async(std::launch::async,
-                        [&in, &path, &hash, carry = std::move(carry)] { return read_chunk(in, path, carry, hash); });
+  std::size_t mapped_size = 0;
+  if (auto mapping = map_file(path, mapped_size)) {
+    reader.storage().mapping = mapping;
+    read_mapped(mapping.get(), mapped_size, path, reader, config, hash);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(fmt::format("cannot open {} for reading: {}", path, std::strerror(errno)));
+    // Each chunk stays alive in reader.storage() (the groups' completions view it). The next
+    // chunk is read on a side thread while this one is parsed and merged.
+    Chunk cur = read_chunk(in, path, {}, hash);
+    std::int64_t line = 1;
+    for (;;) {
+      std::future<Chunk> next;
+      if (!cur.eof) {
+        std::string carry(cur.data.get() + cur.cut, cur.size - cur.cut);
+        next = std::async(std::launch::async,
+                          [&in, &path, &hash, carry = std::move(carry)] { return read_chunk(in, path, carry, hash); });
+      }
+      char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
+      line += read_lines(text, cur.cut, line, path, reader, config);
+      if (!next.valid()) break;
+      cur = next.get();
     }
-    char* const text = reader.storage().chunks.emplace_back(std::move(cur.data)).get();
-    line += read_lines(text, cur.cut, line, path, reader, config);
-    if (!next.valid()) break;
-    cur = next.get();
   }
   ReadResult out = reader.finish(path);
   out.input_path = path;
