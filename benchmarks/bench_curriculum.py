@@ -4,10 +4,13 @@ plain-Python reference, in one run.
 The plain-Python reference (regex reply parsing, EasyDistill-v2-style largest-remainder
 rebalancing with ``random``, ``random.sample`` round planning, id checks with a ``set``) is timed on
 a subsample (default 1 M items) and extrapolated linearly to N; the table says so. Goal: >= 30x
-and < 5 s for protege on 2 threads. Peak memory is the process's max RSS growth during the protege
-stage (inputs excluded). Prints a table and writes benchmarks/results/bench_curriculum.json.
+and < 5 s for protege on 2 threads. Each side runs --repeats times (default 3; protege and the
+reference alternate) and the table quotes, per side, the run with the median total (its stage
+times), so one disturbed run on a shared machine does not decide the ratio. Peak memory is the
+process's max RSS growth during the first protege run (inputs excluded). Prints a table and
+writes benchmarks/results/bench_curriculum.json (with every run).
 
-    python benchmarks/bench_curriculum.py [--n 10000000] [--ref-n 1000000] [--threads 2]
+    python benchmarks/bench_curriculum.py [--n 10000000] [--ref-n 1000000] [--threads 2] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -128,6 +131,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=10_000_000)
     ap.add_argument("--ref-n", type=int, default=1_000_000, help="plain-Python subsample (extrapolated to n)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3, help="runs per side; the median run is quoted")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "bench_curriculum.json"))
     args = ap.parse_args()
 
@@ -145,19 +149,32 @@ def main() -> int:
     load_before = os.getloadavg()
     rss0 = max_rss_mb()
     sizes = [int(args.n * f) for f in frac]
-    ours, (parsed, bal, plans) = run_protege(replies, ids, hard, args.threads, sizes, schedule)
-    rss1 = max_rss_mb()
-    assert len(bal.indices) == args.n and [len(p) for p in plans] == sizes
-    del parsed, bal, plans
-    gc.collect()
-
     m = min(args.ref_n, args.n)
     sub_sizes = [int(m * f) for f in frac]
-    ref = run_reference(replies[:m], ids[:m], hard[:m], names, sub_sizes, schedule)
     scale = args.n / m
+    ours_runs, ref_runs, sub_runs = [], [], []
+    rss1 = rss0
+    for rep in range(args.repeats):  # sides alternate, so a slow spell of the machine hits both
+        t, (parsed, bal, plans) = run_protege(replies, ids, hard, args.threads, sizes, schedule)
+        if rep == 0:
+            rss1 = max_rss_mb()
+        assert len(bal.indices) == args.n and [len(p) for p in plans] == sizes
+        del parsed, bal, plans
+        gc.collect()
+        ours_runs.append(t)
+        ref_runs.append(run_reference(replies[:m], ids[:m], hard[:m], names, sub_sizes, schedule))
+        gc.collect()
+        # protege on the same subsample, for a like-for-like ratio at the subsample size too.
+        sub_runs.append(run_protege(replies[:m], ids[:m], hard[:m], args.threads, sub_sizes, schedule)[0])
+        gc.collect()
+        print(f"run {rep + 1}/{args.repeats}: protege {t['total']:.3f} s, python@{m:,} {ref_runs[-1]['total']:.3f} s",
+              file=sys.stderr)
+
+    def median_run(runs):
+        return sorted(runs, key=lambda r: r["total"])[(len(runs) - 1) // 2]
+
+    ours, ref, ours_sub = median_run(ours_runs), median_run(ref_runs), median_run(sub_runs)
     ref_est = {k: v * scale for k, v in ref.items()}
-    # protege on the same subsample, for a like-for-like ratio at the subsample size too.
-    ours_sub, _ = run_protege(replies[:m], ids[:m], hard[:m], args.threads, sub_sizes, schedule)
 
     rows = []
     for k in ("ids", "parse", "rebalance", "plan3", "total"):
@@ -169,6 +186,8 @@ def main() -> int:
                        f"protege@{m:,} s", f"python@{m:,} s", "speedup@sub"])
     goal_speed = ref_est["total"] / ours["total"] >= 30
     goal_time = ours["total"] < 5
+    print("every run, protege total: " + ", ".join(f"{r['total']:.3f}" for r in ours_runs)
+          + f" s; python@{m:,} total: " + ", ".join(f"{r['total']:.3f}" for r in ref_runs) + " s")
     print(f"\npeak RSS growth during the protege stage: {rss1 - rss0:.0f} MiB (process max RSS {rss1:.0f} MiB)")
     print(f"load average before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"goal >= 30x: {'met' if goal_speed else 'NOT met'}; goal < 5 s: {'met' if goal_time else 'NOT met'}")
@@ -178,6 +197,8 @@ def main() -> int:
         "n": args.n, "threads": args.threads, "reference_n": m, "reference_extrapolation": "linear",
         "protege_s": ours, "python_estimated_s": ref_est, "python_measured_subsample_s": ref,
         "protege_subsample_s": ours_sub, "speedup_total": ref_est["total"] / ours["total"],
+        "repeats": args.repeats, "protege_runs_s": ours_runs, "python_subsample_runs_s": ref_runs,
+        "protege_subsample_runs_s": sub_runs,
         "peak_rss_growth_mib": rss1 - rss0, "max_rss_mib": rss1,
         "goals": {"speedup_ge_30x": goal_speed, "under_5s": goal_time},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),

@@ -16,8 +16,11 @@ PATH.manifest.json (with an XXH64 hash of the whole input, computed while it is 
 reference does not. "CPU s" is user+sys time of that process (all its threads).
 
 With --ref-prompts N < prompts the Python reference is timed on the first N prompts only and its
-time is extrapolated linearly to the full size (the output says so). Prints a table and writes
-benchmarks/results/bench_pairs.json. Not part of the tests.
+time is extrapolated linearly to the full size (the output says so). Every side runs --repeats
+times (default 3), alternating sides, and the table quotes the median run (wall and CPU time of
+that run; peak RSS is the largest of all runs), so one disturbed run on a shared machine does not
+decide the ratio. Prints a table and writes benchmarks/results/bench_pairs.json (with every run).
+Not part of the tests.
 """
 from __future__ import annotations
 
@@ -111,10 +114,14 @@ def run_side(args) -> dict:
     else:
         from protege import pairs
 
+        t_import = time.perf_counter()
         res = pairs.build(args.input, strategy="best_worst", threads=args.threads, near_dup=args.near_dup,
                           stats_per_prompt=False)
+        t_built = time.perf_counter()
         files = res.to_jsonl(args.output, format="trl")
-        info = {"pairs": files["rows"], "build_seconds": res.stats["seconds"]}
+        info = {"pairs": files["rows"], "import_seconds": t_import - t0,
+                "read_seconds": t_built - t_import - res.stats["seconds"], "build_seconds": res.stats["seconds"],
+                "write_seconds": time.perf_counter() - t_built}
     info["seconds"] = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     info["cpu_seconds"] = ru.ru_utime + ru.ru_stime
@@ -127,6 +134,16 @@ def side(inp, out, kind, threads=2, near_dup="exact", limit=0) -> dict:
            "--threads", str(threads), "--near-dup", near_dup, "--limit", str(limit)]
     r = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def median_run(runs: list) -> dict:
+    """The run with the median wall time (lower median for an even count), with every run's wall
+    time and the largest peak RSS attached."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    med = dict(ordered[(len(ordered) - 1) // 2])
+    med["all_seconds"] = [r["seconds"] for r in runs]
+    med["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return med
 
 
 def compare_outputs(cpp_out: str, ref_out: str, limit: int) -> bool:
@@ -148,6 +165,7 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--ref-prompts", type=int, default=0, help="time the reference on this many prompts (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3, help="runs per side; the median run is quoted")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "bench_pairs.json"))
     ap.add_argument("--side", choices=("python", "cpp"), help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
@@ -171,20 +189,31 @@ def main() -> int:
           file=sys.stderr)
 
     ref_n = args.ref_prompts if 0 < args.ref_prompts < args.prompts else args.prompts
-    ref = side(inp, os.path.join(tmp, "ref.jsonl"), "python", limit=ref_n)
+    configs = ((1, "exact"), (2, "exact"), (2, "minhash"), (2, "none"))
+    ref_runs, cpp_all = [], {c: [] for c in configs}
+    for rep in range(args.repeats):  # sides alternate, so a slow spell of the machine hits both
+        ref_runs.append(side(inp, os.path.join(tmp, "ref.jsonl"), "python", limit=ref_n))
+        for threads, near in configs:
+            cpp_all[(threads, near)].append(side(inp, os.path.join(tmp, f"cpp_{threads}_{near}.jsonl"), "cpp",
+                                                 threads=threads, near_dup=near))
+        print(f"run {rep + 1}/{args.repeats}: python {ref_runs[-1]['seconds']:.2f} s, protege 2 threads "
+              f"{cpp_all[(2, 'exact')][-1]['seconds']:.3f} s", file=sys.stderr)
+    ref = median_run(ref_runs)
     scale = args.prompts / ref_n
     ref_full = ref["seconds"] * scale
     rows = [{"impl": "python reference" + (f" (timed on {ref_n} prompts, x{scale:g} linear)" if scale != 1 else ""),
              "threads": 1, "near_dup": "exact", "seconds": ref_full, "cpu_seconds": ref["cpu_seconds"] * scale,
              "peak_rss_mb": ref["peak_rss_mb"],
              "pairs": ref["pairs"] if scale == 1 else None}]
+    rows[0]["all_seconds"] = [x * scale for x in ref["all_seconds"]]
     cpp_runs = {}
-    for threads, near in ((1, "exact"), (2, "exact"), (2, "minhash"), (2, "none")):
-        r = side(inp, os.path.join(tmp, f"cpp_{threads}_{near}.jsonl"), "cpp", threads=threads, near_dup=near)
+    for threads, near in configs:
+        r = median_run(cpp_all[(threads, near)])
         cpp_runs[(threads, near)] = r
         rows.append({"impl": "protege (C++)", "threads": threads, "near_dup": near, "seconds": r["seconds"],
-                     "cpu_seconds": r["cpu_seconds"],
-                     "peak_rss_mb": r["peak_rss_mb"], "pairs": r["pairs"]})
+                     "cpu_seconds": r["cpu_seconds"], "peak_rss_mb": r["peak_rss_mb"], "pairs": r["pairs"],
+                     "all_seconds": r["all_seconds"],
+                     "phases": {k: r[k] for k in ("import_seconds", "read_seconds", "build_seconds", "write_seconds")}})
     agree = compare_outputs(os.path.join(tmp, "cpp_2_exact.jsonl"), os.path.join(tmp, "ref.jsonl"), ref_n)
     with open(os.path.join(tmp, "cpp_1_exact.jsonl"), "rb") as a, open(os.path.join(tmp, "cpp_2_exact.jsonl"), "rb") as b:
         identical = a.read() == b.read()
@@ -201,6 +230,11 @@ def main() -> int:
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(hdr, widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(t, widths)) for t in table]
     print("\n".join(lines))
+    ph = cpp_runs[(2, "exact")]
+    print("\nprotege, 2 threads, exact near-dup (median run): import {:.3f} s, read {:.3f} s, grade+dedup+pair {:.3f} s, "
+          "write {:.3f} s; every run: {}".format(ph["import_seconds"], ph["read_seconds"], ph["build_seconds"],
+                                                 ph["write_seconds"], ", ".join(f"{x:.3f}" for x in ph["all_seconds"])))
+    print("python reference, every run: " + ", ".join(f"{x:.2f}" for x in rows[0]["all_seconds"]))
     ratio2 = ref_full / cpp_runs[(2, "exact")]["seconds"]
     print(f"\nC++ (2 threads) vs plain Python: {ratio2:.1f}x (goal >= 30x) | pairs agree with the reference on the "
           f"{ref_n} reference prompts: {agree} | 1 vs 2 threads byte-identical: {identical}")
@@ -208,10 +242,10 @@ def main() -> int:
         print(f"note: the Python reference was timed on the first {ref_n} prompts and extrapolated linearly x{scale:g}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average at the end "
           f"{os.getloadavg()[0]:.1f} (shared machine: wall-clock timings include contention; CPU s = user+sys of "
-          f"the process, summed over its threads; one run each)")
+          f"the process, summed over its threads; median of {args.repeats} runs each)")
 
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    result = {"prompts": args.prompts, "k": args.k, "rationales": n_rat, "input_mb": size_mb, "reference_prompts": ref_n,
+    result = {"prompts": args.prompts, "k": args.k, "repeats": args.repeats, "rationales": n_rat, "input_mb": size_mb, "reference_prompts": ref_n,
               "reference_extrapolated": scale != 1, "rows": rows, "speedup_2_threads": ratio2,
               "pairs_agree_with_reference": agree, "threads_1_vs_2_identical": identical,
               "python": sys.version.split()[0], "cpus": os.cpu_count(), "load_average": os.getloadavg(), "machine": platform.machine()}
