@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,34 @@ TEST_CASE("AtomicWriter leaves no file without commit and replaces it on commit"
   std::string line;
   REQUIRE(std::getline(in, line));
   CHECK(line == "{\"a\":1}");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("AtomicWriter: start_writeback between writes changes neither content nor atomicity", "[io]") {
+  const std::string path = "protege_test_writeback.jsonl";
+  std::remove(path.c_str());
+  std::string expected;
+  {
+    io::AtomicWriter w(path);
+    for (int i = 0; i < 3000; ++i) {
+      w.write_line({{"i", i}});
+      expected += "{\"i\":" + std::to_string(i) + "}\n";
+      if (i % 1000 == 999) w.start_writeback();
+    }
+    w.start_writeback();
+    CHECK_FALSE(std::ifstream(path).good());  // nothing at PATH before commit
+    w.commit();
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(got == expected);
+  {
+    io::AtomicWriter w(path);  // dropped after a writeback: the committed file stays as it was
+    w.write_line({{"x", 1}});
+    w.start_writeback();
+  }
+  std::ifstream again(path, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()) == expected);
   std::remove(path.c_str());
 }
 

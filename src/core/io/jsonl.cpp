@@ -153,6 +153,7 @@ AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
 }
 
 AtomicWriter::~AtomicWriter() {
+  if (sync_fd_ >= 0) ::close(sync_fd_);
   if (!committed_) {
     out_.close();
     std::remove(tmp_.c_str());
@@ -161,6 +162,15 @@ AtomicWriter::~AtomicWriter() {
 
 void AtomicWriter::write_line(const nlohmann::json& value) {
   out_ << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+void AtomicWriter::start_writeback() {
+  out_.flush();
+  if (!out_) throw IoError(fmt::format("error while writing {}", tmp_));
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+  if (sync_fd_ < 0) sync_fd_ = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (sync_fd_ >= 0) (void)::sync_file_range(sync_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);  // advisory
+#endif
 }
 
 void AtomicWriter::commit() {

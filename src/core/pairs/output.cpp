@@ -345,6 +345,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
       if (writing.valid()) writing.get();  // the previous round is written (or its error rethrown)
       writing = std::async(std::launch::async, [&w, &t] {
         for (const std::string& piece : t) w.stream().write(piece.data(), static_cast<std::streamsize>(piece.size()));
+        w.start_writeback();  // the device gets the rows while the next round is serialised
       });
       cur ^= 1;
     }
