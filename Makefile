@@ -55,7 +55,7 @@ test-package:
 	@bash tests/package/run.sh "$(PY)" "$(BUILD)" "$(INSTALL)"
 
 # The main job: feedback-driven distillation on the built-in arithmetic world (docs/demo.md);
-# about 6 min on 2 cores (375 s measured), writes demo-output/report.md, report.json and PNG plots.
+# about 9 min on 2 cores (558 s measured), writes demo-output/report.md, report.json and PNG plots.
 demo: build
 	@$(VENV)/bin/protege demo --out demo-output
 
