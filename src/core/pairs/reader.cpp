@@ -456,7 +456,6 @@ std::int64_t read_lines(char* text, std::size_t size, std::int64_t first_line, c
   return merge_blocks(blocks, first_line, name, reader);
 }
 
-
 // Parses a mapped file in pieces of about kPiece bytes cut after a newline; the next piece is
 // hashed (which also brings its pages in) on a side thread while this one is parsed.
 void read_mapped(char* data, std::size_t size, const std::string& path, GroupReader& reader, const PairConfig& config,
@@ -472,12 +471,6 @@ void read_mapped(char* data, std::size_t size, const std::string& path, GroupRea
   std::size_t begin = 0;
   std::size_t end = piece_end(0);
   hash.update(all.substr(0, end));
-  // Records expected in the whole file, from the line density of the first piece (a little over).
-  std::size_t lines = 1;
-  for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + end - p)))) != nullptr; ++p) {
-    ++lines;
-  }
-  reader.reserve(static_cast<std::size_t>(static_cast<double>(lines) * (static_cast<double>(size) / static_cast<double>(end)) * 1.02) + 16);
   // Piece k is merged (sequential, in line order) on its own thread while piece k + 1 is
   // parsed; merges run one at a time, in piece order, so the first error is the same.
   std::int64_t line = 1;
@@ -494,6 +487,10 @@ void read_mapped(char* data, std::size_t size, const std::string& path, GroupRea
     auto blocks = std::make_shared<std::vector<Block>>(parse_blocks(data + begin, end - begin, path, reader, config));
     std::int64_t lines = 0;
     for (const Block& blk : *blocks) lines += blk.lines;
+    if (begin == 0) {  // records expected in the whole file, from the first piece's line density
+      const double density = static_cast<double>(lines) / static_cast<double>(end);
+      reader.reserve(static_cast<std::size_t>(density * static_cast<double>(size) * 1.02) + 16);
+    }
     if (merging.valid()) merging.get();  // the previous piece is merged (or its error rethrown)
     merging = std::async(std::launch::async,
                          [&reader, &path, blocks, line] { (void)merge_blocks(*blocks, line, path, reader); });
