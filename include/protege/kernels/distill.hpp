@@ -78,7 +78,19 @@ struct DistillParams {
   std::int64_t grad_stride = 0;       ///< row stride of `grad` in elements (>= student_vocab)
   const float* grad_row_scale = nullptr;  ///< optional [rows]: gradient row r is multiplied by it
   float grad_scale = 1.0f;            ///< every gradient row is multiplied by it (e.g. 1/n for "mean")
+  /// Optional device flag of the CUDA launcher (protege::cuda::distill_forward); the CPU kernel
+  /// ignores it and throws instead. A label outside [0, student_vocab) that is not ignore_index
+  /// makes the CUDA kernel set `*error_flag = 1` (never cleared by the kernel), write NaN as the
+  /// row's loss and a zero gradient row. No host synchronisation happens in the launcher: the
+  /// caller zeroes the flag before the launch and reads it whenever it chooses to synchronise.
+  int* error_flag = nullptr;
 };
+
+/// Checks every field of `p` that the host can check without reading the buffers: sizes,
+/// strides, temperature, β, w, the vocabulary-mismatch rule, non-null pointers. Label values
+/// are checked too when `check_labels` (they must then be host memory).
+/// @throws InvalidArgument naming the field, expected and actual value.
+PROTEGE_API void validate_distill_params(const DistillParams& p, bool check_labels);
 
 /// Computes per-row losses and, when `grad` is set, the scaled gradient rows (zero rows for
 /// ignored tokens).

@@ -45,6 +45,11 @@ struct TokenLogprobsBackwardParams {
   void* grad_logits = nullptr;          ///< out [rows, vocab] contiguous, same dtype as logits
                                         ///< (float32 when `grad_float32`)
   bool grad_float32 = false;            ///< write grad_logits as float32 whatever the logits dtype
+  /// Row stride of `grad_logits` in elements; 0 means `forward.vocab` (contiguous). `grad_logits`
+  /// may alias `forward.logits` (gradient written in place, the fused-linear chunk case) when the
+  /// output dtype equals the logits dtype and the strides agree: each element is read before it
+  /// is written by the same thread.
+  std::int64_t grad_stride = 0;
 };
 
 /// Gradient of token_logprobs_forward with respect to the logits:

@@ -46,7 +46,9 @@ std::int64_t common_vocab(const DistillParams& p) {
   }
 }
 
-void validate(const DistillParams& p) {
+}  // namespace
+
+void validate_distill_params(const DistillParams& p, bool check_labels) {
   PROTEGE_CHECK(p.rows >= 0, "rows must be >= 0, got {}", p.rows);
   PROTEGE_CHECK(p.student_vocab >= 1, "student_vocab must be >= 1, got {}", p.student_vocab);
   PROTEGE_CHECK(p.teacher_vocab >= 1, "teacher_vocab must be >= 1, got {}", p.teacher_vocab);
@@ -84,7 +86,7 @@ void validate(const DistillParams& p) {
   PROTEGE_CHECK(p.loss != nullptr, "loss must not be null");
   PROTEGE_CHECK(p.grad == nullptr || p.grad_stride >= p.student_vocab, "grad_stride must be >= student_vocab ({}), got {}",
                 p.student_vocab, p.grad_stride);
-  if (p.labels != nullptr) {
+  if (check_labels && p.labels != nullptr) {
     for (std::int64_t r = 0; r < p.rows; ++r) {
       const std::int64_t y = p.labels[r];
       if (y != p.ignore_index && (y < 0 || y >= p.student_vocab)) {
@@ -94,6 +96,8 @@ void validate(const DistillParams& p) {
     }
   }
 }
+
+namespace {
 
 // Loads `n_src` elements of row `src` times `scale` into out[0, n_src) and pads out[n_src, n) with
 // −inf. Returns the maximum.
@@ -233,7 +237,7 @@ void zero_row(void* dst, DType t, std::int64_t n) {
 }  // namespace
 
 void distill_forward(const DistillParams& prm, int threads) {
-  validate(prm);
+  validate_distill_params(prm, true);
   if (prm.rows == 0) return;
   Consts c{};
   c.v = common_vocab(prm);
