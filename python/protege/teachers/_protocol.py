@@ -1,0 +1,330 @@
+"""What every teacher shares: request normalisation, cache keys, replies, failures and counters.
+
+A protege request is a dict with a ``prompt`` (or chat ``messages``), optional sampling fields
+(``temperature``, ``max_tokens``, ``seed``, ``top_p`` …) and an id (``request_id``, ``id`` or
+``custom_id``). :func:`chat_body` turns it into an OpenAI chat-completions body; :func:`cache_keys`
+gives each request of a batch its stable key ``(id, content hash)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .. import Error, InvalidArgument
+
+__all__ = ["SAMPLING_FIELDS", "ID_FIELDS", "Reply", "Failure", "TeacherStats", "TeacherError", "BatchError",
+           "request_id", "chat_body", "content_hash", "cache_keys", "derived_seed", "parse_completion",
+           "completion_reply", "reply_row", "MalformedReply"]
+
+#: Request fields passed through to the chat-completions body when present (the OpenAI names;
+#: ``top_k`` / ``min_p`` / ``repetition_penalty`` are vLLM and SGLang extensions).
+SAMPLING_FIELDS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop",
+                   "presence_penalty", "frequency_penalty", "logit_bias", "top_k", "min_p", "repetition_penalty")
+#: Fields that name a request, in order of preference.
+ID_FIELDS = ("request_id", "id", "custom_id")
+#: Fields a reply row copies from its request: everything except the prompt and sampling fields.
+_NOT_COPIED = frozenset(SAMPLING_FIELDS) | {"prompt", "messages", "system", "n"}
+
+
+class TeacherError(Error):
+    """A teacher request that failed for good (after its retries), or a teacher misconfiguration."""
+
+
+class BatchError(TeacherError):
+    """Some requests of a batch failed. ``failures`` lists them, ``result`` holds the rest
+    (already answered requests are in the cache too, so a rerun asks only the failed ones)."""
+
+    def __init__(self, message: str, result: "Any"):
+        super().__init__(message)
+        self.result = result
+        self.failures: List[Failure] = list(result.failures)
+
+
+class MalformedReply(ValueError):
+    """A 200 reply whose body is not a chat completion (invalid JSON, no choices, no message)."""
+
+
+@dataclass
+class Reply:
+    """One answered request: ``text``, ``finish_reason``, ``usage`` (token counts), ``logprobs``
+    (OpenAI ``choices[0].logprobs.content`` entries, without ``bytes``; None unless asked for),
+    ``model`` as the server named it and ``cached`` (True when it came from the cache)."""
+
+    id: str
+    text: str
+    finish_reason: Optional[str] = None
+    usage: Dict[str, int] = field(default_factory=dict)
+    logprobs: Optional[List[Dict[str, Any]]] = None
+    model: Optional[str] = None
+    cached: bool = False
+
+    def record(self) -> Dict[str, Any]:
+        """The cache / reply-row fields of this reply (``cached`` is left out: it is not content)."""
+        out: Dict[str, Any] = {"reply": self.text, "finish_reason": self.finish_reason, "usage": self.usage}
+        if self.logprobs is not None:
+            out["logprobs"] = self.logprobs
+        if self.model is not None:
+            out["model"] = self.model
+        return out
+
+    @classmethod
+    def from_record(cls, rid: str, rec: Mapping[str, Any], *, cached: bool) -> "Reply":
+        """The reply stored by :meth:`record`."""
+        return cls(rid, rec["reply"], rec.get("finish_reason"), dict(rec.get("usage") or {}), rec.get("logprobs"),
+                   rec.get("model"), cached)
+
+
+@dataclass
+class Failure:
+    """A request that got no reply: ``index`` in the batch, ``id``, the error ``kind``
+    (``rate_limited``, ``server_error``, ``timeout``, ``connection``, ``malformed``,
+    ``client_error``), the last ``message``, HTTP ``status`` (if any) and ``attempts`` made."""
+
+    index: int
+    id: str
+    kind: str
+    message: str
+    status: Optional[int] = None
+    attempts: int = 0
+
+    def record(self) -> Dict[str, Any]:
+        """A JSON-ready dict of this failure."""
+        return {"index": self.index, "id": self.id, "kind": self.kind, "status": self.status,
+                "attempts": self.attempts, "message": self.message}
+
+
+_USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+class TeacherStats:
+    """Counters of a teacher (thread-safe): ``requests`` asked for, ``cached`` (answered from the
+    cache), ``sent`` (HTTP attempts), ``answered`` (new replies), ``failed``, ``retries`` and
+    ``failures`` by kind, token ``usage`` of new replies and ``cached_usage`` of cached ones."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.cached = 0
+        self.sent = 0
+        self.answered = 0
+        self.failed = 0
+        self.retries: Counter = Counter()
+        self.failures: Counter = Counter()
+        self.usage: Counter = Counter({k: 0 for k in _USAGE})
+        self.cached_usage: Counter = Counter({k: 0 for k in _USAGE})
+
+    def add(self, **counts: int) -> None:
+        """Adds to the plain counters (``requests=…, cached=…, sent=…, answered=…, failed=…``)."""
+        with self._lock:
+            for k, v in counts.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def retry(self, kind: str) -> None:
+        """Counts one retry after an error of ``kind``."""
+        with self._lock:
+            self.retries[kind] += 1
+
+    def fail(self, kind: str) -> None:
+        """Counts one request that failed for good with an error of ``kind``."""
+        with self._lock:
+            self.failed += 1
+            self.failures[kind] += 1
+
+    def add_usage(self, usage: Mapping[str, Any], *, cached: bool) -> None:
+        """Adds a reply's token usage (integer fields only) to ``usage`` or ``cached_usage``."""
+        with self._lock:
+            target = self.cached_usage if cached else self.usage
+            for k, v in usage.items():
+                if isinstance(v, int) and not isinstance(v, bool):
+                    target[k] += v
+
+    def merge(self, other: "TeacherStats") -> None:
+        """Adds every counter of ``other`` to this one."""
+        d = other.as_dict()
+        with self._lock:
+            for k in ("requests", "cached", "sent", "answered", "failed"):
+                setattr(self, k, getattr(self, k) + d[k])
+            self.retries.update(d["retries"])
+            self.failures.update(d["failures"])
+            self.usage.update(d["usage"])
+            self.cached_usage.update(d["cached_usage"])
+
+    def as_dict(self) -> Dict[str, Any]:
+        """All counters as a JSON-ready dict (kinds sorted by name)."""
+        with self._lock:
+            return {"requests": self.requests, "cached": self.cached, "sent": self.sent, "answered": self.answered,
+                    "failed": self.failed, "retries": dict(sorted(self.retries.items())),
+                    "failures": dict(sorted(self.failures.items())), "usage": dict(self.usage),
+                    "cached_usage": dict(self.cached_usage)}
+
+    def cost(self, *, prompt_per_million: float, completion_per_million: float) -> float:
+        """The price of the new replies' tokens at the given prices per million tokens."""
+        return (self.usage["prompt_tokens"] * prompt_per_million
+                + self.usage["completion_tokens"] * completion_per_million) / 1e6
+
+    def summary(self) -> str:
+        """One line: requests, cached, answered, failed (by kind), retries (by kind), tokens."""
+        d = self.as_dict()
+        fail = ", ".join(f"{k} {v}" for k, v in d["failures"].items())
+        retr = ", ".join(f"{k} {v}" for k, v in d["retries"].items())
+        return (f"{d['requests']} requests: {d['cached']} cached, {d['answered']} answered, {d['failed']} failed"
+                f"{f' ({fail})' if fail else ''}; {d['sent']} sent, retries: {retr or 'none'}; tokens: "
+                f"{d['usage']['prompt_tokens']} prompt + {d['usage']['completion_tokens']} completion")
+
+
+# ------------------------------------------------------------------------------------------------
+def request_id(request: Mapping[str, Any]) -> str:
+    """The request's id (``request_id``, ``id`` or ``custom_id``, as a string; "" when none)."""
+    for f in ID_FIELDS:
+        v = request.get(f)
+        if v is not None and v != "":
+            return str(v)
+    return ""
+
+
+def derived_seed(seed: int, rid: str) -> int:
+    """A per-request sampling seed from a teacher seed and the request id (31 bits), so that
+    requests of one batch never share a seed (one seed broadcast to a batch correlates samples)."""
+    h = hashlib.sha256(f"{int(seed)}\x1f{rid}".encode("utf-8")).digest()
+    return int.from_bytes(h[:4], "big") & 0x7FFFFFFF
+
+
+def _where(index: int, rid: str) -> str:
+    return f'requests[{index}]' + (f' (id "{rid}")' if rid else "")
+
+
+def chat_body(request: Mapping[str, Any], model: str, *, index: int = 0, defaults: Optional[Mapping[str, Any]] = None,
+              logprobs: int = 0, seed: Optional[int] = None, extra_body: Optional[Mapping[str, Any]] = None
+              ) -> Dict[str, Any]:
+    """The OpenAI chat-completions body for one protege request.
+
+    Messages are the request's ``messages``, else an optional ``system`` message and the
+    ``prompt`` as the user message. Sampling fields come from ``defaults``, then the request
+    (:data:`SAMPLING_FIELDS`); without a request ``seed``, ``seed`` (if given) is turned into a
+    per-request seed (:func:`derived_seed`). ``logprobs`` > 0 asks for that many top log-probs
+    per token. Raises :class:`protege.InvalidArgument` naming the request and field.
+    """
+    if not isinstance(request, Mapping):
+        raise InvalidArgument(f"requests[{index}]: expected a JSON object (dict), got {type(request).__name__}")
+    rid = request_id(request)
+    where = _where(index, rid)
+    msgs = request.get("messages")
+    if msgs is not None:
+        if not isinstance(msgs, list) or not msgs or not all(
+                isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                for m in msgs):
+            raise InvalidArgument(f'{where}: field "messages": expected a non-empty list of '
+                                  f'{{"role": str, "content": str}}, got {json.dumps(msgs)[:80]}')
+        messages = [{"role": m["role"], "content": m["content"]} for m in msgs]
+    else:
+        prompt = request.get("prompt")
+        if not isinstance(prompt, str):
+            raise InvalidArgument(f'{where}: field "prompt": expected a string, got '
+                                  f'{"nothing" if prompt is None else type(prompt).__name__}')
+        messages = []
+        system = request.get("system")
+        if system is not None:
+            if not isinstance(system, str):
+                raise InvalidArgument(f'{where}: field "system": expected a string, got {type(system).__name__}')
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": prompt})
+    n = request.get("n", 1)
+    if n != 1:
+        raise InvalidArgument(f'{where}: field "n": expected 1 (ask for k samples as k requests with their own '
+                              f'ids and seeds), got {n!r}')
+    body: Dict[str, Any] = {"model": model, "messages": messages}
+    for source in (defaults or {}, request):
+        for f in SAMPLING_FIELDS:
+            v = source.get(f)
+            if v is not None:
+                body[f] = v
+    for f in ("temperature", "top_p", "presence_penalty", "frequency_penalty", "min_p", "repetition_penalty"):
+        if f in body and (isinstance(body[f], bool) or not isinstance(body[f], (int, float))):
+            raise InvalidArgument(f'{where}: field "{f}": expected a number, got {body[f]!r}')
+    for f in ("max_tokens", "max_completion_tokens", "seed", "top_k"):
+        if f in body and (isinstance(body[f], bool) or not isinstance(body[f], int)):
+            raise InvalidArgument(f'{where}: field "{f}": expected an integer, got {body[f]!r}')
+    if "max_tokens" in body and body["max_tokens"] < 1:
+        raise InvalidArgument(f'{where}: field "max_tokens": expected >= 1, got {body["max_tokens"]}')
+    if "seed" not in body and seed is not None:
+        body["seed"] = derived_seed(seed, rid or json.dumps(messages, sort_keys=True))
+    if logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = int(logprobs)
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+def content_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 (first 32 hex digits) of the body's canonical JSON: model, messages and sampling."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def cache_keys(ids: Sequence[str], hashes: Sequence[str]) -> List[Tuple[str, str]]:
+    """Cache keys ``(id, hash)`` of a batch. A request without an id is keyed ``#k`` by its
+    occurrence k among the batch's id-less requests with the same content, so two identical
+    id-less requests are two samples, and a rerun of the same batch finds both in the cache."""
+    seen: Counter = Counter()
+    out = []
+    for rid, h in zip(ids, hashes):
+        if rid:
+            out.append((rid, h))
+        else:
+            out.append((f"#{seen[h]}", h))
+            seen[h] += 1
+    return out
+
+
+def reply_row(request: Mapping[str, Any], reply: Reply) -> Dict[str, Any]:
+    """A replies-file row: the request's provenance fields (ids, kind, parent, round …; not the
+    prompt nor sampling fields) followed by ``reply``, ``finish_reason``, ``usage`` (+ ``logprobs``)."""
+    row = {k: v for k, v in request.items() if k not in _NOT_COPIED}
+    rec = reply.record()
+    rec.pop("model", None)
+    row.update(rec)
+    return row
+
+
+def parse_completion(data: bytes, rid: str) -> Reply:
+    """A :class:`Reply` from a chat-completions response body; raises :class:`MalformedReply`."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedReply(f"invalid JSON ({exc}): {data[:60]!r}") from None
+    return completion_reply(obj, rid)
+
+
+def completion_reply(obj: Any, rid: str) -> Reply:
+    """A :class:`Reply` from a parsed chat-completions object; raises :class:`MalformedReply`."""
+    if not isinstance(obj, dict):
+        raise MalformedReply(f"expected a JSON object, got {type(obj).__name__}")
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedReply(f'field "choices": expected a non-empty list, got {json.dumps(choices)[:60]}')
+    ch = choices[0]
+    msg = ch.get("message")
+    if not isinstance(msg, dict):
+        raise MalformedReply('field "choices[0].message": missing')
+    text = msg.get("content")
+    finish = ch.get("finish_reason")
+    if text is None and isinstance(finish, str):
+        text = ""  # e.g. the whole budget went to reasoning tokens
+    if not isinstance(text, str):
+        raise MalformedReply(f'field "choices[0].message.content": expected a string, got {type(text).__name__}')
+    usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else {}
+    usage = {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
+    lp = None
+    raw_lp = ch.get("logprobs")
+    if isinstance(raw_lp, dict) and isinstance(raw_lp.get("content"), list):
+        lp = [{"token": t.get("token"), "logprob": t.get("logprob"),
+               "top_logprobs": [{"token": a.get("token"), "logprob": a.get("logprob")}
+                                for a in (t.get("top_logprobs") or []) if isinstance(a, dict)]}
+              for t in raw_lp["content"] if isinstance(t, dict)]
+    return Reply(rid, text, finish if isinstance(finish, str) else None, usage, lp,
+                 obj.get("model") if isinstance(obj.get("model"), str) else None)
