@@ -140,3 +140,29 @@ def distill_step_loss(
 
     return redirect(student, compute)
 
+
+
+def completion_token_logps(
+    model: nn.Module,
+    batch: Dict[str, Any],
+    target_mask: torch.Tensor,
+    *,
+    chunk_size: Optional[int] = None,
+) -> torch.Tensor:
+    """Per-position log-probs ``[R, T]`` of the next token, from hidden states (no full logits).
+
+    Position ``t`` holds ``log p(input_ids[:, t+1] | input_ids[:, :t+1])`` where ``target_mask[:, t+1]`` is
+    true and 0 elsewhere (the last position is always 0). Runs the model's backbone (call it through
+    :func:`protege.hf._model.redirect` for wrapped models) and
+    :func:`protege.torch.fused_linear_token_logprobs` on the selected positions only.
+    """
+    head = head_of(model)
+    ids = batch["input_ids"]
+    want = torch.zeros_like(target_mask, dtype=torch.bool)
+    want[:, :-1] = target_mask[:, 1:].bool()
+    hidden = backbone_hidden(model, batch)
+    h, b = head.prepare(hidden[want])
+    y = ids[:, 1:][want[:, :-1]]
+    tok = pt.fused_linear_token_logprobs(h, head.weight, y, bias=b, chunk_size=chunk_size)
+    out = torch.zeros(want.shape, dtype=tok.dtype, device=tok.device)
+    return out.masked_scatter(want, tok)
