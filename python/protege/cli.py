@@ -9,7 +9,7 @@ import importlib
 import sys
 from typing import Sequence
 
-_MODULES = ("answers", "pairs", "curriculum", "demo")
+_MODULES = ("answers", "pairs", "curriculum", "demo", "teacher")
 
 
 def build_parser() -> argparse.ArgumentParser:
