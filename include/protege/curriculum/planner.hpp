@@ -1,6 +1,8 @@
 /// @file planner.hpp
 /// TAPIR multi-round planning: round r's dataset mixes the easier pool and the hard pool with
-/// hard share α_r at a given round size; items already seen `max_seen` times can be excluded.
+/// hard share α_r at a given round size. The hard share is filled from fresh hard items (never
+/// planned before, e.g. new expanded instructions) first; items already planned `max_seen` times
+/// (default kDefaultMaxSeen) are excluded, and what is missing is reported (`short_hard`).
 ///
 /// Picks are made by stable_hash(seed, "plan.pick", id, round) so plans do not depend on item
 /// order or thread count. Thread safety: Planner is immutable; plan_round may be called
@@ -19,11 +21,19 @@
 PROTEGE_NAMESPACE_BEGIN
 namespace curriculum {
 
+/// Default repeat cap: an item already planned this many times (over all rounds, repeats
+/// included) is excluded. protege's default, not the paper's (TAPIR does not repeat items; the
+/// cap bounds repeats when a hard pool is short). Only applies when `seen` counts are given.
+inline constexpr std::uint32_t kDefaultMaxSeen = 4;
+
 /// Planner options.
 struct PlannerOptions {
   std::uint64_t seed = 0;                  ///< seed of picks and shuffles
   std::vector<std::size_t> round_sizes;    ///< one size for all rounds, or one per round
-  std::optional<std::uint32_t> max_seen;   ///< exclude items already seen this many times
+  std::optional<std::uint32_t> max_seen = kDefaultMaxSeen;  ///< exclude items already seen this many times (nullopt: no cap)
+  /// with `seen`: fill the hard share from never-planned hard items first (each once), then from
+  /// planned ones (repeating within the round only when those are too few)
+  bool fresh_first = true;
   bool repeat_if_short = true;             ///< a pool smaller than its quota is repeated (whole + seeded top-up)
   bool shuffle = true;                     ///< shuffle the round (seeded); false: hard items first, by id key
   int threads = 0;                         ///< worker threads (<= 0: hardware threads)
@@ -42,6 +52,7 @@ struct RoundPlan {
   std::size_t short_hard = 0;            ///< hard rows missing (pool empty or too small without repeat)
   std::size_t short_easy = 0;            ///< easy rows missing
   std::size_t excluded_seen = 0;         ///< pool items excluded by max_seen
+  std::size_t fresh_hard = 0;            ///< hard rows that are the first copy of a never-planned item (n_hard − fresh_hard: repeats)
   std::uint64_t fingerprint = 0;         ///< hash of (round, indices): identifies the plan in sampler states
 };
 

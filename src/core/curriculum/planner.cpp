@@ -247,27 +247,80 @@ RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> h
   const auto eligible = [&](std::size_t i) { return !capped || seen[i] < cap; };
   std::size_t n_hard_pool = 0;
   std::size_t n_easy_pool = 0;
+  std::size_t n_fresh_hard = 0;  // eligible hard items never planned before
   for (std::size_t i = 0; i < n; ++i) {
     if (!eligible(i)) {
       ++plan.excluded_seen;
       continue;
     }
     (hard[i] ? n_hard_pool : n_easy_pool) += 1;
+    if (hard[i] && (seen.empty() || seen[i] == 0)) ++n_fresh_hard;
   }
   std::vector<std::uint32_t> rows;
   Segment seg[2];
   std::size_t shortfall[2] = {0, 0};
-  const std::size_t pools[2] = {n_hard_pool, n_easy_pool};
-  const std::size_t wanted[2] = {plan.target_hard, plan.target_easy};
-  pick_pools(
-      n, [&](std::size_t i) { return !eligible(i) ? 2 : (hard[i] != 0 ? 0 : 1); }, pools, wanted, id_keys,
-      options_.seed, round, options_.repeat_if_short, rows, seg, shortfall, !options_.shuffle, options_.threads);
+  // Fresh first: with `seen` counts, the hard share takes every never-planned hard item (once, by
+  // pick key) before any item already planned; the rest comes from the planned hard items when
+  // they suffice, else from the whole eligible hard pool (whole passes + picks). Without `seen`
+  // every item is fresh and this is the single pass below.
+  const bool two_phase = options_.fresh_first && !seen.empty() && n_fresh_hard < n_hard_pool;
+  Segment extra_seg;                 // phase B's hard segment
+  std::uint32_t extra_copy_base = 0;  // copy number offset of phase B rows (1 when it may repeat phase A items)
+  std::size_t phase_a_hard = 0;
+  if (!two_phase) {
+    const std::size_t pools[2] = {n_hard_pool, n_easy_pool};
+    const std::size_t wanted[2] = {plan.target_hard, plan.target_easy};
+    pick_pools(
+        n, [&](std::size_t i) { return !eligible(i) ? 2 : (hard[i] != 0 ? 0 : 1); }, pools, wanted, id_keys,
+        options_.seed, round, options_.repeat_if_short, rows, seg, shortfall, !options_.shuffle, options_.threads);
+    phase_a_hard = seg[1].start;
+  } else {
+    const auto fresh = [&](std::size_t i) { return seen[i] == 0; };
+    const std::size_t take_fresh = std::min(plan.target_hard, n_fresh_hard);
+    const std::size_t pools_a[2] = {n_fresh_hard, n_easy_pool};
+    const std::size_t wanted_a[2] = {take_fresh, plan.target_easy};
+    pick_pools(
+        n, [&](std::size_t i) { return !eligible(i) ? 2 : (hard[i] != 0 ? (fresh(i) ? 0 : 2) : 1); }, pools_a,
+        wanted_a, id_keys, options_.seed, round, options_.repeat_if_short, rows, seg, shortfall, !options_.shuffle,
+        options_.threads);
+    phase_a_hard = seg[1].start;
+    const std::size_t rest = plan.target_hard - take_fresh;
+    if (rest > 0) {
+      const std::size_t n_seen_hard = n_hard_pool - n_fresh_hard;
+      // planned items only when they suffice or repeats are off; else the whole eligible hard pool
+      const bool seen_only = rest <= n_seen_hard || !options_.repeat_if_short;
+      extra_copy_base = seen_only ? 0 : 1;
+      const std::size_t pools_b[2] = {seen_only ? n_seen_hard : n_hard_pool, 0};
+      const std::size_t wanted_b[2] = {rest, 0};
+      std::vector<std::uint32_t> rows_b;
+      Segment seg_b[2];
+      std::size_t short_b[2] = {0, 0};
+      pick_pools(
+          n,
+          [&](std::size_t i) { return !eligible(i) || hard[i] == 0 ? 2 : (seen_only && fresh(i) ? 2 : 0); },
+          pools_b, wanted_b, id_keys, options_.seed, round, options_.repeat_if_short, rows_b, seg_b, short_b,
+          !options_.shuffle, options_.threads);
+      shortfall[0] = short_b[0];
+      extra_seg = seg_b[0];
+      extra_seg.start = phase_a_hard;
+      rows.insert(rows.begin() + static_cast<std::ptrdiff_t>(phase_a_hard), rows_b.begin(), rows_b.end());
+      seg[1].start += rows_b.size();
+    }
+  }
   const Segment& hard_seg = seg[0];
   const Segment& easy_seg = seg[1];
   plan.short_hard = shortfall[0];
   plan.short_easy = shortfall[1];
   plan.n_hard = seg[1].start;
   plan.n_easy = rows.size() - plan.n_hard;
+  const auto copy_at = [&](std::size_t k) -> std::uint32_t {
+    return k < phase_a_hard ? copy_of(hard_seg, k)
+           : k < plan.n_hard ? extra_copy_base + copy_of(extra_seg, k)
+                             : copy_of(easy_seg, k);
+  };
+  for (std::size_t k = 0; k < plan.n_hard; ++k) {
+    if (copy_at(k) == 0 && (seen.empty() || seen[rows[k]] == 0)) ++plan.fresh_hard;
+  }
   if (plan.short_hard + plan.short_easy > 0) {
     log(LogLevel::warning,
         "plan round {}: {} hard and {} easy rows missing (eligible pools: {} hard, {} easy; {} excluded by max_seen)",
@@ -295,7 +348,7 @@ RoundPlan Planner::plan_round(std::size_t round, std::span<const std::uint8_t> h
         rows.size(), rows.size(),
         [&](std::size_t b, std::size_t e, const auto& emit) {
           for (std::size_t k = b; k < e; ++k) {
-            const std::uint32_t copy = k < n_hard ? copy_of(hard_seg, k) : copy_of(easy_seg, k);
+            const std::uint32_t copy = copy_at(k);
             emit(hash_combine(hash_combine(hash_combine(base, id_keys[rows[k]]), round), copy),
                  static_cast<std::uint32_t>(k));
           }
