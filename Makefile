@@ -57,11 +57,11 @@ test-package:
 # The main job: feedback-driven distillation on the built-in arithmetic world (docs/demo.md);
 # about 9 min on 2 cores (558 s measured), writes demo-output/report.md, report.json and PNG plots.
 demo: build
-	@$(VENV)/bin/protege demo --out demo-output
+	@$(VENV)/bin/protege demo -o demo-output
 
 # A smaller run of the same pipeline (about half the time).
 demo-quick: build
-	@$(VENV)/bin/protege demo --quick --out demo-output
+	@$(VENV)/bin/protege demo --quick -o demo-output
 
 # Answer checking on the included sample rationales (examples/data/).
 demo-answers: build

@@ -18,9 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--gold-field", default="gold", help="field holding the gold answer (default: gold)")
     c.add_argument("-o", "--output", help="write the records with 'extracted' and 'outcome' to this JSONL file")
     c.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed lines: fail or skip")
-    c.add_argument("--style", default="auto", help="extraction style: auto, gsm8k, boxed, answer_is, last_number")
-    c.add_argument("--percent", choices=("drop", "divide"), default="drop")
-    c.add_argument("--rel-tol", type=float, default=1e-6)
+    c.add_argument("--answer-style", default="auto",
+                   help="final-answer extraction: auto, gsm8k, boxed, answer_is, last_number")
+    c.add_argument("--style", dest="answer_style", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
+    c.add_argument("--percent", choices=("drop", "divide"), default="drop",
+                   help="a trailing %% sign: drop it (50%% = 50) or divide by 100 (50%% = 0.5)")
+    c.add_argument("--rel-tol", type=float, default=1e-6, help="relative tolerance of numeric comparison")
     c.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
     c.add_argument("--quiet", action="store_true", help="no progress output")
     c.set_defaults(func=run_check)
@@ -59,7 +62,7 @@ def run_check(args: argparse.Namespace) -> int:
     for start in range(0, len(texts), step):
         o, h, e = answers.check_batch(
             texts[start : start + step], golds[start : start + step], threads=args.threads, details=True,
-            style=args.style, percent=args.percent, rel_tol=args.rel_tol,
+            style=args.answer_style, percent=args.percent, rel_tol=args.rel_tol,
         )
         outcomes += o
         has += h

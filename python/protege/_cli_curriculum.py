@@ -9,7 +9,9 @@ from ._progress import ProgressBar, print_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("curriculum", help="TAPIR/FDD curriculum steps: classify, rebalance, plan, feedback")
+    p = sub.add_parser("curriculum", help="TAPIR/FDD curriculum steps: classify, rebalance, difficulty, plan, feedback",
+                       description="Offline TAPIR and FDD steps over JSONL files; each command's output is a valid "
+                                   "input of the next step (docs/curriculum.md, section CLI).")
     cmds = p.add_subparsers(dest="command", metavar="COMMAND")
     cmds.required = True
 
@@ -17,8 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         c.add_argument("input", help="JSONL items ({id?, prompt|instruction|problem|question, ...})")
         if output:
             c.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
-        c.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed lines: fail or skip")
+        c.add_argument("--on-error", choices=("strict", "skip"), default="strict",
+                       help="malformed lines: fail naming file:line:column, or skip and count them")
         c.add_argument("--quiet", action="store_true", help="no progress output")
+
+    def threads(c):
+        c.add_argument("--threads", type=int, default=0, help="worker threads (0: all cores)")
+
+    def seed(c):
+        c.add_argument("--seed", type=int, default=0, help="seed of every random choice (hashed with the item id)")
 
     c = cmds.add_parser("classify-requests", help="build task-classification requests, one per item")
     common(c)
@@ -30,42 +39,73 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(c)
     c.add_argument("--replies", required=True, help="JSONL {id, reply|response|output}")
     c.add_argument("--distribution", help="categories (default: the 32-category recipe)")
-    c.add_argument("--threads", type=int, default=0)
+    threads(c)
     c.set_defaults(func=run_ingest_categories)
 
-    c = cmds.add_parser("rebalance", help="resample items to a category distribution")
+    c = cmds.add_parser("rebalance", help="resample items to a category distribution",
+                        description="Largest-remainder targets per category; down-sampling keeps a seeded subset, "
+                                    "up-sampling repeats items. A repeated item gets a unique id ID~2, ID~3, ... "
+                                    "and keeps its original id in copy_of, so `plan` accepts the output.")
     common(c)
     c.add_argument("--distribution", help="JSON target distribution (default: the 32-category recipe)")
-    c.add_argument("--seed", type=int, default=42)
+    seed(c)
     c.add_argument("--total", type=int, help="output size (default: input size)")
-    c.add_argument("--policy", choices=("target", "temperature"), default="target")
+    c.add_argument("--policy", choices=("target", "temperature"), default="target",
+                   help="target: the distribution's ratios; temperature: p proportional to count^alpha")
     c.add_argument("--alpha", type=float, default=0.5, help="temperature exponent (policy temperature)")
-    c.add_argument("--no-shuffle", action="store_true")
-    c.add_argument("--threads", type=int, default=0)
+    c.add_argument("--no-shuffle", action="store_true", help="keep the output grouped by category")
+    threads(c)
     c.set_defaults(func=run_rebalance)
 
-    c = cmds.add_parser("plan", help="plan one TAPIR round (easy/hard mix at hard share α_r)")
+    c = cmds.add_parser("difficulty", help="compute each item's difficulty (MFD from judge scores, or 1 - pass rate)",
+                        description="Writes the items with a numeric 'difficulty' field (higher = harder), the "
+                                    "field `plan` reads. TAPIR: --judge-teacher/--judge-student replies give "
+                                    "MFD = sign*(teacher score - student score). FDD/pass rate: --checked (the "
+                                    "output of `protege answers check`) gives 1 - correct/k over each item's "
+                                    "k verifiable samples.")
+    common(c)
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--judge-teacher", metavar="JSONL",
+                     help="judge replies for the teacher's responses: {id, reply|response|output}")
+    src.add_argument("--checked", metavar="JSONL",
+                     help="checked student samples: {id, outcome: correct|wrong|unverifiable} or {id, correct: bool}")
+    c.add_argument("--judge-student", metavar="JSONL", help="judge replies for the student's responses (with "
+                   "--judge-teacher)")
+    c.add_argument("--sign", type=int, choices=(1, -1), default=1, help="MFD sign (+1: a larger teacher lead = harder)")
+    c.add_argument("--tag", default="score", help="judge score tag, as in <score>7</score>")
+    c.add_argument("--min-score", type=float, help="judge scores below this count as unparsed")
+    c.add_argument("--max-score", type=float, help="judge scores above this count as unparsed")
+    c.add_argument("--id-field", default="id", help="field of --checked records naming the item")
+    c.add_argument("--unscored", choices=("error", "drop", "zero"), default="error",
+                   help="items without a usable score: fail naming the item, leave them out, or give difficulty 0")
+    threads(c)
+    c.set_defaults(func=run_difficulty)
+
+    c = cmds.add_parser("plan", help="plan one TAPIR round (easy/hard mix at hard share alpha_r)")
     common(c)
     c.add_argument("--round", type=int, required=True, help="0-based round")
-    c.add_argument("--round-size", type=int, required=True)
+    c.add_argument("--round-size", type=int, required=True, help="rows in the round")
     g = c.add_mutually_exclusive_group(required=True)
     g.add_argument("--schedule", help="comma-separated hard shares per round, e.g. 0.2,0.5,0.8")
-    g.add_argument("--linear", help="START,END,ROUNDS")
-    g.add_argument("--geometric", help="START,RATIO,ROUNDS[,CAP]")
+    g.add_argument("--linear", help="START,END,ROUNDS: hard share rising linearly")
+    g.add_argument("--geometric", help="START,RATIO,ROUNDS[,CAP]: hard share growing geometrically")
     s = c.add_mutually_exclusive_group()
     s.add_argument("--threshold", type=float, help="hard iff difficulty > threshold (delta)")
     s.add_argument("--top-fraction", type=float, help="hard = the top fraction by difficulty")
-    c.add_argument("--seed", type=int, default=0)
+    seed(c)
     c.add_argument("--max-seen", type=int, help="exclude items whose 'seen' count reached this")
-    c.add_argument("--no-shuffle", action="store_true")
+    c.add_argument("--no-shuffle", action="store_true", help="keep hard rows first, then easy rows")
     c.set_defaults(func=run_plan)
 
     c = cmds.add_parser("feedback-requests", help="FDD: harder variants of solved items, similar problems for failed ones")
     common(c)
-    c.add_argument("--results", required=True, help="JSONL {id, correct: bool}")
-    c.add_argument("--round", type=int, required=True)
+    c.add_argument("--results", required=True,
+                   help="JSONL {id, correct: bool} or the output of `protege answers check` ({id, outcome}); "
+                        "an item with several samples is solved when at least half of its verifiable ones are correct")
+    c.add_argument("--id-field", default="id", help="field of --results records naming the item")
+    c.add_argument("--round", type=int, required=True, help="0-based round the requests belong to")
     c.add_argument("-n", "--n", type=int, default=1, help="requests per item")
-    c.add_argument("--seed", type=int, default=0)
+    seed(c)
     c.add_argument("--harder-template", help="file with the harder-variant template ({problem}, {answer})")
     c.add_argument("--similar-template", help="file with the similar-problem template ({problem}, {answer})")
     c.set_defaults(func=run_feedback_requests)
@@ -74,11 +114,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(c)
     c.add_argument("--pool", required=True, help="JSONL of the current pool")
     c.add_argument("--heldout", help="JSONL of held-out / test problems to decontaminate against")
-    c.add_argument("--round", type=int, required=True)
+    c.add_argument("--round", type=int, required=True, help="0-based round the problems were generated in")
     c.add_argument("--require-verified", action="store_true", help="reject records whose 'verified' is not true")
-    c.add_argument("--ngram", type=int, default=5)
-    c.add_argument("--near-threshold", type=float, default=0.8)
-    c.add_argument("--heldout-threshold", type=float, default=0.5)
+    c.add_argument("--ngram", type=int, default=5, help="word n-gram size of the near-duplicate test")
+    c.add_argument("--near-threshold", type=float, default=0.8,
+                   help="near-duplicate threshold: word n-gram similarity to a pool item")
+    c.add_argument("--heldout-threshold", type=float, default=0.5,
+                   help="decontamination threshold: word n-gram similarity to a held-out problem")
     c.set_defaults(func=run_ingest_generated)
 
 
@@ -146,26 +188,69 @@ def run_rebalance(args) -> int:
         res = cu.rebalance(items, _distribution(args.distribution), seed=args.seed, total=args.total,
                            shuffle=not args.no_shuffle, policy=args.policy, alpha=args.alpha, threads=args.threads,
                            progress=bar)
-    _write(args.output, res.select(items))
+    _write(args.output, unique_copies(res.select(items)))
     rows = [[n, f"{s:.4f}", b, t, a] for n, s, b, t, a in res.table if b or t]
     rows.append(["total", "", len(items), len(res.indices), len(res.indices)])
     print_table(rows, ["category", "share", "before", "target", "after"])
-    if res.absent:
-        print(f"skipped {len(res.absent)} absent categories: {', '.join(res.absent)}", file=sys.stderr)
+    # categories without items are reported by rebalance's warning (one "protege: warning:" line)
     return 0
+
+
+def unique_copies(rows):
+    """Gives repeated items unique ids: the first occurrence of id ``X`` keeps it, later ones become
+    ``X~2``, ``X~3``, ... with ``copy_of = X``; ids are suffixed past any id already present."""
+    taken = {str(r["id"]) for r in rows}
+    copies = Counter()
+    out = []
+    for row in rows:
+        rid = str(row["id"])
+        copies[rid] += 1
+        if copies[rid] == 1:
+            out.append(row)
+            continue
+        k = copies[rid]
+        while f"{rid}~{k}" in taken:
+            k += 1
+        copies[rid] = k
+        new_id = f"{rid}~{k}"
+        taken.add(new_id)
+        row = dict(row)
+        row["id"], row["copy_of"] = new_id, rid
+        out.append(row)
+    return out
+
+
+def _numbers(flag, text, kinds):
+    """Parses a comma-separated flag value into numbers of ``kinds`` (the last ones optional)."""
+    from . import InvalidArgument
+
+    parts = [p.strip() for p in text.split(",")]
+    names = [n for n, _ in kinds]
+    required = sum(1 for n in names if not n.startswith("["))
+    if not required <= len(parts) <= len(kinds):
+        raise InvalidArgument(f"{flag}: expected {','.join(names)}, got {text!r}")
+    out = []
+    for part, (name, kind) in zip(parts, kinds):
+        try:
+            out.append(kind(part))
+        except ValueError:
+            raise InvalidArgument(f"{flag}: {name.strip('[]')}: expected {'an integer' if kind is int else 'a number'}, "
+                                  f"got {part!r}") from None
+    return out
 
 
 def _schedule(args):
     from . import curriculum as cu
 
     if args.schedule:
-        return cu.Schedule([float(x) for x in args.schedule.split(",")])
+        return cu.Schedule(_numbers("--schedule", args.schedule, [("SHARE", float)] +
+                                    [("[SHARE]", float)] * max(0, args.schedule.count(","))))
     if args.linear:
-        a, b, r = args.linear.split(",")
-        return cu.Schedule.linear(float(a), float(b), int(r))
-    parts = args.geometric.split(",")
-    return cu.Schedule.geometric(float(parts[0]), float(parts[1]), int(parts[2]),
-                                 float(parts[3]) if len(parts) > 3 else 1.0)
+        a, b, r = _numbers("--linear", args.linear, [("START", float), ("END", float), ("ROUNDS", int)])
+        return cu.Schedule.linear(a, b, r)
+    parts = _numbers("--geometric", args.geometric, [("START", float), ("RATIO", float), ("ROUNDS", int),
+                                                     ("[CAP]", float)])
+    return cu.Schedule.geometric(*parts)
 
 
 def run_plan(args) -> int:
@@ -179,7 +264,13 @@ def run_plan(args) -> int:
         hard = [bool(it["is_hard"]) for it in items]
     else:
         raise InvalidArgument("plan: give --threshold or --top-fraction, or items with an 'is_hard' field")
-    planner = cu.Planner(_schedule(args), args.round_size, seed=args.seed, max_seen=args.max_seen,
+    schedule = _schedule(args)
+    if not 0 <= args.round < schedule.rounds:
+        raise InvalidArgument(f"--round {args.round}: the schedule has {schedule.rounds} rounds, so --round is "
+                              f"0 to {schedule.rounds - 1}")
+    if args.round_size < 1:
+        raise InvalidArgument(f"--round-size: expected >= 1, got {args.round_size}")
+    planner = cu.Planner(schedule, args.round_size, seed=args.seed, max_seen=args.max_seen,
                          shuffle=not args.no_shuffle)
     if args.max_seen is not None:
         from array import array
@@ -201,11 +292,12 @@ def run_feedback_requests(args) -> int:
     from . import curriculum as cu
 
     items = _read(args.input, args.on_error)
+    tally = _tally_results(args.results, args.on_error, args.id_field)
     correct = {}
-    for rec in _read(args.results, args.on_error, ids=False):
-        if "id" not in rec or not isinstance(rec.get("correct"), bool):
-            raise InvalidArgument(f'{args.results}: each record needs "id" and a boolean "correct": {rec!r:.80}')
-        correct[str(rec["id"])] = rec["correct"]
+    for rid, (right, k) in tally.items():
+        if k == 0:
+            raise InvalidArgument(f'{args.results}: item "{rid}": no verifiable result (every sample is unverifiable)')
+        correct[rid] = 2 * right >= k
     read = lambda p: open(p, encoding="utf-8").read() if p else None  # noqa: E731
     reqs = cu.feedback_requests(items, correct, round=args.round, n=args.n, seed=args.seed,
                                 harder_template=read(args.harder_template),
@@ -213,6 +305,110 @@ def run_feedback_requests(args) -> int:
     _write(args.output, reqs)
     kinds = Counter(r["kind"] for r in reqs)
     print_table([["harder", kinds["harder"]], ["similar", kinds["similar"]], ["total", len(reqs)]], ["kind", "requests"])
+    return 0
+
+
+def _tally_results(path, on_error, id_field):
+    """Per item id: (correct samples, verifiable samples) from records with ``outcome``
+    (correct | wrong | unverifiable, as `protege answers check` writes) or a boolean ``correct``."""
+    from . import InvalidArgument
+    from ._io import iter_jsonl
+
+    tally = {}
+    for line, rec in iter_jsonl(path, on_error):
+        rid = rec.get(id_field)
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise InvalidArgument(f'{path}:{line}: field "{id_field}": expected the item id (str or int), got {rid!r}')
+        right, k = tally.get(str(rid), (0, 0))
+        if isinstance(rec.get("correct"), bool):
+            right, k = right + rec["correct"], k + 1
+        elif rec.get("outcome") in ("correct", "wrong"):
+            right, k = right + (rec["outcome"] == "correct"), k + 1
+        elif rec.get("outcome") != "unverifiable":
+            raise InvalidArgument(f'{path}:{line}: expected a boolean "correct" or an "outcome" of correct, wrong or '
+                                  f'unverifiable (the output of `protege answers check`), got '
+                                  f'{ {k: rec[k] for k in ("correct", "outcome") if k in rec} or "neither"}')
+        tally[str(rid)] = (right, k)
+    return tally
+
+
+def _replies(path, on_error):
+    from . import InvalidArgument
+    from ._io import iter_jsonl
+
+    out = {}
+    for line, rec in iter_jsonl(path, on_error):
+        rid = rec.get("id")
+        text = next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)) or text is None:
+            raise InvalidArgument(f'{path}:{line}: each record needs "id" and "reply" (or response/output)')
+        out[str(rid)] = text
+    return out
+
+
+def run_difficulty(args) -> int:
+    from . import InvalidArgument
+    from . import curriculum as cu
+
+    items = _read(args.input, args.on_error)
+    ids = [it["id"] for it in items]
+    reasons = {}
+    rows = []
+    if args.judge_teacher:
+        if not args.judge_student:
+            raise InvalidArgument("--judge-teacher needs --judge-student (MFD compares the two scores)")
+        scores = {}
+        for side, path in (("teacher", args.judge_teacher), ("student", args.judge_student)):
+            replies = _replies(path, args.on_error)
+            texts = [replies.get(i, "") for i in ids]
+            res = cu.parse_judge_scores(texts, tag=args.tag, min=args.min_score, max=args.max_score,
+                                        threads=args.threads)
+            for i, st in zip(ids, res.status):
+                if i not in replies:
+                    reasons.setdefault(i, f"no {side} judge reply in {path}")
+                elif st != "ok":
+                    reasons.setdefault(i, f"{side} judge reply: score {st.replace('_', ' ')}")
+            scores[side] = res.scores
+        mfd = cu.model_fitting_difficulty(scores["teacher"], scores["student"], sign=args.sign)
+        for it, ts, ss, d in zip(items, scores["teacher"], scores["student"], mfd):
+            it.update(judge_score_teacher=ts, judge_score_student=ss, difficulty=d)
+        rows.append(["source", "MFD = sign*(teacher - student)"])
+    else:
+        tally = _tally_results(args.checked, args.on_error, args.id_field)
+        known = set(ids)
+        stray = [rid for rid in tally if rid not in known]
+        if stray:
+            raise InvalidArgument(f'{args.checked}: field "{args.id_field}": "{stray[0]}" is not an item id of '
+                                  f"{args.input} ({len(stray)} such ids)")
+        right = [tally.get(i, (0, 0))[0] for i in ids]
+        ks = [tally.get(i, (0, 0))[1] for i in ids]
+        scored = [k > 0 for k in ks]
+        d = cu.pass_rate_difficulty([r for r, ok in zip(right, scored) if ok], [k for k, ok in zip(ks, scored) if ok])
+        it_d = iter(d)
+        for it, r, k, ok in zip(items, right, ks, scored):
+            if ok:
+                it.update(pass_rate=r / k, samples=k, difficulty=next(it_d))
+            else:
+                reasons[it["id"]] = f"no verifiable sample in {args.checked}"
+                it.update(pass_rate=None, samples=0, difficulty=None)
+        rows.append(["source", "1 - pass rate"])
+    unscored = [it for it in items if it["id"] in reasons]
+    if unscored and args.unscored == "error":
+        first = unscored[0]["id"]
+        raise InvalidArgument(f'item "{first}": {reasons[first]} ({len(unscored)} items unscored; '
+                              f"--unscored drop or --unscored zero to go on)")
+    if args.unscored == "drop":
+        items = [it for it in items if it["id"] not in reasons]
+    else:
+        for it in unscored:
+            it["difficulty"] = 0.0
+    _write(args.output, items)
+    ds = sorted(it["difficulty"] for it in items)
+    rows += [["items", len(items)], [f"unscored ({args.unscored})", len(unscored)]]
+    if ds:
+        rows += [["difficulty min", f"{ds[0]:.4g}"], ["difficulty median", f"{ds[len(ds) // 2]:.4g}"],
+                 ["difficulty max", f"{ds[-1]:.4g}"]]
+    print_table(rows, ["field", "value"])
     return 0
 
 

@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "TAPIR curriculum. Writes report.md, report.json and PNG plots.")
     p.add_argument("--rounds", type=int, default=3, help="feedback rounds after round-0 SFT (default: 3)")
     p.add_argument("--retrain", action="store_true", help="retrain the teacher model even if a cached one exists")
-    p.add_argument("--out", default="demo-output", help="output directory (default: demo-output)")
+    p.add_argument("-o", "--output", dest="out", default="demo-output", help="output directory")
+    p.add_argument("--out", dest="out", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (smaller models, fewer steps)")
     p.add_argument("--seed", type=int, default=0, help="training seed (model init, batches, sampling)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")

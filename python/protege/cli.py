@@ -1,22 +1,67 @@
 """The ``protege`` command line: ``protege <module> <command> ...``.
 
-Each module contributes its subcommands from ``protege._cli_<module>.add_parser``.
+Each module contributes its subcommands from ``protege._cli_<module>.add_parser``. Every parser in
+the tree is a :class:`Parser`, so every ``--help`` shows each flag's default; flags share one
+vocabulary (``-o/--output`` for what a command writes, ``--seed`` defaulting to 0, ``--answer-style``,
+``--on-error``, ``--threads``, ``--quiet``). Library warnings are printed as one ``protege: warning:``
+line each, without a Python source line.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
 from typing import Sequence
 
-_MODULES = ("answers", "pairs", "curriculum", "demo", "teacher")
+_MODULES = ("answers", "pairs", "curriculum", "demo")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to a flag's help unless the help already states its default or the
+    default says nothing (None, False, an empty list or string)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is argparse.SUPPRESS
+            or default is None
+            or default is False
+            or default in ("", [], ())
+            or not action.option_strings
+        ):
+            return text
+        if isinstance(default, (list, tuple)):
+            shown = " ".join(str(v) for v in default)
+        else:
+            shown = str(default)
+        return f"{text} (default: {shown})" if text else f"(default: {shown})"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``argparse.ArgumentParser`` whose help shows defaults; subparsers inherit the class."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def add_hidden_alias(parser: argparse.ArgumentParser, old: str, dest: str, **kwargs) -> None:
+    """Accepts the old spelling ``old`` of a flag (stored in ``dest``) without listing it in ``--help``.
+
+    Old spellings stay accepted for one release after a flag is renamed."""
+    parser.add_argument(old, dest=dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The full ``protege`` parser with every module's subcommands."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="protege", description="Distil large language models into small ones.")
-    parser.add_argument("--version", action="version", version=f"protege {__version__}")
+    parser = Parser(prog="protege", description="Distil large language models into small ones.")
+    parser.add_argument("--version", action="version", version=f"protege {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="module", metavar="MODULE")
     sub.required = True
     for name in _MODULES:
@@ -30,13 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"protege: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 ok, 2 a user error, 130 interrupted)."""
     from . import Error
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except (Error, OSError, ValueError) as exc:
         print(f"protege: error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,23 @@
 #include <Eigen/Core>  // for Eigen::ArrayXf, Eigen::Map
 
 #include "protege/error.hpp"
+#include "protege/kernels/numerics.hpp"
 #include "protege/parallel.hpp"
+
+// Array overloads of the numerics.hpp primitives, found by argument-dependent lookup when its
+// templates (logaddexp_c, jsd_h_low, ...) are instantiated on Eigen expressions.
+namespace Eigen {
+template <class D>
+auto nx_exp(const ArrayBase<D>& a) { return a.exp(); }
+template <class D>
+auto nx_log1p(const ArrayBase<D>& a) { return a.log1p(); }
+template <class D>
+auto nx_abs(const ArrayBase<D>& a) { return a.abs(); }
+template <class D>
+auto nx_max(const ArrayBase<D>& a, float b) { return a.max(b); }
+template <class D>
+auto nx_min(const ArrayBase<D>& a, float b) { return a.min(b); }
+}  // namespace Eigen
 
 PROTEGE_NAMESPACE_BEGIN
 namespace kernels {
@@ -30,9 +46,7 @@ VocabMismatch parse_vocab_mismatch(std::string_view name) {
 
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr float kMaxLogRatio = 150.0f;  // |log P − log Q| clamp inside the JSD mixture
-constexpr float kLogFloor = -1e20f;  // log-probabilities are floored here (see row_divergence)
+constexpr float kNegInf = num::kNegInf;
 
 using ArrayF = Eigen::ArrayXf;
 using MapF = Eigen::Map<ArrayF>;
@@ -100,7 +114,7 @@ void validate_distill_params(const DistillParams& p, bool check_labels) {
 namespace {
 
 // Loads `n_src` elements of row `src` times `scale` into out[0, n_src) and pads out[n_src, n) with
-// −inf. Returns the maximum.
+// −inf (conversions from numerics.hpp). Returns the maximum.
 float load_row(const void* src, DType t, std::int64_t n_src, std::int64_t n, float scale, float* out) {
   float m = kNegInf;
   switch (t) {
@@ -111,12 +125,12 @@ float load_row(const void* src, DType t, std::int64_t n_src, std::int64_t n, flo
     }
     case DType::bfloat16: {
       const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n_src; ++j) out[j] = bf16_to_float(s[j]) * scale;
+      for (std::int64_t j = 0; j < n_src; ++j) out[j] = num::bf16_to_float(s[j]) * scale;
       break;
     }
     default: {
       const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n_src; ++j) out[j] = fp16_to_float(s[j]) * scale;
+      for (std::int64_t j = 0; j < n_src; ++j) out[j] = num::fp16_to_float(s[j]) * scale;
       break;
     }
   }
@@ -126,21 +140,23 @@ float load_row(const void* src, DType t, std::int64_t n_src, std::int64_t n, flo
 }
 
 // In place: x ← log_softmax(x) over n entries with maximum m, and probs ← softmax(x) (one exp per
-// entry for both). An all −inf row becomes uniform.
+// entry for both): the vectorised form of num::make_softmax / log_prob / prob (a two-pass max and
+// sum instead of the online merge). An all −inf row becomes uniform.
 void log_softmax_inplace(float* x, std::int64_t n, float m, float* probs) {
   MapF a(x, n), pr(probs, n);
   if (m == kNegInf) {
-    a.setConstant(-std::log(static_cast<float>(n)));
-    pr.setConstant(1.0f / static_cast<float>(n));
+    const num::Softmax sm = num::make_softmax(num::MaxSum{}, n);
+    a.setConstant(sm.uniform_logp);
+    pr.setConstant(sm.uniform_p);
     return;
   }
   // (x − m) − log Σ exp(x − m): never forms m + log(s), whose rounding (eps·|m|) would swamp
   // the log-probabilities of large logits.
   a -= m;
   pr = a.exp();
-  const float sum = pr.sum();
-  pr *= 1.0f / sum;
-  a -= std::log(sum);
+  const num::Softmax sm = num::make_softmax(num::MaxSum{m, pr.sum()}, n);
+  pr *= sm.inv_s;
+  a -= sm.log_s;
 }
 
 const void* offset_ptr(const void* base, DType t, std::int64_t elems) {
@@ -148,72 +164,67 @@ const void* offset_ptr(const void* base, DType t, std::int64_t elems) {
 }
 
 struct Scratch {
-  ArrayF zs, zt, q, p, g;
-  explicit Scratch(std::int64_t n) : zs(n), zt(n), q(n), p(n), g(n) {}
+  ArrayF zs, zt, q, p, g, x;  // x: unscaled student row for the hard-label term
+  explicit Scratch(std::int64_t n) : zs(n), zt(n), q(n), p(n), g(n), x(n) {}
 };
 
 struct Consts {
   std::int64_t v;   // vocabulary of the divergence
   std::int64_t vs;  // student vocabulary
   float inv_t;
-  float beta, one_minus_beta, log_beta, log_one_minus_beta;
   float soft_weight;  // (1 − w)·soft_scale
-  Divergence divergence;  // jsd with β = 0 / 1 resolved to forward / reverse KL
+  num::DivConsts div;  // jsd with β = 0 / 1 resolved to forward / reverse KL
 };
 
 // Divergence of one row: log-probs in s.zs (student, first c.v) and s.zt (teacher); fills s.g with
 // d D / d z_s when `want_grad`. Returns D.
 //
-// Everything is an Eigen array expression without `select` (which Eigen 3.4 does not vectorise).
-// Log-probabilities are floored at kLogFloor (−1e20): −inf entries (padding, −inf logits) become
-// finite, so 0·(−inf) never happens. Their probabilities come out of Eigen's exp (which clamps its
-// argument near −88) as ≤ 6e-39, so any term they enter is ≤ 6e-39·|kLogFloor| ≈ 6e-19 per entry:
-// entries that underflow in a distribution contribute (numerically) nothing to it.
+// The array form of num::div_elem / num::div_grad: the same expressions (the mixture terms are the
+// numerics.hpp templates instantiated on Eigen arrays), reduced with Eigen sums. No `select`
+// (which Eigen 3.4 does not vectorise). Log-probabilities are floored at num::kLogFloor (−1e20):
+// −inf entries (padding, −inf logits) become finite, so 0·(−inf) never happens. Their
+// probabilities come out of Eigen's exp (which clamps its argument near −88) as ≤ 6e-39, so any
+// term they enter is ≤ 6e-39·|kLogFloor| ≈ 6e-19 per entry: entries that underflow in a
+// distribution contribute (numerically) nothing to it.
 float row_divergence(const Consts& c, Scratch& s, bool want_grad) {
   const std::int64_t v = c.v;
   MapF lq(s.zs.data(), v), lp(s.zt.data(), v), q(s.q.data(), v), p(s.p.data(), v), g(s.g.data(), v);
-  lq = lq.max(kLogFloor);  // q and p were filled by log_softmax_inplace
-  lp = lp.max(kLogFloor);
-  switch (c.divergence) {
+  lq = lq.max(num::kLogFloor);  // q and p were filled by log_softmax_inplace
+  lp = lp.max(num::kLogFloor);
+  switch (c.div.divergence) {
     case Divergence::forward_kl: {
       const float loss = (p * (lp - lq)).sum();
       if (want_grad) g = q - p;
       return loss;
     }
     case Divergence::reverse_kl: {
-      const float kl = (q * (lq - lp)).sum();
+      const float kl = (q * (lq - lp)).sum();  // h = log Q − log P, Σ Q h = KL
       if (want_grad) g = q * ((lq - lp) - kl);
       return kl;
     }
     case Divergence::jsd: {
-      // d = log P − log Q (finite). u = log M − log Q = logaddexp(log β + d, log(1−β)) and
-      // w = log M − log P = logaddexp(log β, log(1−β) − d): formed from d directly, so they keep
-      // their relative accuracy for β near 0 or 1 and never evaluate log 0.
-      // Only one of u, w is formed with logaddexp (the one that is small when β is near its end:
-      // u for β <= ½, w otherwise); the other is u − d or w + d, whose error is relative to d.
-      // d is clamped to ±kMaxLogRatio: beyond it the smaller probability is below e^-150 relative
-      // to the larger one, i.e. 0 in fp32, and the clamped value only meets that zero.
-      const auto d = (lp - lq).max(-kMaxLogRatio).min(kMaxLogRatio);
+      // Only one of h = log Q − log M, w = log M − log P is formed with logaddexp (the one that
+      // is small when β is near its end: h for β <= ½, w otherwise); the other is −(w + d) or
+      // −(h + d)·(−1), whose error is relative to d.
+      const auto d = num::clamp_log_ratio(lp - lq);
       float kl_qm = 0.0f, kl_pm = 0.0f;
-      if (c.beta <= 0.5f) {
-        const auto a1 = d + c.log_beta;
-        g = -(a1.max(c.log_one_minus_beta) + (-(a1 - c.log_one_minus_beta).abs()).exp().log1p());  // −u
+      if (c.div.beta <= 0.5f) {
+        g = num::jsd_h_low(d, c.div);  // h
         kl_qm = (q * g).sum();
-        kl_pm = (p * (g + d)).sum();  // −w = −u + d
+        kl_pm = (p * (g + d)).sum();  // log P − log M = h + d
       } else {
-        const auto a2 = c.log_one_minus_beta - d;
-        g = a2.max(c.log_beta) + (-(a2 - c.log_beta).abs()).exp().log1p();  // w
+        g = num::jsd_w_high(d, c.div);  // w
         kl_pm = -(p * g).sum();
-        g = -(g + d);  // −u = −(w + d)
+        g = -(g + d);  // h = −(w + d)
         kl_qm = (q * g).sum();
       }
-      if (want_grad) g = c.one_minus_beta * q * (g - kl_qm);
-      return c.beta * kl_pm + c.one_minus_beta * kl_qm;
+      if (want_grad) g = c.div.one_minus_beta * q * (g - kl_qm);
+      return c.div.beta * kl_pm + c.div.one_minus_beta * kl_qm;
     }
     default: {  // tvd
       const float loss = 0.5f * (p - q).abs().sum();
       if (want_grad) {
-        g = 0.5f * (q - p).sign();
+        g = 0.5f * (q - p).sign();  // h
         const float gq = (q * g).sum();
         g = q * (g - gq);
       }
@@ -223,11 +234,19 @@ float row_divergence(const Consts& c, Scratch& s, bool want_grad) {
 }
 
 void store_row(void* dst, DType t, const float* src, std::int64_t n) {
-  if (t == DType::float32) {
-    std::copy(src, src + n, static_cast<float*>(dst));
-    return;
+  switch (t) {
+    case DType::float32: std::copy(src, src + n, static_cast<float*>(dst)); break;
+    case DType::bfloat16: {
+      auto* d = static_cast<std::uint16_t*>(dst);
+      for (std::int64_t j = 0; j < n; ++j) d[j] = num::float_to_bf16(src[j]);
+      break;
+    }
+    default: {
+      auto* d = static_cast<std::uint16_t*>(dst);
+      for (std::int64_t j = 0; j < n; ++j) d[j] = num::float_to_fp16(src[j]);
+      break;
+    }
   }
-  for (std::int64_t j = 0; j < n; ++j) store_from_float(dst, t, static_cast<std::size_t>(j), src[j]);
 }
 
 void zero_row(void* dst, DType t, std::int64_t n) {
@@ -243,20 +262,13 @@ void distill_forward(const DistillParams& prm, int threads) {
   c.v = common_vocab(prm);
   c.vs = prm.student_vocab;
   c.inv_t = 1.0f / prm.temperature;
-  c.beta = static_cast<float>(prm.beta);
-  c.one_minus_beta = static_cast<float>(1.0 - prm.beta);
-  c.log_beta = static_cast<float>(std::log(prm.beta));
-  c.log_one_minus_beta = static_cast<float>(std::log1p(-prm.beta));
   c.soft_weight = (1.0f - prm.hard_label_weight) * prm.soft_scale;
-  c.divergence = prm.divergence;
-  if (c.divergence == Divergence::jsd && prm.beta == 0.0) c.divergence = Divergence::forward_kl;
-  if (c.divergence == Divergence::jsd && prm.beta == 1.0) c.divergence = Divergence::reverse_kl;
+  c.div = num::make_div_consts(prm.divergence, prm.beta);
   const float w = prm.hard_label_weight;
   const std::int64_t buf = std::max(c.v, c.vs);
 
   parallel_for(static_cast<std::size_t>(prm.rows), threads, 8, [&](std::size_t begin, std::size_t end) {
     Scratch s(buf);
-    ArrayF ce_row;  // unscaled student logits for the hard-label term
     for (std::size_t rr = begin; rr < end; ++rr) {
       const auto r = static_cast<std::int64_t>(rr);
       void* grad_row = prm.grad == nullptr
@@ -272,13 +284,15 @@ void distill_forward(const DistillParams& prm, int threads) {
       const float row_scale = prm.grad_scale * (prm.grad_row_scale == nullptr ? 1.0f : prm.grad_row_scale[r]);
       const bool want_grad = grad_row != nullptr && row_scale != 0.0f;
 
-      // Load both rows scaled by 1/T (student: all Vs entries, padded to v if needed).
-      const float ms = load_row(offset_ptr(prm.student, prm.student_dtype, r * prm.student_stride), prm.student_dtype,
-                                c.vs, buf, c.inv_t, s.zs.data());
+      // Load both rows scaled by 1/T (student: all Vs entries, padded to v if needed); the
+      // hard-label term reads the unscaled student row. Everything is read before the gradient
+      // is written, so `grad` may alias the student logits.
+      const void* srow = offset_ptr(prm.student, prm.student_dtype, r * prm.student_stride);
+      const float ms = load_row(srow, prm.student_dtype, c.vs, buf, c.inv_t, s.zs.data());
       const std::int64_t vt_used = std::min(prm.teacher_vocab, c.v);
       const float mt_all = load_row(offset_ptr(prm.teacher, prm.teacher_dtype, r * prm.teacher_stride),
                                     prm.teacher_dtype, vt_used, c.v, c.inv_t, s.zt.data());
-      if (w > 0.0f) ce_row = MapF(s.zs.data(), c.vs) * prm.temperature;
+      const float m1 = w > 0.0f ? load_row(srow, prm.student_dtype, c.vs, c.vs, 1.0f, s.x.data()) : kNegInf;
       // The student max over the divergence vocabulary (differs from ms only when truncating).
       const float ms_v = c.v == c.vs ? ms : MapF(s.zs.data(), c.v).maxCoeff();
       log_softmax_inplace(s.zs.data(), c.v, ms_v, s.q.data());
@@ -292,19 +306,19 @@ void distill_forward(const DistillParams& prm, int threads) {
         for (std::int64_t j = c.v; j < c.vs; ++j) g[j] = 0.0f;  // truncated student columns
       }
       if (w > 0.0f) {
-        MapF z1(ce_row.data(), c.vs);
-        const float m1 = z1.maxCoeff();
-        if (m1 == kNegInf) {  // all −inf row: uniform
-          loss += w * std::log(static_cast<float>(c.vs));
-          if (want_grad) MapF(g, c.vs) += w / static_cast<float>(c.vs);
-        } else {
-          z1 -= m1;  // shifted logits; CE = log Σ exp(z1) − z1[y]
-          const float log_s = std::log(z1.exp().sum());
-          const float zy = z1[y];
-          loss += w * (zy == kNegInf ? std::numeric_limits<float>::infinity() : log_s - zy);
-          if (want_grad) MapF(g, c.vs) += w * (z1 - log_s).exp();
+        MapF x1(s.x.data(), c.vs);
+        num::MaxSum ms1{m1, 0.0f};
+        if (m1 != kNegInf) ms1.s = (x1 - m1).exp().sum();
+        const num::Softmax sm1 = num::make_softmax(ms1, c.vs);
+        loss += w * num::ce_loss(x1[y], sm1);
+        if (want_grad) {  // w · (num::ce_prob − 1[j = y])
+          if (sm1.uniform) {
+            MapF(g, c.vs) += w * sm1.uniform_p;
+          } else {
+            MapF(g, c.vs) += w * ((x1 - sm1.m) - sm1.log_s).exp();
+          }
+          g[y] -= w;
         }
-        if (want_grad) g[y] -= w;
       }
       prm.loss[r] = loss;
       if (grad_row != nullptr) {
