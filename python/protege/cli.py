@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Sequence
 
-_MODULES = ("answers", "pairs", "curriculum", "demo")
+_MODULES = ("answers", "pairs", "curriculum", "demo", "teacher")
 
 
 class HelpFormatter(argparse.HelpFormatter):
