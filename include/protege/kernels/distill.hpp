@@ -92,6 +92,16 @@ struct DistillParams {
 /// @throws InvalidArgument naming the field, expected and actual value.
 PROTEGE_API void validate_distill_params(const DistillParams& p, bool check_labels);
 
+}  // namespace kernels
+
+namespace detail {
+/// Throws protege::InvalidArgument(message): the bridge for translation units that cannot
+/// include fmt (CUDA sources compiled by nvcc).
+[[noreturn]] PROTEGE_API void throw_invalid_argument(const char* message);
+}  // namespace detail
+
+namespace kernels {
+
 /// Computes per-row losses and, when `grad` is set, the scaled gradient rows (zero rows for
 /// ignored tokens).
 /// @throws InvalidArgument on null pointers, bad sizes or strides, temperature not finite or

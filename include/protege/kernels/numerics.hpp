@@ -35,6 +35,8 @@
 #include "protege/kernels/distill.hpp"
 
 #if defined(__CUDACC__)
+#include <cuda_bf16.h>  // device conversions (only under nvcc)
+#include <cuda_fp16.h>
 /// Marks a function callable from host and device code (nvcc) or a plain inline function.
 #define PROTEGE_HD __host__ __device__ __forceinline__
 #else
@@ -97,6 +99,9 @@ PROTEGE_HD float bf16_to_float(std::uint16_t bits) { return bits_to_float(static
 
 /// float → bfloat16 bits, round to nearest even (NaN stays NaN).
 PROTEGE_HD std::uint16_t float_to_bf16(float f) {
+#if defined(__CUDA_ARCH__)
+  if (f == f) return __bfloat16_as_ushort(__float2bfloat16_rn(f));  // same rounding as below
+#endif
   std::uint32_t u = float_to_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
   u += 0x7fffu + ((u >> 16) & 1u);
@@ -105,6 +110,9 @@ PROTEGE_HD std::uint16_t float_to_bf16(float f) {
 
 /// IEEE binary16 bits → float (exact, subnormals included).
 PROTEGE_HD float fp16_to_float(std::uint16_t h) {
+#if defined(__CUDA_ARCH__)
+  return __half2float(__ushort_as_half(h));  // exact, as below
+#endif
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   std::uint32_t exp = (h >> 10) & 0x1fu;
   std::uint32_t mant = h & 0x3ffu;
@@ -124,6 +132,9 @@ PROTEGE_HD float fp16_to_float(std::uint16_t h) {
 
 /// float → IEEE binary16 bits, round to nearest even, overflow to ±inf.
 PROTEGE_HD std::uint16_t float_to_fp16(float f) {
+#if defined(__CUDA_ARCH__)
+  if (f == f) return __half_as_ushort(__float2half_rn(f));  // same rounding as below
+#endif
   const std::uint32_t x = float_to_bits(f);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t absx = x & 0x7fffffffu;

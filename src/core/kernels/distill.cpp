@@ -62,6 +62,12 @@ std::int64_t common_vocab(const DistillParams& p) {
 
 }  // namespace
 
+}  // namespace kernels
+
+void detail::throw_invalid_argument(const char* message) { throw InvalidArgument(message); }
+
+namespace kernels {
+
 void validate_distill_params(const DistillParams& p, bool check_labels) {
   PROTEGE_CHECK(p.rows >= 0, "rows must be >= 0, got {}", p.rows);
   PROTEGE_CHECK(p.student_vocab >= 1, "student_vocab must be >= 1, got {}", p.student_vocab);
