@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-size", action="store_true",
                    help="run the ablation at the default demo size instead of the --quick size (about 2.5x longer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    p.add_argument("--teacher-url", default=None,
+                   help="answer the teacher requests with an OpenAI-compatible server at this base URL "
+                        "(e.g. http://localhost:8000/v1) instead of the programmatic teacher")
+    p.add_argument("--teacher-model", default=None, help="the served model's name (with --teacher-url)")
+    p.add_argument("--teacher-cache", default=None,
+                   help="reply journal of the server teacher, so a rerun re-asks nothing (with --teacher-url)")
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # seconds-long run for tests
     p.set_defaults(func=run_demo)
 
@@ -60,6 +66,8 @@ def run_demo(args: argparse.Namespace) -> int:
     make = P.tiny_config if args.tiny else P.quick_config if quick else P.DemoConfig
     cfg = make(rounds=args.rounds, retrain=args.retrain, seed=args.seed, threads=args.threads)
     if args.ablation:
+        if args.teacher_url:
+            raise InvalidArgument("--teacher-url: the ablation runs the programmatic teacher; drop --ablation")
         from .demo import ablation
 
         names = [n.strip() for n in args.arms.split(",") if n.strip()] or list(ablation.ARMS)
@@ -72,7 +80,20 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"\nablation written to {os.path.join(args.out, 'ablation.md')} and "
               f"{os.path.join(args.out, 'ablation.json')} ({time.perf_counter() - t0:.0f}s)")
         return 0
-    rep = P.run(cfg, bar=bar, log=log)
+    teacher = None
+    if args.teacher_url or args.teacher_model:
+        if not (args.teacher_url and args.teacher_model):
+            raise InvalidArgument("--teacher-url and --teacher-model: expected both, got only "
+                                  + ("--teacher-url" if args.teacher_url else "--teacher-model"))
+        from .teachers import OpenAITeacher
+
+        teacher = OpenAITeacher(args.teacher_url, args.teacher_model, cache=args.teacher_cache)
+    try:
+        rep = P.run(cfg, bar=bar, log=log, teacher=teacher)
+    finally:
+        if teacher is not None:
+            teacher.close()
+            log(f"teacher server: {teacher.stats.summary()}")
     files = R.write_report(rep, args.out)
     R.print_summary(rep)
     first, last = rep["accuracy"][0]["overall"], rep["accuracy"][-1]["overall"]

@@ -269,14 +269,19 @@ def _target_distribution(acc: Dict[str, float]) -> cu.Distribution:
 # --------------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------------
-def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[[str], None] = lambda s: None
-        ) -> Dict[str, Any]:
-    """Runs the whole demo and returns the report dict (see report.py for its layout)."""
+def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[[str], None] = lambda s: None,
+        teacher: Any = None) -> Dict[str, Any]:
+    """Runs the whole demo and returns the report dict (see report.py for its layout).
+
+    ``teacher``: any object with ``answer(request) -> str`` and ``answer_batch(requests) -> list``
+    (e.g. :class:`protege.teachers.OpenAITeacher`); None: the :class:`ProgrammaticTeacher` of the
+    run's world. The report's ``teacher_calls`` is the teacher's ``calls`` ({} if it has none)."""
     t_start = time.perf_counter()
     M.set_determinism(cfg.seed, cfg.threads)
     tok = M.Tokenizer()
     world = W.World(cfg.world_seed)
-    teacher = ProgrammaticTeacher(world, max_steps=cfg.fdd_max_steps or None, max_size=cfg.fdd_max_size or None)
+    if teacher is None:
+        teacher = ProgrammaticTeacher(world, max_steps=cfg.fdd_max_steps or None, max_size=cfg.fdd_max_size or None)
     timings: Dict[str, float] = defaultdict(float)
 
     def phase(label: str):
@@ -414,9 +419,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         if cfg.fdd:
             b = phase(f"round {r}: FDD")
             freqs = cu.feedback_requests(parents, solved, round=r, n=cfg.fdd_n, seed=cfg.seed)
-            generated = []
-            for q in freqs:
-                generated.append({"request_id": q["request_id"], "kind": q["kind"], "reply": teacher.answer(q)})
+            generated = [{"request_id": q["request_id"], "kind": q["kind"], "reply": t}
+                         for q, t in zip(freqs, teacher.answer_batch(freqs))]
             b(len(freqs) // 2, len(freqs))
 
             def checker(rec: Dict[str, Any]) -> bool:
@@ -464,7 +468,7 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         if todo:
             b = phase(f"round {r}: classify")
             creqs = cu.classification_requests(todo, _LABELS)
-            replies = {q["id"]: teacher.answer(q) for q in creqs}
+            replies = {q["id"]: t for q, t in zip(creqs, teacher.answer_batch(creqs))}
             cstats = cu.assign_categories(todo, replies, _LABELS, threads=1)
             classified.update({it["id"]: it["category"] for it in todo})
             b(len(todo), len(todo))
@@ -528,7 +532,7 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         "data": {"test": len(test), "seed": len(seed_problems), "seed_dedup": seed_counts, "final_pool": len(pool)},
         "rounds": rounds,
         "losses": {"teacher": tinfo.get("losses", []), "sft": sft_losses, "dpo": dpo_losses},
-        "teacher_calls": dict(teacher.calls),
+        "teacher_calls": dict(getattr(teacher, "calls", {})),
         "timings": dict(timings),
         "wall_s": time.perf_counter() - t_start,
         "examples": examples,
