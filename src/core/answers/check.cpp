@@ -8,6 +8,7 @@
 #include <fmt/format.h>  // for fmt::format
 
 #include "extract.hpp"
+#include "latex.hpp"
 #include "normalize.hpp"
 #include "protege/answers/answers.hpp"
 #include "protege/error.hpp"
@@ -59,7 +60,7 @@ class Checker {
   bool equivalent(std::string_view a, std::string_view b) {
     detail::normalize_key(a, percent_divides_, norm_, pred_key_);
     detail::normalize_key(b, percent_divides_, norm_, gold_key_);
-    return keys_equivalent(a.size(), b.size());
+    return keys_equivalent(a, b);
   }
 
   CheckResult check(std::string_view text, std::string_view gold) {
@@ -87,23 +88,32 @@ class Checker {
       return r;
     }
     detail::normalize_key(*pred, percent_divides_, norm_, pred_key_);
-    r.outcome = keys_equivalent(pred->size(), gold_answer.size()) ? Outcome::correct : Outcome::wrong;
+    r.outcome = keys_equivalent(*pred, gold_answer) ? Outcome::correct : Outcome::wrong;
     return r;
   }
 
  private:
-  // Compares pred_key_ with gold_key_; the sizes are those of the raw answers.
-  bool keys_equivalent(std::size_t pred_size, std::size_t gold_size) {
+  // Compares pred_key_ with gold_key_ (the normalised forms of the raw answers `pred` and
+  // `gold`): equal keys; then the numeric evaluator; then the symbolic comparison.
+  bool keys_equivalent(std::string_view pred, std::string_view gold) {
     if (pred_key_.empty() || gold_key_.empty()) return false;
     if (pred_key_ == gold_key_) return true;
     // Two distinct canonical decimals are distinct numbers: no need to evaluate.
     if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_)) return false;
     const std::size_t max_chars = options_.limits.max_answer_chars;
-    if (pred_size > max_chars || gold_size > max_chars) return false;  // strings only
+    if (pred.size() > max_chars || gold.size() > max_chars) return false;  // strings only
     detail::Value a;
     detail::Value b;
-    if (!detail::evaluate(pred_key_, config_, a) || !detail::evaluate(gold_key_, config_, b)) return false;
-    return detail::values_equal(a, b, options_.rel_tol);
+    const bool a_ok = detail::evaluate(pred_key_, config_, a);
+    const bool b_ok = detail::evaluate(gold_key_, config_, b);
+    if (a_ok && b_ok) {
+      if (detail::values_equal(a, b, options_.rel_tol)) return true;
+      // Two numbers that differ stay different; collections go on to the order rules below.
+      if (a.kind == detail::Value::Kind::number && b.kind == detail::Value::Kind::number) return false;
+    }
+    detail::normalize_key(pred, percent_divides_, norm_, pred_sym_, true);
+    detail::normalize_key(gold, percent_divides_, norm_, gold_sym_, true);
+    return detail::symbolic_equivalent(pred_sym_, gold_sym_, config_);
   }
 
   const Options& options_;
@@ -114,6 +124,8 @@ class Checker {
   detail::NormScratch norm_;
   std::string pred_key_;
   std::string gold_key_;
+  std::string pred_sym_;
+  std::string gold_sym_;
 };
 
 }  // namespace

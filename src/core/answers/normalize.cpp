@@ -537,7 +537,11 @@ bool is_canonical_decimal(std::string_view key) noexcept {
   return i == key.size() && i > fb && key.back() != '0';
 }
 
-void normalize_key(std::string_view answer, bool percent_divides, NormScratch& scratch, std::string& out) {
+void normalize_key(std::string_view answer,
+                   bool percent_divides,
+                   NormScratch& scratch,
+                   std::string& out,
+                   bool keep_assignments) {
   // Fast path: a plain decimal such as "72" or "-0.50" is its own canonical form.
   if (canonical_decimal(trim(answer), out)) return;
   std::string& a = scratch.a;
@@ -545,7 +549,11 @@ void normalize_key(std::string_view answer, bool percent_divides, NormScratch& s
   latex_cleanup(strip_wrappers(answer), percent_divides, a);
   remove_thousands_separators(strip_wrappers(a), b);
   words_to_commas(b, a);
-  strip_assignments(a, b);
+  if (keep_assignments) {
+    std::swap(a, b);
+  } else {
+    strip_assignments(a, b);
+  }
   strip_units(b, percent_divides, a);
   compact(a, b);
   std::string_view key = b;

@@ -27,7 +27,12 @@ struct NormScratch {
 
 /// Writes the comparison key of `answer` into `out` (see answers::normalize() for the rules).
 /// `percent_divides` keeps `%` in the key (it is then a /100 operator); otherwise `%` is dropped.
-void normalize_key(std::string_view answer, bool percent_divides, NormScratch& scratch, std::string& out);
+/// `keep_assignments` skips strip_assignments() (the symbolic comparison reads relations itself).
+void normalize_key(std::string_view answer,
+                   bool percent_divides,
+                   NormScratch& scratch,
+                   std::string& out,
+                   bool keep_assignments = false);
 
 /// If `s` is a plain decimal literal (`[+-]?(\d+(\.\d*)?|\.\d+)`), writes its canonical form
 /// (no leading zeros, no trailing fractional zeros, no "-0") to `out` and returns true.
