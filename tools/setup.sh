@@ -37,7 +37,7 @@ pip_quiet() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is nei
 echo "[setup] installing build tools"
 "${PIP[@]}" --upgrade "pip>=24" 
 "${PIP[@]}" "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.24" ninja numpy pytest "httpx>=0.27" \
-  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate ray
+  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate ray "trl>=1.16,<2"
 echo "[setup] installing $TORCH_SPEC (from the local wheel when present)"
 "${PIP[@]}" "$TORCH_SPEC"
 echo "$TORCH_SPEC" > "$STAMP"
