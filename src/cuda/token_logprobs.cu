@@ -1,11 +1,12 @@
-// Token log-prob gather on CUDA: one block per row, online max/sum in fp32, then a block
-// reduction. Mirrors src/core/kernels/token_logprobs.cpp.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
-#include <cfloat>
+// Token log-prob gather on CUDA (contract in token_logprobs.cuh): one block per row, online
+// max/sum in fp32 over 16-byte groups, a fixed-order block reduction, then log p = (z_y − m) −
+// log s with the numerics of include/protege/kernels/numerics.hpp, the CPU kernel's
+// (src/core/kernels/token_logprobs.cpp). The logit at the label is read only for rows that are
+// not ignored.
+#include <cstdint>
 
 #include "cuda/check.cuh"
+#include "cuda/row_io.cuh"
 #include "cuda/token_logprobs.cuh"
 
 namespace protege::cuda {
@@ -13,162 +14,136 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T>
-__device__ __forceinline__ float to_float(T v);
-template <>
-__device__ __forceinline__ float to_float<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <>
-__device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
-
-template <typename T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half(v); }
-
-// Merges two (max, sum-of-exp relative to max) pairs.
-__device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
-  if (m2 == -INFINITY) return;
-  if (m == -INFINITY) {
-    m = m2;
-    s = s2;
-    return;
-  }
-  if (m2 > m) {
-    s = s * __expf(m - m2) + s2;
-    m = m2;
-  } else {
-    s += s2 * __expf(m2 - m);
-  }
-}
-
-// Block-wide reduction of (m, s); result valid in every thread.
-__device__ void block_merge(float& m, float& s) {
-  __shared__ float sm[kThreads / 32];
-  __shared__ float ss[kThreads / 32];
+// Block-wide merge of (m, s) in a fixed order; the result is valid in thread 0.
+__device__ num::MaxSum block_merge(num::MaxSum v) {
+  __shared__ float sm[2][kThreads / 32];
   for (int off = 16; off > 0; off >>= 1) {
-    const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
-    const float s2 = __shfl_xor_sync(0xffffffffu, s, off);
-    merge(m, s, m2, s2);
+    const num::MaxSum o{__shfl_down_sync(0xffffffffu, v.m, off), __shfl_down_sync(0xffffffffu, v.s, off)};
+    v = num::online_merge(v, o);
   }
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   if (lane == 0) {
-    sm[warp] = m;
-    ss[warp] = s;
+    sm[0][warp] = v.m;
+    sm[1][warp] = v.s;
   }
   __syncthreads();
-  if (warp == 0) {
-    m = lane < kThreads / 32 ? sm[lane] : -INFINITY;
-    s = lane < kThreads / 32 ? ss[lane] : 0.0f;
-    for (int off = 16; off > 0; off >>= 1) {
-      const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
-      const float s2 = __shfl_xor_sync(0xffffffffu, s, off);
-      merge(m, s, m2, s2);
-    }
-    if (lane == 0) {
-      sm[0] = m;
-      ss[0] = s;
-    }
-  }
-  __syncthreads();
-  m = sm[0];
-  s = ss[0];
-}
-
-template <typename T>
-__global__ void __launch_bounds__(kThreads) forward_kernel(const T* __restrict__ logits, const int64_t* __restrict__ labels,
-                                                           int64_t vocab, int64_t row_stride, int64_t ignore_index,
-                                                           float inv_t, float* __restrict__ logp, float* __restrict__ lse_out) {
-  const int64_t row = blockIdx.x;
-  const T* x = logits + row * row_stride;
-  float m = -INFINITY;
-  float s = 0.0f;
-  for (int64_t j = threadIdx.x; j < vocab; j += kThreads) {
-    const float z = to_float(x[j]) * inv_t;
-    merge(m, s, z, 1.0f);
-  }
-  block_merge(m, s);
   if (threadIdx.x == 0) {
-    const float lse = (m == -INFINITY || m == INFINITY) ? m : m + __logf(s);
-    lse_out[row] = lse;
-    const int64_t y = labels[row];
-    // An all -inf row (lse = -inf) is uniform: log p = -log V (never (-inf) - (-inf) = NaN).
-    const float lp = lse == -INFINITY ? -__logf(static_cast<float>(vocab)) : to_float(x[y]) * inv_t - lse;
-    logp[row] = (y == ignore_index) ? 0.0f : lp;
+    v = num::MaxSum{sm[0][0], sm[1][0]};
+    for (int w = 1; w < kThreads / 32; ++w) v = num::online_merge(v, num::MaxSum{sm[0][w], sm[1][w]});
+  }
+  return v;
+}
+
+struct FwdArgs {
+  const void* logits;
+  const std::int64_t* labels;
+  float* logp;
+  float* lse;
+  std::int64_t vocab, row_stride, ignore_index;
+  float inv_t;
+  DType dtype;
+  bool vec;
+};
+
+__global__ void __launch_bounds__(kThreads) forward_kernel(FwdArgs a) {
+  const std::int64_t row = blockIdx.x;
+  const void* x = static_cast<const char*>(a.logits) + row * a.row_stride * static_cast<std::int64_t>(dtype_size(a.dtype));
+  num::MaxSum ms;
+  for (std::int64_t j0 = threadIdx.x * kGroup; j0 < a.vocab; j0 += kThreads * kGroup) {
+    float z[kGroup];
+    load8(x, a.dtype, j0, a.vocab, a.vec, z);
+#pragma unroll
+    for (int i = 0; i < kGroup; ++i) num::online_add(ms, z[i] * a.inv_t);  // −inf past vocab: skipped
+  }
+  ms = block_merge(ms);
+  if (threadIdx.x == 0) {
+    const num::Softmax sm = num::make_softmax(ms, a.vocab);
+    a.lse[row] = sm.uniform ? num::kNegInf : sm.m + sm.log_s;
+    const std::int64_t y = a.labels[row];
+    // Ignored rows never read x[y] (y may be any value, e.g. −100). An all −inf row is uniform.
+    a.logp[row] = y == a.ignore_index ? 0.0f : num::log_prob(load1(x, a.dtype, y) * a.inv_t, sm);
   }
 }
 
-template <typename T, typename OutT>
-__global__ void __launch_bounds__(kThreads) backward_kernel(const T* __restrict__ logits, const int64_t* __restrict__ labels,
-                                                            const float* __restrict__ lse, const float* __restrict__ grad,
-                                                            int64_t vocab, int64_t row_stride, int64_t ignore_index,
-                                                            float inv_t, OutT* __restrict__ grad_logits) {
-  const int64_t row = blockIdx.x;
-  const int64_t y = labels[row];
-  const float g = (y == ignore_index) ? 0.0f : grad[row];
-  const T* x = logits + row * row_stride;
-  OutT* out = grad_logits + row * vocab;
-  const float l = lse[row];
-  const float uniform = 1.0f / static_cast<float>(vocab);
-  for (int64_t j = threadIdx.x; j < vocab; j += kThreads) {
-    float v = 0.0f;
+struct BwdArgs {
+  const void* logits;
+  const std::int64_t* labels;
+  const float* lse;
+  const float* grad;
+  void* out;
+  std::int64_t vocab, row_stride, out_stride, ignore_index;
+  float inv_t;
+  DType dtype, out_dtype;
+  bool vec, out_vec;
+};
+
+__global__ void __launch_bounds__(kThreads) backward_kernel(BwdArgs a) {
+  const std::int64_t row = blockIdx.x;
+  const std::int64_t y = a.labels[row];
+  const float g = y == a.ignore_index ? 0.0f : a.grad[row];
+  const void* x = static_cast<const char*>(a.logits) + row * a.row_stride * static_cast<std::int64_t>(dtype_size(a.dtype));
+  void* out = static_cast<char*>(a.out) + row * a.out_stride * static_cast<std::int64_t>(dtype_size(a.out_dtype));
+  const float l = a.lse[row];
+  const float uniform = 1.0f / static_cast<float>(a.vocab);
+  const float scale = -g * a.inv_t;
+  for (std::int64_t j0 = threadIdx.x * kGroup; j0 < a.vocab; j0 += kThreads * kGroup) {
+    float v[kGroup];
     if (g != 0.0f) {
-      // An all -inf row (lse = -inf) has a uniform softmax.
-      const float sm = l == -INFINITY ? uniform : __expf(to_float(x[j]) * inv_t - l);
-      v = -g * inv_t * sm;
-      if (j == y) v += g * inv_t;
+      load8(x, a.dtype, j0, a.vocab, a.vec, v);  // read before the (possibly aliasing) store below
+#pragma unroll
+      for (int i = 0; i < kGroup; ++i) {
+        // softmax_j = exp(z_j − lse); an all −inf row (lse = −inf) is uniform.
+        const float sm = l == num::kNegInf ? uniform : num::nx_exp(v[i] * a.inv_t - l);
+        v[i] = scale * sm;
+        if (j0 + i == y) v[i] += g * a.inv_t;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < kGroup; ++i) v[i] = 0.0f;
     }
-    out[j] = from_float<OutT>(v);
+    store8(out, a.out_dtype, j0, a.vocab, a.out_vec, v);
   }
-}
-
-template <typename T>
-void launch_forward(const kernels::TokenLogprobsParams& p, cudaStream_t stream) {
-  forward_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
-      static_cast<const T*>(p.logits), p.labels, p.vocab, p.row_stride, p.ignore_index, 1.0f / p.temperature,
-      p.logprobs, p.lse);
-  PROTEGE_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
-void launch_backward(const kernels::TokenLogprobsBackwardParams& b, cudaStream_t stream) {
-  const auto& p = b.forward;
-  if (b.grad_float32) {
-    backward_kernel<T, float><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
-        static_cast<const T*>(p.logits), p.labels, p.lse, b.grad_logprobs, p.vocab, p.row_stride, p.ignore_index,
-        1.0f / p.temperature, static_cast<float*>(b.grad_logits));
-  } else {
-    backward_kernel<T, T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
-        static_cast<const T*>(p.logits), p.labels, p.lse, b.grad_logprobs, p.vocab, p.row_stride, p.ignore_index,
-        1.0f / p.temperature, static_cast<T*>(b.grad_logits));
-  }
-  PROTEGE_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
 void token_logprobs_forward(const kernels::TokenLogprobsParams& p, cudaStream_t stream) {
   if (p.rows == 0) return;
-  switch (p.dtype) {
-    case DType::float32: launch_forward<float>(p, stream); break;
-    case DType::bfloat16: launch_forward<__nv_bfloat16>(p, stream); break;
-    default: launch_forward<__half>(p, stream); break;
-  }
+  FwdArgs a{};
+  a.logits = p.logits;
+  a.labels = p.labels;
+  a.logp = p.logprobs;
+  a.lse = p.lse;
+  a.vocab = p.vocab;
+  a.row_stride = p.row_stride;
+  a.ignore_index = p.ignore_index;
+  a.inv_t = 1.0f / p.temperature;
+  a.dtype = p.dtype;
+  a.vec = aligned16(p.logits, p.row_stride, p.dtype);
+  forward_kernel<<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(a);
+  PROTEGE_CUDA_CHECK_LAUNCH();
 }
 
 void token_logprobs_backward(const kernels::TokenLogprobsBackwardParams& b, cudaStream_t stream) {
-  if (b.forward.rows == 0) return;
-  switch (b.forward.dtype) {
-    case DType::float32: launch_backward<float>(b, stream); break;
-    case DType::bfloat16: launch_backward<__nv_bfloat16>(b, stream); break;
-    default: launch_backward<__half>(b, stream); break;
-  }
+  const auto& p = b.forward;
+  if (p.rows == 0) return;
+  BwdArgs a{};
+  a.logits = p.logits;
+  a.labels = p.labels;
+  a.lse = p.lse;
+  a.grad = b.grad_logprobs;
+  a.out = b.grad_logits;
+  a.vocab = p.vocab;
+  a.row_stride = p.row_stride;
+  a.out_stride = b.grad_stride == 0 ? p.vocab : b.grad_stride;
+  a.ignore_index = p.ignore_index;
+  a.inv_t = 1.0f / p.temperature;
+  a.dtype = p.dtype;
+  a.out_dtype = b.grad_float32 ? DType::float32 : p.dtype;
+  a.vec = aligned16(p.logits, p.row_stride, p.dtype);
+  a.out_vec = aligned16(b.grad_logits, a.out_stride, a.out_dtype);
+  backward_kernel<<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(a);
+  PROTEGE_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace protege::cuda

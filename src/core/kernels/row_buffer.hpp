@@ -1,10 +1,12 @@
-// Private helpers of the CPU row kernels: load a row of any supported dtype into a float buffer.
+// Private helpers of the CPU row kernels: load a row of any supported dtype into a float buffer
+// (conversions from numerics.hpp, shared with the CUDA kernels).
 #pragma once
 
 #include <cstdint>  // for std::uint16_t
 #include <vector>   // for std::vector
 
 #include "protege/kernels/dtype.hpp"
+#include "protege/kernels/numerics.hpp"
 
 namespace protege::detail {
 
@@ -21,12 +23,12 @@ inline const float* load_row_scaled(const void* src, DType t, std::int64_t n, fl
     }
     case DType::bfloat16: {
       const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n; ++j) out[j] = bf16_to_float(s[j]) * scale;
+      for (std::int64_t j = 0; j < n; ++j) out[j] = kernels::num::bf16_to_float(s[j]) * scale;
       break;
     }
     default: {
       const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n; ++j) out[j] = fp16_to_float(s[j]) * scale;
+      for (std::int64_t j = 0; j < n; ++j) out[j] = kernels::num::fp16_to_float(s[j]) * scale;
       break;
     }
   }

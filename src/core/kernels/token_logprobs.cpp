@@ -8,6 +8,7 @@
 
 #include "kernels/row_buffer.hpp"
 #include "protege/error.hpp"
+#include "protege/kernels/numerics.hpp"
 #include "protege/parallel.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
@@ -48,15 +49,15 @@ void token_logprobs_forward(const TokenLogprobsParams& p, int threads) {
       const float* z = detail::load_row_scaled(row_ptr(p.logits, p.dtype, row * p.row_stride), p.dtype,
                                                p.vocab, inv_t, buf);
       const Eigen::Map<const Eigen::ArrayXf> a(z, p.vocab);
-      const float m = a.maxCoeff();
-      const float log_s = std::isfinite(m) ? std::log((a - m).exp().sum()) : 0.0f;
-      const float lse = std::isfinite(m) ? m + log_s : m;
-      p.lse[r] = lse;
+      num::MaxSum ms{a.maxCoeff(), 0.0f};
+      if (ms.m != num::kNegInf) ms.s = (a - ms.m).exp().sum();
+      const num::Softmax sm = num::make_softmax(ms, p.vocab);
+      p.lse[r] = sm.uniform ? num::kNegInf : sm.m + sm.log_s;
       const std::int64_t y = p.labels[r];
-      // log p = (z_y − m) − log s (not z_y − lse, whose rounding grows with |m|). An all −inf row
-      // (lse = −inf) is uniform: log p = −log V instead of (−inf) − (−inf) = NaN.
-      const float logp = m == -INFINITY ? -std::log(static_cast<float>(p.vocab)) : (z[y] - m) - log_s;
-      p.logprobs[r] = (y == p.ignore_index) ? 0.0f : logp;
+      // log p = (z_y − m) − log s (not z_y − lse, whose rounding grows with |m|); an all −inf row
+      // is uniform: log p = −log V instead of (−inf) − (−inf) = NaN. An ignored row never reads
+      // z[y]: its label may be any value (−100, or far outside the row).
+      p.logprobs[r] = (y == p.ignore_index) ? 0.0f : num::log_prob(z[y], sm);
     }
   });
 }
@@ -66,6 +67,8 @@ void token_logprobs_backward(const TokenLogprobsBackwardParams& b, int threads) 
   validate(p);
   PROTEGE_CHECK(p.rows == 0 || (b.grad_logprobs != nullptr && b.grad_logits != nullptr && p.lse != nullptr),
                 "grad_logprobs, grad_logits and lse must not be null");
+  PROTEGE_CHECK(b.grad_stride == 0 || b.grad_stride >= p.vocab, "grad_stride must be 0 or >= vocab ({}), got {}",
+                p.vocab, b.grad_stride);
   const float inv_t = 1.0f / p.temperature;
   parallel_for(static_cast<std::size_t>(p.rows), threads, 16, [&](std::size_t begin, std::size_t end) {
     std::vector<float> buf;
@@ -75,7 +78,8 @@ void token_logprobs_backward(const TokenLogprobsBackwardParams& b, int threads) 
       const std::int64_t y = p.labels[r];
       const float g = (y == p.ignore_index) ? 0.0f : b.grad_logprobs[r];
       const DType out_t = b.grad_float32 ? DType::float32 : p.dtype;
-      void* out_row = static_cast<char*>(b.grad_logits) + static_cast<std::size_t>(row * p.vocab) * dtype_size(out_t);
+      const std::int64_t out_stride = b.grad_stride == 0 ? p.vocab : b.grad_stride;
+      void* out_row = static_cast<char*>(b.grad_logits) + static_cast<std::size_t>(row * out_stride) * dtype_size(out_t);
       if (g == 0.0f) {
         std::fill(static_cast<char*>(out_row), static_cast<char*>(out_row) + p.vocab * dtype_size(out_t), 0);
         continue;
@@ -89,12 +93,14 @@ void token_logprobs_backward(const TokenLogprobsBackwardParams& b, int threads) 
       } else {
         gv = (Eigen::Map<const Eigen::ArrayXf>(z, p.vocab) - p.lse[r]).exp() * scale;
       }
+      // z is a copy of the row, so writing out_row below is safe when it aliases the logits.
       grad[static_cast<std::size_t>(y)] += g * inv_t;
       if (out_t == DType::float32) {
         std::copy(grad.begin(), grad.end(), static_cast<float*>(out_row));
       } else {
-        for (std::int64_t j = 0; j < p.vocab; ++j)
-          store_from_float(out_row, out_t, static_cast<std::size_t>(j), grad[static_cast<std::size_t>(j)]);
+        auto* o = static_cast<std::uint16_t*>(out_row);
+        for (std::size_t j = 0; j < grad.size(); ++j)
+          o[j] = out_t == DType::bfloat16 ? num::float_to_bf16(grad[j]) : num::float_to_fp16(grad[j]);
       }
     }
   });
