@@ -50,8 +50,10 @@ TEST_CASE("extract: gsm8k style", "[answers][extract]") {
 TEST_CASE("extract: boxed style", "[answers][extract]") {
   const ExtractCase cases[] = {
       {"so $\\boxed{\\frac{1}{2}}$.", Style::boxed, true, "\\frac{1}{2}", "boxed: nested braces are matched"},
-      {"\\boxed{1} then \\boxed{\\sqrt{2}}", Style::boxed, true, "1, \\sqrt{2}",
-       "boxed: boxes chained on the last line are joined with \", \""},
+      {"\\boxed{1} and \\boxed{\\sqrt{2}}", Style::boxed, true, "1, \\sqrt{2}",
+       "boxed: boxes joined by \"and\" on the last line are joined with \", \""},
+      {"\\boxed{1} then \\boxed{\\sqrt{2}}", Style::boxed, true, "\\sqrt{2}",
+       "boxed: boxes separated by other words are not joined: the last one is the answer"},
       {"$\\boxed{2}$ and $\\boxed{3}$ and $\\boxed{5}$.", Style::boxed, true, "2, 3, 5",
        "boxed: three boxes on one line, in order"},
       {"first \\boxed{3}\nfinally \\boxed{4}", Style::boxed, true, "4",
@@ -79,7 +81,7 @@ TEST_CASE("extract: answer_is style", "[answers][extract]") {
       {"So the answer is 42.", Style::answer_is, true, "42", "answer_is: trailing period removed"},
       {"THE ANSWER IS: 42", Style::answer_is, true, "42", "answer_is: case-insensitive, colon skipped"},
       {"Final Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.", Style::answer_is, true,
-       "$\\frac{1}{2}$", "answer_is: Minerva format, cut before \"I hope it is correct\""},
+       "\\frac{1}{2}", "answer_is: Minerva format: the math segment after the marker"},
       {"Final answer: 3.5", Style::answer_is, true, "3.5", "answer_is: \"final answer:\" marker"},
       {"The answer is 12. Then we stop.", Style::answer_is, true, "12", "answer_is: cut at the first sentence end"},
       {"The answer is 3.25 dollars", Style::answer_is, true, "3.25 dollars",

@@ -133,6 +133,52 @@ std::optional<Box> parse_box(std::string_view t, std::size_t p) {
   return Box{t.substr(b, i - b), i};
 }
 
+// Whether the text between two boxes only joins them: blanks, `$`, commas, semicolons,
+// parentheses, braces, `\\text`/`\\quad`-style commands and the words "and" / "or"; no line break.
+bool connector(std::string_view gap) noexcept {
+  for (std::size_t i = 0; i < gap.size();) {
+    const char c = gap[i];
+    if (c == '\n') return false;
+    if (c == ' ' || c == '\t' || c == '$' || c == ',' || c == ';' || c == '{' || c == '}' || c == '(' || c == ')' ||
+        c == '~') {
+      ++i;
+      continue;
+    }
+    if (c == '\\') {
+      std::size_t j = i + 1;
+      while (j < gap.size() && is_alpha(gap[j])) ++j;
+      const std::string_view name = gap.substr(i + 1, j - i - 1);
+      if (name.empty()) {
+        // \( \) \[ \] \, \; \quad-like spacing
+        if (i + 1 < gap.size() && (gap[i + 1] == '(' || gap[i + 1] == ')' || gap[i + 1] == '[' || gap[i + 1] == ']' ||
+                                   gap[i + 1] == ',' || gap[i + 1] == ';' || gap[i + 1] == ' ')) {
+          i += 2;
+          continue;
+        }
+        return false;
+      }
+      if (name != "text" && name != "quad" && name != "qquad" && name != "mbox" && name != "textrm" &&
+          name != "hspace") {
+        return false;
+      }
+      i = j;
+      continue;
+    }
+    if (is_alpha(c)) {
+      std::size_t j = i;
+      while (j < gap.size() && is_alpha(gap[j])) ++j;
+      const std::string_view word = gap.substr(i, j - i);
+      if (!(word.size() == 3 && starts_at_icase(word, 0, "and")) && !(word.size() == 2 && starts_at_icase(word, 0, "or"))) {
+        return false;
+      }
+      i = j;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 std::optional<std::string_view> extract_boxed(std::string_view t, ExtractScratch& scratch, bool& marker) {
   BoxFinder finder(t);
   const std::size_t p = finder.before(t.size());
@@ -140,7 +186,8 @@ std::optional<std::string_view> extract_boxed(std::string_view t, ExtractScratch
   marker = true;
   const std::optional<Box> last = parse_box(t, p);
   if (!last) return std::nullopt;
-  // Earlier boxes chained to the last one on the same line.
+  // Earlier boxes chained to the last one on the same line by connector text only ("and", "or",
+  // commas, math delimiters, spacing): "$\\boxed{2}$ and $\\boxed{3}$" is the list "2, 3".
   std::size_t first = p;
   std::vector<std::size_t>& starts = scratch.box_starts;
   starts.clear();
@@ -149,35 +196,116 @@ std::optional<std::string_view> extract_boxed(std::string_view t, ExtractScratch
     const std::size_t q = finder.before(first);
     if (q == kNpos) break;
     const std::optional<Box> prev = parse_box(t, q);
-    if (!prev || prev->end > first || t.substr(prev->end, first - prev->end).find('\n') != kNpos) break;
+    if (!prev || prev->end > first || !connector(t.substr(prev->end, first - prev->end))) break;
     first = q;
     starts.push_back(q);
+    if (starts.size() > 64) break;
   }
   if (starts.size() == 1) return last->content;
+  // Identical boxes (a repeated answer) count once.
   std::string& out = scratch.joined;
   out.clear();
+  std::size_t distinct = 0;
   for (std::size_t k = starts.size(); k-- > 0;) {
-    const std::optional<Box> box = parse_box(t, starts[k]);
-    if (k + 1 != starts.size()) out += ", ";
-    out += box->content;
+    const std::string_view content = parse_box(t, starts[k])->content;
+    bool seen = false;
+    for (std::size_t m = starts.size(); m-- > k + 1;) {
+      if (parse_box(t, starts[m])->content == content) seen = true;
+    }
+    if (seen) continue;
+    if (distinct++ > 0) out += ", ";
+    out += content;
   }
+  if (distinct == 1) return last->content;
   return std::string_view(out);
+}
+
+// ---- math segments ----
+
+struct Segment {
+  std::size_t begin = 0;  // content
+  std::size_t end = 0;
+  std::size_t close = 0;  // one past the closing delimiter
+};
+
+// The next math segment starting at or after `i`: `$$…$$`, `\(…\)`, `\[…\]` or `$…$`, where a
+// single `$` opens only before a non-blank and closes only after a non-blank and before a
+// non-digit (so that "$5 and $10" is currency, not math). Linear over a whole left-to-right walk.
+std::optional<Segment> next_math(std::string_view t, std::size_t i) {
+  const std::size_t n = t.size();
+  while (i < n) {
+    const std::size_t d = t.find_first_of("$\\", i);
+    if (d == kNpos || d + 1 >= n) return std::nullopt;
+    if (t[d] == '\\') {
+      const char c = t[d + 1];
+      if (c == '(' || c == '[') {
+        const std::string_view closing = c == '(' ? "\\)" : "\\]";
+        const std::size_t e = t.find(closing, d + 2);
+        if (e == kNpos) return std::nullopt;
+        return Segment{d + 2, e, e + 2};
+      }
+      i = d + 2;  // an escape such as \$ or a command
+      continue;
+    }
+    if (t[d + 1] == '$') {
+      const std::size_t e = t.find("$$", d + 2);
+      if (e == kNpos) return std::nullopt;
+      return Segment{d + 2, e, e + 2};
+    }
+    if (is_space(t[d + 1])) {
+      i = d + 1;
+      continue;
+    }
+    std::size_t e = d + 1;
+    for (;;) {
+      e = t.find('$', e);
+      if (e == kNpos) return std::nullopt;
+      if (t[e - 1] == '\\') {
+        ++e;
+        continue;
+      }
+      break;
+    }
+    const bool closes = !is_space(t[e - 1]) && !(e + 1 < n && is_digit(t[e + 1])) && !(e + 1 < n && t[e + 1] == '$');
+    const std::string_view body = t.substr(d + 1, e - d - 1);
+    if (closes && body.find("\n\n") == kNpos) return Segment{d + 1, e, e + 1};
+    i = e;  // the failed closer may open the next segment
+  }
+  return std::nullopt;
 }
 
 // ---- answer_is ----
 
-std::optional<std::string_view> extract_answer_is(std::string_view t, bool& marker) {
+// The answer after the last "answer is" / "answer:" marker (case-insensitive), and where the
+// marker starts. A marker followed by math takes that math segment; otherwise the rest of the
+// line up to the first sentence end.
+std::optional<std::string_view> extract_answer_is(std::string_view t, bool& marker, std::size_t* where = nullptr) {
   constexpr std::string_view kIs = "answer is";
-  constexpr std::string_view kFinal = "final answer:";
-  const std::size_t a = rfind_icase(t, kIs, 2);      // anchored on the 'w'
-  const std::size_t b = rfind_icase(t, kFinal, 12);  // anchored on the ':'
+  constexpr std::string_view kLabel = "answer:";
+  const std::size_t a = rfind_icase(t, kIs, 2);     // anchored on the 'w'
+  const std::size_t b = rfind_icase(t, kLabel, 6);  // anchored on the ':'
   std::size_t start = kNpos;
-  if (a != kNpos) start = a + kIs.size();
-  if (b != kNpos && (start == kNpos || b + kFinal.size() > start)) start = b + kFinal.size();
+  std::size_t at = kNpos;
+  if (a != kNpos) {
+    start = a + kIs.size();
+    at = a;
+  }
+  if (b != kNpos && (start == kNpos || b + kLabel.size() > start)) {
+    start = b + kLabel.size();
+    at = b;
+  }
   if (start == kNpos) return std::nullopt;
   marker = true;
+  if (where != nullptr) *where = at;
   std::size_t i = start;
+  if (at == b && starts_at(t, i, "**")) i += 2;  // "**Answer:** …"
   while (i < t.size() && (is_space(t[i]) || t[i] == ':')) ++i;
+  if (i < t.size() && (t[i] == '$' || (t[i] == '\\' && i + 1 < t.size() && (t[i + 1] == '(' || t[i + 1] == '[')))) {
+    if (const std::optional<Segment> seg = next_math(t, i); seg && seg->begin <= i + 2) {
+      const std::string_view m = trim(t.substr(seg->begin, seg->end - seg->begin));
+      if (!m.empty()) return m;
+    }
+  }
   std::size_t e = t.find('\n', i);
   if (e == kNpos) e = t.size();
   // Cut at the first sentence end: a period followed by whitespace.
@@ -258,6 +386,73 @@ std::optional<std::string_view> extract_last_number(std::string_view t) {
   return t.substr(b, best_e - b);
 }
 
+// Whether an "answer is" candidate looks like an answer (a digit, a command or math), so that it
+// may override an earlier box.
+bool answer_like(std::string_view a) noexcept {
+  for (const char c : a) {
+    if (is_digit(c) || c == '\\' || c == '$') return true;
+  }
+  return false;
+}
+
+// The explicit markers: `####`, then the later of the last box and the last "answer is" /
+// "answer:" sentence (a box wins unless the sentence starts after it and looks like an answer).
+std::optional<std::string_view> extract_marked(std::string_view t, ExtractScratch& scratch, bool& marker) {
+  if (auto r = extract_gsm8k(t, marker)) return r;
+  BoxFinder finder(t);
+  const std::size_t box_at = finder.before(t.size());
+  const std::optional<std::string_view> box = extract_boxed(t, scratch, marker);
+  std::size_t at = kNpos;
+  const std::optional<std::string_view> said = extract_answer_is(t, marker, &at);
+  if (said && box && box_at != kNpos && at > box_at && answer_like(*said)) return said;
+  if (box) return box;
+  return said;
+}
+
+// Whether a math segment can be a final answer: it has a digit or a command (`$n$` alone names a
+// variable, it does not answer).
+bool answer_math(std::string_view m) noexcept {
+  for (const char c : m) {
+    if (is_digit(c) || c == '\\') return true;
+  }
+  return false;
+}
+
+// The number token `num` (a view into `t`), or the whole blank-delimited LaTeX word around it
+// when the number sits inside one (`\frac{1}{3}` rather than its `3`).
+std::string_view latex_word(std::string_view t, std::string_view num) noexcept {
+  std::size_t b = static_cast<std::size_t>(num.data() - t.data());
+  std::size_t e = b + num.size();
+  while (b > 0 && !is_space(t[b - 1])) --b;
+  while (e < t.size() && !is_space(t[e])) ++e;
+  std::string_view word = t.substr(b, e - b);
+  bool latex = false;
+  long depth = 0;
+  for (const char c : word) {
+    if (c == '\\' || c == '{' || c == '}' || c == '^' || c == '_') latex = true;
+    depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+    if (depth < 0) return num;
+  }
+  if (!latex || depth != 0) return num;
+  while (!word.empty() && (word.back() == '.' || word.back() == ',' || word.back() == ';')) word.remove_suffix(1);
+  return word;
+}
+
+// Without markers: the last number after the last answer-like math segment, else that segment,
+// else the last number.
+std::optional<std::string_view> extract_unmarked(std::string_view t) {
+  std::optional<Segment> last;
+  std::size_t i = 0;
+  while (auto seg = next_math(t, i)) {
+    if (answer_math(t.substr(seg->begin, seg->end - seg->begin))) last = seg;
+    i = seg->close;
+  }
+  const std::string_view rest = last ? t.substr(last->close) : t;
+  if (const std::optional<std::string_view> num = extract_last_number(rest)) return latex_word(rest, *num);
+  if (last) return trim(t.substr(last->begin, last->end - last->begin));
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string_view> extract_view(std::string_view text,
@@ -278,19 +473,14 @@ std::optional<std::string_view> extract_view(std::string_view text,
     case answers::Style::automatic:
       break;
   }
-  if (auto r = extract_gsm8k(t, marker)) return r;
-  if (auto r = extract_boxed(t, scratch, marker)) return r;
-  if (auto r = extract_answer_is(t, marker)) return r;
-  return extract_last_number(t);
+  if (auto r = extract_marked(t, scratch, marker)) return r;
+  return extract_unmarked(t);
 }
 
 GoldStatus extract_gold(std::string_view gold, bool after_think, ExtractScratch& scratch, std::string_view& out) {
   const std::string_view t = prepare(gold, after_think, scratch);
   bool marker = false;
-  std::optional<std::string_view> r = extract_gsm8k(t, marker);
-  if (!r) r = extract_boxed(t, scratch, marker);
-  if (!r) r = extract_answer_is(t, marker);
-  if (r) {
+  if (const std::optional<std::string_view> r = extract_marked(t, scratch, marker)) {
     out = *r;
     return GoldStatus::answer;
   }
