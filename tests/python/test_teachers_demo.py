@@ -54,7 +54,7 @@ def test_demo_through_the_server_matches_the_programmatic_teacher(tmp_path, monk
         monkeypatch.setattr(W, "World", ServedWorld)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-served"))
         out = tmp_path / "out"
-        code = cli.main(["demo", "--tiny", "--rounds", "1", "--out", str(out), "--quiet",
+        code = cli.main(["demo", "--tiny", "--rounds", "1", "-o", str(out), "--quiet",
                          "--teacher-url", server.url, "--teacher-model", "teacher-llm",
                          "--teacher-cache", str(tmp_path / "teacher.jsonl")])
         assert code == 0

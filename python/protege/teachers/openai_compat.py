@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -131,9 +132,13 @@ class OpenAITeacher:
             hdrs["Authorization"] = f"Bearer {key}"
         hdrs.update(headers or {})
         self.cache = Journal(cache, fsync=fsync)
-        self._client = httpx.Client(
-            headers=hdrs, timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        # TCP_NODELAY: a request's headers and body leave as separate writes; without it Nagle's
+        # algorithm holds the body until the server's delayed ACK (~40 ms per request on Linux)
+        transport = httpx.HTTPTransport(limits=limits,
+                                        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self._client = httpx.Client(headers=hdrs, timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+                                    transport=transport)
 
     # ----------------------------------------------------------------------------------------------
     def answer(self, request: Mapping[str, Any]) -> str:
@@ -204,9 +209,9 @@ class OpenAITeacher:
                     done += len(todo[k])
                     if progress:
                         progress(done, n)
-            except BaseException:
+            except BaseException:  # Ctrl-C or a failing journal: stop the workers, keep what is journaled
                 self._stop.set()
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
         failures.sort(key=lambda f: f.index)
