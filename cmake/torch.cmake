@@ -1,6 +1,9 @@
 # Locate libtorch from the Python interpreter's torch (torch.utils.cmake_prefix_path) and make
 # its CUDA build configurable with the CUDA toolkit on the machine (nvcc) plus the CUDA
-# libraries that the torch wheel ships (nvidia-* packages).
+# libraries that the torch wheel ships (nvidia-* packages). With PROTEGE_ENABLE_CUDA OFF (or
+# unset, as in a consumer's find_package(protege COMPONENTS torch)), a CUDA build of torch is
+# used through its CPU libraries and needs no CUDA toolkit. Defines the imported target `torch`
+# and PROTEGE_TORCH_FOUND.
 include_guard(GLOBAL)
 
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
@@ -29,7 +32,43 @@ if(PROTEGE_TORCH_VERSION VERSION_LESS 2.5)
 endif()
 list(APPEND CMAKE_PREFIX_PATH "${PROTEGE_TORCH_PREFIX}")
 
+# A CUDA build of torch whose CUDA side is not wanted (PROTEGE_ENABLE_CUDA=OFF, or a consumer that
+# did not ask for it): torch's CMake package would still require a usable CUDA toolkit (its
+# Caffe2/public/cuda.cmake runs FindCUDA, and Caffe2Config.cmake stops with "cannot find the CUDA
+# libraries" when that fails, e.g. with no nvcc or an nvcc wrapper outside the toolkit). The CPU
+# libraries are linked directly instead, the way torch.utils.cpp_extension builds CPU extensions:
+# include/ and include/torch/csrc/api/include, libtorch, libtorch_cpu, libc10 and torch's C++ ABI.
+if(PROTEGE_TORCH_CUDA AND NOT PROTEGE_ENABLE_CUDA AND NOT TARGET torch)
+  protege_python_eval(_protege_torch_dir "import torch, os; print(os.path.dirname(torch.__file__))")
+  protege_python_eval(_protege_torch_abi "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))")
+  foreach(_lib torch torch_cpu c10)
+    find_library(PROTEGE_TORCH_${_lib}_LIBRARY ${_lib} PATHS "${_protege_torch_dir}/lib" NO_DEFAULT_PATH)
+    if(NOT PROTEGE_TORCH_${_lib}_LIBRARY)
+      message(FATAL_ERROR "lib${_lib} not found in ${_protege_torch_dir}/lib (torch ${PROTEGE_TORCH_VERSION})")
+    endif()
+  endforeach()
+  add_library(torch SHARED IMPORTED GLOBAL)
+  set_target_properties(torch PROPERTIES
+    IMPORTED_LOCATION "${PROTEGE_TORCH_torch_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${_protege_torch_dir}/include;${_protege_torch_dir}/include/torch/csrc/api/include"
+    INTERFACE_LINK_LIBRARIES "${PROTEGE_TORCH_torch_cpu_LIBRARY};${PROTEGE_TORCH_c10_LIBRARY}"
+    INTERFACE_COMPILE_DEFINITIONS "_GLIBCXX_USE_CXX11_ABI=${_protege_torch_abi}")
+  set(Torch_FOUND TRUE)
+  set(TORCH_LIBRARIES torch)
+  set(PROTEGE_TORCH_FOUND ON)
+  message(STATUS "protege: torch ${PROTEGE_TORCH_VERSION} (CUDA ${PROTEGE_TORCH_CUDA} build, CPU libraries only: "
+                 "PROTEGE_ENABLE_CUDA is OFF) from ${_protege_torch_dir}")
+  return()
+endif()
+
 if(PROTEGE_TORCH_CUDA)
+  # torch >= 2.11's Caffe2/public/cuda.cmake runs find_package(Python COMPONENTS Interpreter) when it
+  # finds libnvrtc; pybind11 3.x then takes FindPython's python_add_library, which FindPython
+  # defines only when Development.Module was requested. Ask for both first, same interpreter.
+  if(NOT Python_EXECUTABLE)
+    set(Python_EXECUTABLE "${Python3_EXECUTABLE}")
+  endif()
+  find_package(Python QUIET COMPONENTS Interpreter Development.Module)
   # Caffe2's cuda.cmake still uses the FindCUDA module.
   if(POLICY CMP0146)
     cmake_policy(SET CMP0146 OLD)
