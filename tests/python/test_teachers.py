@@ -69,8 +69,9 @@ def test_order_and_ids_preserved_under_concurrency():
                                           ("nochoices", "malformed")])
 def test_each_fault_is_retried_and_counted(kind, counted):
     reqs = _requests(6)
-    faults = [Fault(kind, match=f"item {i} ", times=2, retry_after="0", delay=1.5) for i in (1, 3, 4)]
-    with OpenAIServer(faults=faults) as server, _teacher(server, concurrency=4, timeout=0.5) as teacher:
+    faults = [Fault(kind, match=f"item {i} ", times=2, retry_after="0", delay=2.5) for i in (1, 3, 4)]
+    timeout = 1.0 if kind == "slow" else 5.0
+    with OpenAIServer(faults=faults) as server, _teacher(server, concurrency=4, timeout=timeout) as teacher:
         res = teacher.run(reqs)
     assert res.failures == []
     assert res.texts == [_expected(q) for q in reqs]
@@ -82,15 +83,20 @@ def test_each_fault_is_retried_and_counted(kind, counted):
 
 
 def test_retry_after_is_honoured_and_pauses_every_sender():
-    reqs = _requests(3)
-    with OpenAIServer(faults=[Fault("429", match="item 0 ", times=1, retry_after="1")]) as server, \
-            _teacher(server, concurrency=1) as teacher:
+    def slowish(body):
+        time.sleep(0.3)
+        return echo_script(body)
+
+    reqs = _requests(4)
+    with OpenAIServer(slowish, faults=[Fault("429", match="item 0 ", times=1, retry_after="1")]) as server, \
+            _teacher(server, concurrency=2) as teacher:
         res = teacher.run(reqs)
-    assert res.stats.retries == {"rate_limited": 1}
+    assert res.stats.retries == {"rate_limited": 1} and res.failures == []
     t = server.times[reqs[0]["prompt"]]
     assert t[1] - t[0] >= 0.99
-    # concurrency 1: the other requests waited for the same pause
-    assert server.times[reqs[1]["prompt"]][0] - t[0] >= 0.99
+    # the second worker was free again after 0.3 s, but held back by the same pause
+    assert server.times[reqs[1]["prompt"]][0] - t[0] < 0.5
+    assert server.times[reqs[2]["prompt"]][0] - t[0] >= 0.99
 
 
 def test_failures_are_reported_by_kind_never_dropped(tmp_path):
