@@ -96,12 +96,12 @@ class OpenAIServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def _send(self, status: int, data: bytes, headers: Dict[str, str] = {}) -> None:
+            def _send(self, status: int, data: bytes, headers: Optional[Dict[str, str]] = None) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
-                    for k, v in headers.items():
+                    for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()
                     self.wfile.write(data)

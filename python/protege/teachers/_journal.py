@@ -82,9 +82,10 @@ class Journal:
             try:
                 rec = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise _parse_error(self.path, number, exc.colno, f"invalid JSON in the teacher cache: {exc.msg}")
+                raise _parse_error(self.path, number, exc.colno,
+                                   f"invalid JSON in the teacher cache: {exc.msg}") from None
             except UnicodeDecodeError as exc:
-                raise _parse_error(self.path, number, exc.start + 1, "invalid UTF-8 in the teacher cache")
+                raise _parse_error(self.path, number, exc.start + 1, "invalid UTF-8 in the teacher cache") from None
             if not isinstance(rec, dict):
                 raise _parse_error(self.path, number, 1, f"expected a JSON object, got {type(rec).__name__}")
             for f, t in (("id", str), ("hash", str), ("reply", str)):

@@ -13,7 +13,6 @@ import concurrent.futures as cf
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -56,7 +55,8 @@ def _import_httpx():
     try:
         import httpx
     except ImportError:
-        raise TeacherError("OpenAITeacher needs httpx: pip install 'protege[teachers]' (or pip install httpx)") from None
+        raise TeacherError("OpenAITeacher needs httpx: pip install 'protege[teachers]' (or pip install httpx)"
+                           ) from None
     return httpx
 
 
@@ -233,9 +233,9 @@ class OpenAITeacher:
                 try:
                     resp = self._client.post(self.url, json=body)
                 except httpx.TimeoutException as exc:
-                    raise _Attempt("timeout", f"no reply within {self.timeout:g} s ({type(exc).__name__})")
+                    raise _Attempt("timeout", f"no reply within {self.timeout:g} s ({type(exc).__name__})") from None
                 except httpx.TransportError as exc:
-                    raise _Attempt("connection", f"{type(exc).__name__}: {exc}")
+                    raise _Attempt("connection", f"{type(exc).__name__}: {exc}") from None
                 if resp.status_code != 200:
                     kind = status_kind(resp.status_code)
                     raise _Attempt(kind, f"HTTP {resp.status_code}: {resp.text[:200]}", resp.status_code,
@@ -243,7 +243,7 @@ class OpenAITeacher:
                 try:
                     reply = parse_completion(resp.content, rid)
                 except MalformedReply as exc:
-                    raise _Attempt("malformed", str(exc), 200)
+                    raise _Attempt("malformed", str(exc), 200) from None
             except _Attempt as a:
                 attempt += 1
                 if a.kind == "client_error" or attempt > self.policy.max_retries:
