@@ -122,6 +122,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--heldout-threshold", type=float, default=0.5,
                    help="decontamination threshold: word n-gram similarity to a held-out problem")
     c.set_defaults(func=run_ingest_generated)
+    _add_expansion_parsers(cmds, common)
 
 
 def _read(path, on_error, ids=True):
@@ -425,4 +426,134 @@ def run_ingest_generated(args) -> int:
         bar(len(generated), len(generated))
     _write(args.output, res.accepted)
     print_table(sorted(res.counts.items()), ["outcome", "records"])
+    return 0
+
+
+# ---- TAPIR expansion and refinement -------------------------------------------------------------
+def _add_expansion_parsers(cmds, common) -> None:
+    c = cmds.add_parser("expand-requests", help="TAPIR: requests for NEW instructions like the hard items, "
+                                                "categories drawn to the target mix")
+    common(c)
+    c.add_argument("--pool", required=True, help="JSONL of the pool (with categories): same-category examples")
+    c.add_argument("--distribution", help="JSON target task mix (default: the 32-category recipe)")
+    c.add_argument("-n", "--n-per-item", type=int, default=1, help="requests per hard item (default: 1)")
+    c.add_argument("--k-examples", type=int, default=2, help="examples shown per request (default: 2)")
+    c.add_argument("--any-category", action="store_true",
+                   help="draw the other examples from any category (default: the hard item's category)")
+    c.add_argument("--round", type=int, default=0, help="curriculum round (default: 0)")
+    c.add_argument("--seed", type=int, default=0, help="seed of every choice (default: 0)")
+    c.add_argument("--template", help="file with a prompt template ({examples}, {category}, {k}; default: built in)")
+    c.add_argument("--threads", type=int, default=0, help="worker threads (default: 0 = all cores)")
+    c.set_defaults(func=run_expand_requests)
+
+    c = cmds.add_parser("ingest-expansions", help="TAPIR: ingest expansion replies (tag parsing, de-duplication)")
+    common(c)
+    c.add_argument("--requests", required=True, help="JSONL written by expand-requests")
+    c.add_argument("--pool", required=True, help="JSONL of the current pool")
+    c.add_argument("--heldout", help="JSONL of held-out / test problems to decontaminate against (default: none)")
+    c.add_argument("--tag", default="answer", help="tag holding the new instruction (default: answer)")
+    c.add_argument("--ngram", type=int, default=5, help="word n-gram length of near duplicates (default: 5)")
+    c.add_argument("--near-threshold", type=float, default=0.8,
+                   help="near-duplicate threshold against the pool and the batch (default: 0.8)")
+    c.add_argument("--heldout-threshold", type=float, default=0.5,
+                   help="near-duplicate threshold against the held-out set (default: 0.5)")
+    c.set_defaults(func=run_ingest_expansions)
+
+    c = cmds.add_parser("refine-requests", help="TAPIR: requests to rewrite responses in a per-category style")
+    common(c)
+    c.add_argument("--styles", help="JSON file or text {category: template} (default: protege's style prompts)")
+    c.add_argument("--default", help="file with a template for categories without a style (default: leave them)")
+    c.add_argument("--response-field", default="output", help="field of the teacher's response (default: output)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the request seeds (default: 0)")
+    c.set_defaults(func=run_refine_requests)
+
+    c = cmds.add_parser("ingest-refinements", help="TAPIR: put refined responses beside the raw ones")
+    common(c)
+    c.add_argument("--requests", required=True, help="JSONL written by refine-requests")
+    c.add_argument("--replies", required=True, help="JSONL {request_id, reply}")
+    c.add_argument("--response-field", default="output", help="field of the response (default: output)")
+    c.add_argument("--raw-field", default="teacher_raw", help="field that keeps the raw response (default: teacher_raw)")
+    c.add_argument("--tag", default="response", help="tag holding the refined response (default: response)")
+    c.set_defaults(func=run_ingest_refinements)
+
+
+def _replies_by_request(path, on_error):
+    from . import InvalidArgument
+
+    out = {}
+    for rec in _read(path, on_error, ids=False):
+        rid, text = rec.get("request_id"), rec.get("reply")
+        if not isinstance(rid, str) or not isinstance(text, str):
+            raise InvalidArgument(f'{path}: each record needs a str "request_id" and a str "reply": {rec!r:.80}')
+        out[rid] = text
+    return out
+
+
+def run_expand_requests(args) -> int:
+    from . import curriculum as cu
+
+    hard = _read(args.input, args.on_error)
+    pool = _read(args.pool, args.on_error)
+    template = open(args.template, encoding="utf-8").read() if args.template else None
+    reqs = cu.expansion_requests(hard, pool, n_per_item=args.n_per_item, k_examples=args.k_examples,
+                                 same_category=not args.any_category, target=_distribution(args.distribution),
+                                 seed=args.seed, round=args.round, template=template, threads=args.threads)
+    _write(args.output, reqs)
+    print_table([[n, f"{share:.3f}", h, q] for n, share, h, q in reqs.table if h or q],
+                ["category", "share", "hard items", "requests"])
+    return 0
+
+
+def run_ingest_expansions(args) -> int:
+    from . import curriculum as cu
+
+    reqs = _read(args.requests, args.on_error, ids=False)
+    replies = _replies_by_request(args.input, args.on_error)
+    pool = _read(args.pool, args.on_error)
+    heldout = _read(args.heldout, args.on_error, ids=False) if args.heldout else []
+    with ProgressBar("ingest", enabled=not args.quiet) as bar:
+        res = cu.ingest_expansions(reqs, replies, pool, heldout=heldout, ngram=args.ngram,
+                                   near_threshold=args.near_threshold, heldout_threshold=args.heldout_threshold,
+                                   tag=args.tag)
+        bar(len(reqs), len(reqs))
+    _write(args.output, res.accepted)
+    print_table(sorted(res.counts.items()), ["outcome", "records"])
+    return 0
+
+
+def run_refine_requests(args) -> int:
+    import json
+    import os
+
+    from . import InvalidArgument
+    from . import curriculum as cu
+
+    items = _read(args.input, args.on_error)
+    styles = None
+    if args.styles:
+        text = open(args.styles, encoding="utf-8").read() if os.path.exists(args.styles) else args.styles
+        try:
+            styles = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArgument(f"--styles: {args.styles}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        if not isinstance(styles, dict):
+            raise InvalidArgument(f"--styles: expected a JSON object {{category: template}}, got {type(styles).__name__}")
+    default = open(args.default, encoding="utf-8").read() if args.default else None
+    reqs = cu.refinement_requests(items, styles, default=default, response_field=args.response_field, seed=args.seed)
+    _write(args.output, reqs)
+    styles_used = Counter(r["style"] for r in reqs)
+    print_table(sorted(styles_used.items()) + [["(unrefined)", len(reqs.unrefined)]], ["style", "items"])
+    return 0
+
+
+def run_ingest_refinements(args) -> int:
+    from . import curriculum as cu
+
+    items = _read(args.input, args.on_error)
+    reqs = _read(args.requests, args.on_error, ids=False)
+    replies = _replies_by_request(args.replies, args.on_error)
+    res = cu.ingest_refinements(items, reqs, replies, response_field=args.response_field, raw_field=args.raw_field,
+                                tag=args.tag)
+    _write(args.output, res.items)
+    print_table(sorted(res.counts.items()), ["outcome", "items"])
     return 0

@@ -31,11 +31,16 @@ __all__ = [
     "rebalance", "RebalanceResult", "Schedule", "RoundPlan", "Planner",
     "feedback_requests", "ingest_generated", "IngestResult", "DEFAULT_HARDER_TEMPLATE", "DEFAULT_SIMILAR_TEMPLATE",
     "Sampler", "CurriculumCallback", "plot_plan",  # noqa: F822 (CurriculumCallback: module __getattr__)
+    "expansion_requests", "ingest_expansions", "refinement_requests", "ingest_refinements", "RefinementResult",
+    "RequestList", "DEFAULT_EXPANSION_TEMPLATE", "DEFAULT_STYLE_PROMPTS", "DEFAULT_MAX_SEEN",
 ]
 
 DEFAULT_CATEGORY_PROMPT: str = _c.DEFAULT_CATEGORY_PROMPT
 DEFAULT_HARDER_TEMPLATE: str = _c.DEFAULT_HARDER_TEMPLATE
 DEFAULT_SIMILAR_TEMPLATE: str = _c.DEFAULT_SIMILAR_TEMPLATE
+#: Default repeat cap of :class:`Planner` (protege's, not the paper's): an item planned this many
+#: times is excluded from later rounds.
+DEFAULT_MAX_SEEN: int = _c.DEFAULT_MAX_SEEN
 _PROMPT_FIELDS = ("prompt", "instruction", "problem", "question")
 
 
@@ -393,6 +398,8 @@ class RoundPlan:
     short_easy: int
     excluded_seen: int
     fingerprint: int
+    #: hard rows that are the first copy of an item never planned before (n_hard − fresh_hard: repeats)
+    fresh_hard: int = 0
     categories: Optional[List[str]] = field(default=None, repr=False)
     #: optional per-row sampling weights (e.g. TAPIR's w(task)); a Sampler over the plan uses them
     weights: Optional[List[float]] = field(default=None, repr=False)
@@ -407,20 +414,24 @@ class RoundPlan:
     def summary(self) -> Dict[str, Any]:
         return {"round": self.round, "hard_share": self.hard_share, "size": len(self), "n_hard": self.n_hard,
                 "n_easy": self.n_easy, "short_hard": self.short_hard, "short_easy": self.short_easy,
-                "excluded_seen": self.excluded_seen, "fingerprint": f"{self.fingerprint:016x}"}
+                "excluded_seen": self.excluded_seen, "fresh_hard": self.fresh_hard,
+                "repeat_hard": self.n_hard - self.fresh_hard, "fingerprint": f"{self.fingerprint:016x}"}
 
 
 class Planner:
     """TAPIR multi-round planner: round r mixes the easier and the hard pool with hard share α_r.
 
-    Keeps how often each pool item was planned (``seen``) so that ``max_seen`` can cap repeats
-    across rounds. Between rounds, feed new student results back (update ``difficulty`` / the hard
-    mask) and call :meth:`plan` for the next round.
+    Keeps how often each pool item was planned (``seen``, by id: the pool may grow between rounds)
+    so that ``max_seen`` (default :data:`DEFAULT_MAX_SEEN`; None: no cap) caps repeats across
+    rounds and ``fresh_first`` fills the hard share from never-planned hard items (e.g. new
+    expanded instructions) before planned ones. Between rounds, feed new student results back
+    (update ``difficulty`` / the hard mask) and call :meth:`plan` for the next round.
     """
 
     def __init__(self, schedule: Union[Schedule, Sequence[float], Callable[[int], float]],
                  round_sizes: Union[int, Sequence[int]], *, rounds: Optional[int] = None, seed: int = 0,
-                 max_seen: Optional[int] = None, repeat_if_short: bool = True, shuffle: bool = True, threads: int = 0):
+                 max_seen: Optional[int] = DEFAULT_MAX_SEEN, repeat_if_short: bool = True, shuffle: bool = True,
+                 threads: int = 0, fresh_first: bool = True):
         if callable(schedule) and not isinstance(schedule, Schedule):
             if rounds is None:
                 raise InvalidArgument("rounds: required with a callable schedule")
@@ -431,7 +442,9 @@ class Planner:
         self.round_sizes = [round_sizes] if isinstance(round_sizes, int) else list(round_sizes)
         self.seed, self.max_seen = seed, max_seen
         self.repeat_if_short, self.shuffle, self.threads = repeat_if_short, shuffle, threads
+        self.fresh_first = fresh_first
         self.seen: Optional[array] = None
+        self._seen_ids: Optional[List[str]] = None  # the ids `seen` is aligned with (None: the caller's order)
         self.plans: List[RoundPlan] = []
 
     def plan(self, round: int, pool: Optional[List[Dict[str, Any]]] = None, *,
@@ -453,17 +466,21 @@ class Planner:
             raise InvalidArgument(f"plan: hard ({len(hard)}) and ids ({len(ids)}) differ in length")
         mask = hard if isinstance(hard, (bytes, bytearray, array)) else bytes(1 if h else 0 for h in hard)
         seen = self.seen if self.seen is not None and len(self.seen) == len(ids) else None
+        if self.seen is not None and self._seen_ids is not None and self._seen_ids != list(ids):
+            by_id = dict(zip(self._seen_ids, self.seen))  # the pool changed: carry the counts by id
+            seen = array("I", [by_id.get(i, 0) for i in ids])
         counts = None
         if commit:  # the rows are counted into `seen` by the core, in item order
             counts = seen if seen is not None else array("I", [0]) * len(ids)
         d = _c.plan_round(self.schedule.values, self.round_sizes, round, mask, ids, seen, self.seed, self.max_seen,
-                          self.repeat_if_short, self.shuffle, self.threads, counts)
+                          self.repeat_if_short, self.shuffle, self.threads, counts, self.fresh_first)
         idx = d.pop("indices")
         plan = RoundPlan(indices=idx, **d)
         if pool is not None:
             plan.categories = [pool[i].get("category", "") for i in idx]
         if commit:
             self.seen = counts
+            self._seen_ids = list(ids)
             self.plans.append(plan)
         return plan
 
@@ -562,6 +579,9 @@ def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[st
 
 from ._curriculum_sampler import CurriculumCallback_factory as _cb_factory  # noqa: E402
 from ._curriculum_sampler import Sampler, plot_plan  # noqa: E402,F401
+from ._curriculum_expansion import (  # noqa: E402,F401
+    DEFAULT_EXPANSION_TEMPLATE, DEFAULT_STYLE_PROMPTS, RefinementResult, RequestList, expansion_requests,
+    ingest_expansions, ingest_refinements, refinement_requests)
 
 
 def __getattr__(name: str):
