@@ -100,6 +100,12 @@ struct Options {
   /// max(|a|, |b|). Two exact values (decimals, fractions) are compared exactly, so `0.333333`
   /// is not `1/3`.
   double rel_tol = 1e-6;
+  /// Tolerance for decimal approximations of exact values, off (0) by default. When > 0, a
+  /// prediction or gold answer that is a decimal with a fractional part (`0.333`, `1.41`) also
+  /// equals a value that is not a terminating decimal (`\frac{1}{3}`, `\sqrt{2}`) when
+  /// |a - b| <= decimal_rel_tol * max(|a|, |b|). Two exact decimals, or two fractions, are still
+  /// compared exactly, so `0.33` never equals `0.333`. Must be finite and >= 0.
+  double decimal_rel_tol = 0.0;
   /// Meaning of `%` (and the word "percent").
   PercentMode percent = PercentMode::drop;
   /// Hard limits of the parser and evaluator.

@@ -1,6 +1,7 @@
 // Public entry points of the answers module: option validation, extract / normalize /
 // equivalent / check / check_batch, and the enum <-> string helpers.
-#include <cmath>     // for std::isfinite
+#include <algorithm>  // for std::max
+#include <cmath>     // for std::isfinite, std::fabs
 #include <cstdint>   // for std::uint8_t
 #include <iterator>  // for std::size
 #include <string>    // for std::string
@@ -38,6 +39,10 @@ void validate(const Options& o) {
   }
   if (!std::isfinite(o.rel_tol) || o.rel_tol < 0.0) {
     throw InvalidArgument(fmt::format("answers: options.rel_tol must be finite and >= 0 (got {})", o.rel_tol));
+  }
+  if (!std::isfinite(o.decimal_rel_tol) || o.decimal_rel_tol < 0.0) {
+    throw InvalidArgument(
+        fmt::format("answers: options.decimal_rel_tol must be finite and >= 0 (got {})", o.decimal_rel_tol));
   }
   if (o.limits.max_depth < 1) {
     throw InvalidArgument(fmt::format("answers: options.limits.max_depth must be >= 1 (got {})", o.limits.max_depth));
@@ -102,18 +107,45 @@ class Checker {
     if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_)) return false;
     const std::size_t max_chars = options_.limits.max_answer_chars;
     if (pred.size() > max_chars || gold.size() > max_chars) return false;  // strings only
+    if (const char la = choice_letter(pred_key_), lb = choice_letter(gold_key_); la != 0 && lb != 0) {
+      // "(A) 12" against "A": a multiple-choice letter and its value.
+      if (pred_key_.size() == 1 || gold_key_.size() == 1) return la == lb;
+    }
     detail::Value a;
     detail::Value b;
     const bool a_ok = detail::evaluate(pred_key_, config_, a);
     const bool b_ok = detail::evaluate(gold_key_, config_, b);
     if (a_ok && b_ok) {
       if (detail::values_equal(a, b, options_.rel_tol)) return true;
+      if (options_.decimal_rel_tol > 0.0 && approximately(a, b)) return true;
       // Two numbers that differ stay different; collections go on to the order rules below.
       if (a.kind == detail::Value::Kind::number && b.kind == detail::Value::Kind::number) return false;
     }
     detail::normalize_key(pred, percent_divides_, norm_, pred_sym_, true);
     detail::normalize_key(gold, percent_divides_, norm_, gold_sym_, true);
     return detail::symbolic_equivalent(pred_sym_, gold_sym_, config_);
+  }
+
+  // A decimal with a fractional part against a value that is not one, within decimal_rel_tol.
+  bool approximately(const detail::Value& a, const detail::Value& b) const {
+    if (a.kind != detail::Value::Kind::number || b.kind != detail::Value::Kind::number) return false;
+    const bool a_dec = detail::is_canonical_decimal(pred_key_) && pred_key_.find('.') != std::string::npos;
+    const bool b_dec = detail::is_canonical_decimal(gold_key_) && gold_key_.find('.') != std::string::npos;
+    if (a_dec == b_dec) return false;
+    const detail::Value& other = a_dec ? b : a;
+    if (other.num.exact && detail::is_canonical_decimal(detail::render(other))) return false;  // exact decimal
+    const double x = a.num.exact ? detail::to_double(a.num.q) : a.num.x;
+    const double y = b.num.exact ? detail::to_double(b.num.q) : b.num.x;
+    if (!std::isfinite(x) || !std::isfinite(y)) return false;
+    return std::fabs(x - y) <= options_.decimal_rel_tol * std::max(std::fabs(x), std::fabs(y));
+  }
+
+  // The letter of a multiple-choice answer key: "c" or "(c)" (a to e), "(c)…" followed by its
+  // value; 0 otherwise.
+  static char choice_letter(std::string_view key) noexcept {
+    if (key.size() == 1 && key[0] >= 'a' && key[0] <= 'e') return key[0];
+    if (key.size() >= 3 && key[0] == '(' && key[1] >= 'a' && key[1] <= 'e' && key[2] == ')') return key[1];
+    return 0;
   }
 
   const Options& options_;

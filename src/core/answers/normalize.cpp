@@ -214,6 +214,30 @@ const char* unicode_replacement(std::string_view s, std::size_t i, std::size_t& 
   return nullptr;
 }
 
+// Whether the `\text{…}` group opening at s[k] holds only words (letters, blanks, periods) and
+// ends the answer (up to a `^2` / `^3` / `^{2}` exponent), after output that has a digit: a unit
+// or a trailing phrase such as "50\text{ cm}^2" or "\frac{1}{4}\text{ of the pie}".
+bool trailing_unit_text(std::string_view s, std::size_t k, std::string_view out) noexcept {
+  bool digit = false;
+  for (const char c : out) digit = digit || is_digit(c);
+  if (!digit) return false;
+  std::size_t e = k + 1;
+  std::size_t letters = 0;
+  while (e < s.size() && s[e] != '}') {
+    const char c = s[e];
+    if (is_alpha(c)) {
+      ++letters;
+    } else if (!(c == ' ' || c == '.' || c == '\\')) {
+      return false;
+    }
+    ++e;
+  }
+  if (e >= s.size() || letters == 0) return false;
+  std::string_view rest = trim(s.substr(e + 1));
+  if (rest == "^2" || rest == "^3" || rest == "^{2}" || rest == "^{3}" || rest == ".") rest = {};
+  return rest.empty();
+}
+
 // Bytes that latex_cleanup() treats specially.
 constexpr bool is_special(char c) noexcept {
   return c == '$' || c == '%' || c == '~' || c == '{' || c == '}' || c == '^' || c == '\\' ||
@@ -253,7 +277,11 @@ void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
         continue;
       case '{':
         if (starts_at(s, i, "{,}")) {
-          out += ',';
+          // 1{,}250 groups thousands; 3{,}5 (not three digits after it) is a decimal comma.
+          std::size_t d = i + 3;
+          while (d < n && is_digit(s[d])) ++d;
+          const bool decimal = !out.empty() && is_digit(out.back()) && d > i + 3 && d - (i + 3) != 3;
+          out += decimal ? '.' : ',';
           i += 3;
           continue;
         }
@@ -331,6 +359,10 @@ void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
         const bool text_like = cmd->action == kUnwrapText;
         std::size_t k = i;
         while (k < n && s[k] == ' ') ++k;
+        if (k < n && s[k] == '{' && text_like && trailing_unit_text(s, k, out)) {
+          i = n;  // "50\text{ cm}^2": words after a number at the end are units
+          break;
+        }
         if (k < n && s[k] == '{') {
           braces.push(text_like ? kDropBraceSpace : kDropBrace);
           if (text_like) out += ' ';

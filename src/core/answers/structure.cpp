@@ -184,7 +184,11 @@ void remove_thousands_separators(std::string_view in, std::string& out) {
     while (j < n && is_digit(in[j])) ++j;
     std::size_t k = j;
     std::size_t groups = 0;
-    if (j - i <= 3) {
+    // Right after an opening bracket the comma separates coordinates: (12,102) is a pair.
+    std::size_t before = i;
+    while (before > 0 && in[before - 1] == ' ') --before;
+    const bool bracketed = before > 0 && (in[before - 1] == '(' || in[before - 1] == '[');
+    if (j - i <= 3 && !bracketed) {
       while (k + 3 < n + 0 && in[k] == ',' && is_digit(in[k + 1]) && is_digit(in[k + 2]) && is_digit(in[k + 3]) &&
              (k + 4 == n || !is_digit(in[k + 4]))) {
         k += 4;
