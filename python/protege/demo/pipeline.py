@@ -135,7 +135,8 @@ class _NullBar:
 # --------------------------------------------------------------------------------------------------
 def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], *, max_new: int,
              batch: int = 256, progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, Any]:
-    """Greedy accuracy per category with protege.answers; returns {"per_category", "overall", "texts"}."""
+    """Greedy accuracy per category with protege.answers; returns {"per_category", "overall", "texts",
+    "correct" (per problem), "n" (problems per category)}."""
     texts: List[str] = []
     for s in range(0, len(problems), batch):
         chunk = problems[s: s + batch]
@@ -149,7 +150,8 @@ def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], 
         per[p.category].append(int(o is answers.Outcome.correct))
     per_cat = {c: sum(per[c]) / len(per[c]) for c in W.CATEGORIES if per[c]}
     overall = sum(int(o is answers.Outcome.correct) for o in outcomes) / max(1, len(outcomes))
-    return {"per_category": per_cat, "overall": overall, "texts": texts}
+    return {"per_category": per_cat, "overall": overall, "texts": texts,
+            "correct": [o is answers.Outcome.correct for o in outcomes], "n": {c: len(per[c]) for c in per_cat}}
 
 
 def _teacher_hidden(teacher: M.TinyGPT, toks: torch.Tensor) -> torch.Tensor:
@@ -520,7 +522,11 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
     done(b, "eval")
     accuracy.append({"after_round": cfg.rounds, **ev["per_category"], "overall": ev["overall"]})
     log(f"final test accuracy (after round {cfg.rounds}): {ev['overall']:.3f}")
-    examples = [{"prompt": p.prompt, "gold": p.answer, "student": t} for p, t in zip(test[:6], ev["texts"][:6])]
+    # the report shows correct and wrong outputs side by side: the first 3 of each on the test set
+    right = [i for i, ok in enumerate(ev["correct"]) if ok][:3]
+    wrong = [i for i, ok in enumerate(ev["correct"]) if not ok][:3]
+    examples = [{"prompt": test[i].prompt, "gold": test[i].answer, "student": ev["texts"][i],
+                 "category": test[i].category, "correct": ev["correct"][i]} for i in right + wrong]
     return {
         "config": {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in cfg.as_dict().items()},
         "categories": list(W.CATEGORIES),
@@ -529,7 +535,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                           "source": tinfo["source"], "key": tinfo["key"],
                           "test_accuracy": t_eval["overall"], "per_category": t_eval["per_category"]},
         "student_params": student.num_params(),
-        "data": {"test": len(test), "seed": len(seed_problems), "seed_dedup": seed_counts, "final_pool": len(pool)},
+        "data": {"test": len(test), "test_per_category": ev["n"], "seed": len(seed_problems), "seed_dedup": seed_counts,
+                 "final_pool": len(pool)},
         "rounds": rounds,
         "losses": {"teacher": tinfo.get("losses", []), "sft": sft_losses, "dpo": dpo_losses},
         "teacher_calls": dict(getattr(teacher, "calls", {})),
