@@ -230,6 +230,9 @@ def test_bad_arguments_and_requests_name_the_field(tmp_path):
         chat = teacher.answer({"id": "c", "messages": [{"role": "system", "content": "be brief"},
                                                        {"role": "user", "content": "hi there"}]})
         assert chat.startswith("there hi")
+        with OpenAITeacher(server.url[:-3], "m") as no_version:  # http://127.0.0.1:PORT without /v1
+            res = no_version.run([{"prompt": "x"}])
+        assert res.failures[0].kind == "client_error" and "is base_url the API root" in res.failures[0].message
     assert content_hash(chat_body({"prompt": "x"}, "m")) != content_hash(chat_body({"prompt": "x"}, "other"))
 
 

@@ -238,7 +238,9 @@ class OpenAITeacher:
                     raise _Attempt("connection", f"{type(exc).__name__}: {exc}") from None
                 if resp.status_code != 200:
                     kind = status_kind(resp.status_code)
-                    raise _Attempt(kind, f"HTTP {resp.status_code}: {resp.text[:200]}", resp.status_code,
+                    hint = (f" (POST {self.url}: is base_url the API root with its version, e.g. "
+                            f"http://HOST:8000/v1?)" if resp.status_code == 404 else "")
+                    raise _Attempt(kind, f"HTTP {resp.status_code}: {resp.text[:200]}{hint}", resp.status_code,
                                    retry_after_seconds(resp.headers))
                 try:
                     reply = parse_completion(resp.content, rid)
