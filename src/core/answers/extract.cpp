@@ -450,6 +450,10 @@ std::optional<std::string_view> extract_unmarked(std::string_view t) {
   const std::string_view rest = last ? t.substr(last->close) : t;
   if (const std::optional<std::string_view> num = extract_last_number(rest)) return latex_word(rest, *num);
   if (last) return trim(t.substr(last->begin, last->end - last->begin));
+  // A multiple-choice letter "(A)" … "(E)" as the last resort ("the correct option is (E)").
+  for (std::size_t k = t.size(); k >= 3; --k) {
+    if (t[k - 1] == ')' && t[k - 3] == '(' && t[k - 2] >= 'A' && t[k - 2] <= 'E') return t.substr(k - 3, 3);
+  }
   return std::nullopt;
 }
 

@@ -226,6 +226,7 @@ class MathParser {
         ++k;
       }
     }
+    if (starts_at(t, k, "^{-1}")) k += 5;  // an inverse function f^{-1}(x)
     if (k < t.size() && t[k] == '(' && t.back() == ')') return true;
     return k == t.size();
   }
@@ -266,6 +267,7 @@ class MathParser {
       const bool constant_last = last.kind != MathValue::Kind::expr || ctx_.is_constant(last.f.num);
       if (sides[0].kind != MathValue::Kind::expr && !simple) return false;
       out.has_value = simple || constant_last;
+      out.named = simple;
       out.items.push_back(std::move(sides[0]));
       out.items.push_back(std::move(last));
       return true;
@@ -415,7 +417,8 @@ class MathParser {
     if (is_alnum(c) || c == '(' || c == '{') return true;
     if (c != '\\') return false;
     const std::string_view cmd = command();
-    return cmd == "frac" || cmd == "sqrt" || cmd == "pi" || cmd == "infty" || cmd == "binom" || in_list(kGreek, cmd) ||
+    return cmd == "frac" || cmd == "sqrt" || cmd == "pi" || cmd == "infty" || cmd == "binom" || cmd == "dbinom" ||
+           cmd == "tbinom" || in_list(kGreek, cmd) ||
            in_list(kFunctions, cmd);
   }
 
@@ -594,10 +597,37 @@ class MathParser {
       while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
       frac_digits = s_.substr(fb, i_ - fb);
     }
+    // A repeating block: 0.\overline{3}, 1.2\overline{45}.
+    std::string_view repeat;
+    if (i_ < s_.size() && s_[i_] == '.' && starts_at(s_, i_ + 1, "\\overline{")) ++i_;
+    if (i_ > b && s_[i_ - 1] != '.' && frac_digits.empty()) {
+      // no '.' consumed: an integer (an overline then is not a repeating decimal)
+    } else if (starts_at(s_, i_, "\\overline{")) {
+      std::size_t j = i_ + 10;
+      const std::size_t rb = j;
+      while (j < s_.size() && is_digit(s_[j])) ++j;
+      if (j == rb || j >= s_.size() || s_[j] != '}' || j - rb > 64) return false;
+      repeat = s_.substr(rb, j - rb);
+      i_ = j + 1;
+    }
     if (int_digits.empty() && frac_digits.empty()) return false;
     if (int_digits.size() + frac_digits.size() > 4096) return false;
     Rational q;
     if (!rational_from_decimal(false, int_digits, frac_digits, 0, ctx_.arith(), q)) return false;
+    if (!repeat.empty()) {
+      // + repeat / (10^len(frac) * (10^len(repeat) - 1))
+      Rational r;
+      Rational scale;
+      Rational nines;
+      Rational t;
+      if (!rational_from_decimal(false, repeat, {}, 0, ctx_.arith(), r) ||
+          !rational_from_decimal(false, "1", {}, static_cast<std::int64_t>(frac_digits.size()), ctx_.arith(), scale) ||
+          !rational_from_decimal(false, "1", {}, static_cast<std::int64_t>(repeat.size()), ctx_.arith(), nines) ||
+          !detail::sub(nines, rational_of(1), ctx_.arith(), nines) || !detail::mul(scale, nines, ctx_.arith(), t) ||
+          !detail::div(r, t, ctx_.arith(), r) || !detail::add(q, r, ctx_.arith(), q)) {
+        return false;
+      }
+    }
     out = MathValue{};
     out.f = frac_of(Context::constant(q));
     return true;
@@ -623,7 +653,7 @@ class MathParser {
 
   // Raw text of an argument (for opaque atoms and subscripts): a braced group, a parenthesised
   // group or one token.
-  bool raw_arg(std::string_view& text) {
+  bool raw_arg(std::string_view& text, bool one_char = false) {
     const char c = peek();
     const std::size_t b = i_;
     if (c == '{' || c == '(') {
@@ -646,8 +676,11 @@ class MathParser {
       return !cmd.empty();
     }
     if (is_alnum(c)) {
-      while (i_ < s_.size() && is_digit(s_[i_]) && is_digit(c)) ++i_;
-      if (is_alpha(c)) ++i_;
+      if (one_char || is_alpha(c)) {
+        ++i_;
+      } else {
+        while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
+      }
       text = s_.substr(b, i_ - b);
       return true;
     }
@@ -791,7 +824,7 @@ class MathParser {
       return true;
     }
     if (in_list(kGreek, cmd)) return atom(s_.substr(i_ - cmd.size() - 1, cmd.size() + 1), AtomKind::symbol, out.f);
-    if (cmd == "frac" || cmd == "binom") {
+    if (cmd == "frac" || cmd == "binom" || cmd == "dbinom" || cmd == "tbinom") {
       MathValue a;
       MathValue b;
       if (!parse_arg(a) || !parse_arg(b)) return false;
@@ -847,7 +880,7 @@ class MathParser {
     if (peek() == '_') {
       ++i_;
       std::string_view sub;
-      if (!raw_arg(sub)) return false;
+      if (!raw_arg(sub, true)) return false;
       atom_name += "_{";
       atom_name += sub;
       atom_name += '}';

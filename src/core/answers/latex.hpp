@@ -38,6 +38,7 @@ struct MathValue {
   char close = 0;
   Op op = Op::eq;
   bool has_value = false;
+  bool named = false;  ///< relation: the left side is a plain name (`x`, `f(3)`, `a_{n}`)
 };
 
 /// Parses a normalised key (see normalize_key(); assignments kept) into `out`. False when the

@@ -80,7 +80,8 @@ bool relations_equal(const MathValue& a, const MathValue& b, sym::Context& ctx, 
     bool prop = false;
     if (ctx.proportional(da, db, a.op != MathValue::Op::eq && a.op != MathValue::Op::ne, prop) && prop) return true;
   }
-  if (a.op == MathValue::Op::eq && a.has_value && b.has_value) return math_equal(a.items[1], b.items[1], ctx, depth + 1);
+  // x = 5 and y = 5 name the same value; (x-3)^2 = 25 and (x+3)^2 = 25 are different equations.
+  if (a.op == MathValue::Op::eq && a.named && b.named) return math_equal(a.items[1], b.items[1], ctx, depth + 1);
   return false;
 }
 

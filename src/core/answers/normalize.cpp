@@ -248,6 +248,7 @@ constexpr bool is_special(char c) noexcept {
 void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
   out.clear();
   BraceStack braces;
+  std::size_t environments = 0;  // open \begin{…} environments (rows end with `\\`)
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
@@ -327,7 +328,7 @@ void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
       if (i + 2 < n && is_alpha(s[i + 2])) {
         ++i;
       } else {
-        out += ' ';  // LaTeX line break
+        out += environments > 0 ? ';' : ' ';  // a matrix row end, or a LaTeX line break
         i += 2;
         continue;
       }
@@ -344,6 +345,8 @@ void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
     }
     const std::string_view name = s.substr(i + 1, j - i - 1);
     i = j;
+    if (name == "begin") ++environments;
+    if (name == "end" && environments > 0) --environments;
     const Command* cmd = find_command(name);
     if (cmd == nullptr) {
       out += '\\';
