@@ -22,7 +22,9 @@ def _report():
                "fdd": {"requests": 8, "harder": 3, "similar": 5, "accepted": 6, "duplicate_pool": 2},
                "items_generated": 6, "pool": 100 + 6 * r, "hard_share": 0.3 + 0.2 * (r - 1),
                "plan": {"round": r - 1, "hard_share": 0.3, "size": 100, "n_hard": 30, "n_easy": 70},
-               "mix": {c: 10 + k for k, c in enumerate(CATS)}} for r in (1, 2)]
+               "mix": {c: 10 + k for k, c in enumerate(CATS)},
+               "pair_examples": [{"prompt": f"{r}+1?", "chosen": f"#### {r + 1}", "rejected": "#### 0"}]}
+              for r in (1, 2)]
     return {
         "config": {"k": 4, "sample_problems": 200, "dpo_beta": 0.1, "seed": 0},
         "categories": CATS, "accuracy": acc,
@@ -82,6 +84,7 @@ def test_report_md_defines_columns_and_shows_samples_side_by_side(tmp_path):
     assert rows[1].startswith("| (none) |") and "#### 4" in rows[1]
     assert "50.0% (35.2–64.8)" in md  # overall after round 2 with its Wilson interval
     assert "| teacher model |" in md
+    assert "## Preference pairs built in round 2" in md and "| *2+1?* | `#### 3` | `#### 0` |" in md
     assert "FDD sent 8 requests (3 harder, 5 similar); accepted 6, duplicate pool 2" in md
     assert "TAPIR plan: 100 rows, 30 hard and 70 easy" in md
     (tmp_path / "ablation.md").write_text("x")

@@ -382,7 +382,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
         pair_rows = pres.pairs
         info.update(pairs=len(pair_rows), prompts_with_pairs=stats["prompts_with_pairs"],
                     mean_pass_rate=stats["mean_pass_rate"], easy=stats["categories"]["easy"],
-                    hard=stats["categories"]["hard"], mixed=stats["categories"]["mixed"])
+                    hard=stats["categories"]["hard"], mixed=stats["categories"]["mixed"],
+                    pair_examples=[{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pair_rows[:3]])
         log(f"round {r}: {len(subset)} problems x {cfg.k} samples: pass rate {stats['mean_pass_rate']:.3f}, "
             f"{len(pair_rows)} pairs ({stats['categories']['easy']} all-correct, {stats['categories']['hard']} all-wrong)")
 

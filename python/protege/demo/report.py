@@ -314,6 +314,14 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     if cfg:
         lines += [f"Settings: k = {cfg.get('k')} samples per problem, {cfg.get('sample_problems')} sampled problems "
                   f"per round, DPO β = {cfg.get('dpo_beta')}, seed {cfg.get('seed')} (all settings in report.json).", ""]
+    shown = [r for r in report["rounds"] if r.get("pair_examples")]
+    if shown:
+        r = shown[-1]
+        lines += [f"## Preference pairs built in round {r['round']}", "",
+                  f"protege.pairs turned the student's own samples into {r['pairs']} chosen/rejected pairs for DPO; "
+                  "the first ones:", "",
+                  _md_table([[f"*{_cell(p['prompt'])}*", "`" + _cell(p["chosen"]) + "`", "`" + _cell(p["rejected"]) + "`"]
+                             for p in r["pair_examples"]], ["problem", "chosen", "rejected"]), ""]
     lines += ["## Sample outputs of the final student", "",
               "The first held-out problems the final student gets right and the first it gets wrong:", "",
               examples_table(report.get("examples", [])), ""]
