@@ -135,7 +135,10 @@ CriticConfig critic_config_from_json(const json& options) {
   CriticConfig c;
   if (options.is_null()) return c;
   if (!options.is_object()) throw InvalidArgument(fmt::format("critic options: expected object, got {}", io::json_type_name(options)));
-  for (const auto& [key, v] : options.items()) {
+  for (const auto& item : options.items()) {
+    // Plain references, not a structured binding: Clang before 16 cannot capture bindings in a lambda.
+    const std::string& key = item.key();
+    const json& v = item.value();
     if (v.is_null()) continue;
     const auto need = [&](bool ok, const char* expected) {
       if (!ok) throw InvalidArgument(fmt::format("critic option \"{}\": expected {}, got {}", key, expected, io::json_type_name(v)));

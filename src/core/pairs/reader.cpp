@@ -79,7 +79,7 @@ Chunk read_chunk(std::ifstream& in, const std::string& path, std::string_view ca
   Chunk c;
   std::size_t capacity = carry.size() + kChunk;
   c.data.reset(new char[capacity]);
-  std::memcpy(c.data.get(), carry.data(), carry.size());
+  if (!carry.empty()) std::memcpy(c.data.get(), carry.data(), carry.size());  // data() may be null when empty
   c.size = carry.size();
   std::size_t scanned = 0;  // bytes already searched for a newline
   while (!c.eof && c.cut == 0) {
@@ -542,7 +542,7 @@ ReadResult read_groups_text(std::string_view text, const std::string& name, cons
   GroupReader reader(config);
   // The completions view (and are decoded in) a copy of the text.
   char* const copy = reader.storage().chunks.emplace_back(new char[std::max<std::size_t>(text.size(), 1)]).get();
-  std::memcpy(copy, text.data(), text.size());
+  if (!text.empty()) std::memcpy(copy, text.data(), text.size());
   (void)read_lines(copy, text.size(), 1, name, reader, config);
   return reader.finish(name);
 }
