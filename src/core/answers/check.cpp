@@ -107,6 +107,7 @@ class Checker {
     if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_)) return false;
     const std::size_t max_chars = options_.limits.max_answer_chars;
     if (pred.size() > max_chars || gold.size() > max_chars) return false;  // strings only
+    if (decimal_comma(pred_key_, gold_key_) || decimal_comma(gold_key_, pred_key_)) return true;
     if (const char la = choice_letter(pred_key_), lb = choice_letter(gold_key_); la != 0 && lb != 0) {
       // "(A) 12" against "A": a multiple-choice letter and its value.
       if (pred_key_.size() == 1 || gold_key_.size() == 1) return la == lb;
@@ -138,6 +139,14 @@ class Checker {
     const double y = b.num.exact ? detail::to_double(b.num.q) : b.num.x;
     if (!std::isfinite(x) || !std::isfinite(y)) return false;
     return std::fabs(x - y) <= options_.decimal_rel_tol * std::max(std::fabs(x), std::fabs(y));
+  }
+
+  // `comma` is the decimal `dec` written with a decimal comma ("3,14" for 3.14): a two-element
+  // list can never equal a single number, so the comma is read as a decimal point.
+  static bool decimal_comma(std::string_view comma, std::string_view dec) noexcept {
+    const std::size_t p = dec.find('.');
+    if (p == std::string_view::npos || !detail::is_canonical_decimal(dec) || comma.size() != dec.size()) return false;
+    return comma.substr(0, p) == dec.substr(0, p) && comma[p] == ',' && comma.substr(p + 1) == dec.substr(p + 1);
   }
 
   // The letter of a multiple-choice answer key: "c" or "(c)" (a to e), "(c)…" followed by its

@@ -534,7 +534,7 @@ class MathParser {
     if (r == 1) return ctx_.pow(base, q.neg ? -p : p, base);
     // Fractional exponent: only of a rational constant, as an exact root or a square root.
     Rational b;
-    if (!ctx_.rational_value(base, b) || b.neg) return false;
+    if (!ctx_.rational_value(base, b) || (b.neg && r != 2)) return false;  // sqrt(-4) = 2i
     Rational bp;
     if (!detail::pow(b, q.neg ? -p : p, ctx_.arith(), bp)) return false;
     Rational root;
@@ -792,7 +792,21 @@ class MathParser {
 
   bool parse_primary_inner(MathValue& out) {
     const char c = peek();
-    if (is_digit(c) || c == '.') return parse_number(out);
+    if (is_digit(c) || c == '.') {
+      const std::size_t b = i_;
+      if (!parse_number(out)) return false;
+      if (peek() != '_') return true;
+      // A numeral in a base: 1011_2 and 1011_{2} are the same opaque atom.
+      const std::string_view digits = s_.substr(b, i_ - b);
+      ++i_;
+      std::string_view base;
+      if (!raw_arg(base)) return false;
+      std::string name(digits);
+      name += "_{";
+      name += base;
+      name += '}';
+      return atom(name, AtomKind::symbol, out.f);
+    }
     if (is_alpha(c)) {
       const std::size_t b = i_++;
       if (i_ < s_.size() && s_[i_] == '_') {
@@ -840,12 +854,21 @@ class MathParser {
           return false;
         }
       }
+      const std::size_t arg_begin = (skip(), i_);
       MathValue a;
       if (!parse_arg(a)) return false;
       Frac inv;
       if (!ctx_.div(frac_of(Context::constant(rational_of(1))), frac_of(Context::constant(n)), inv)) return false;
       out.f = std::move(a.f);
-      return power(out.f, inv);
+      if (power(out.f, inv)) return true;
+      // A root of a variable expression (\sqrt{x}, \sqrt{2+\sqrt{3}}): an opaque atom named by its
+      // index and argument text.
+      std::string_view text = s_.substr(arg_begin, i_ - arg_begin);
+      if (text.size() >= 2 && text.front() == '{' && text.back() == '}') text = text.substr(1, text.size() - 2);
+      std::string name = "\\sqrt[" + render(n) + "]{";
+      name += text;
+      name += '}';
+      return atom(name, AtomKind::symbol, out.f);
     }
     if (in_list(kFunctions, cmd)) return function(cmd, out);
     return false;
