@@ -129,7 +129,9 @@ def main(argv=None) -> Dict[str, object]:
         records.append({"id": it["id"], "prompt": it["prompt"], "gold": it["gold"], "completions": comps})
     built = pairs.build(records, strategy="best_worst", seed=opt.seed, threads=1)
     rows = built.pairs
-    summary.update(pairs=len(rows), rescued_prompts=rescued,
+    paired = {r["id"] for r in rows}
+    summary["unpaired"] = [p for p in built.stats["per_prompt"] if p["id"] not in paired]
+    summary.update(pairs=len(rows), rescued_prompts=rescued, easy_prompts=len(built.stats["easy_ids"]),
                    student_pass_rate=own_correct / (len(items) * cfg["k"]))
 
     # 4. DPO on the pairs (reference = a frozen copy of the distilled student)
