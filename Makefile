@@ -16,13 +16,14 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: help setup build test test-cpp test-python test-package demo demo-quick demo-answers bench format lint clean
+.PHONY: help setup build test test-cpp test-python test-package docs stubs demo demo-quick demo-answers bench format lint clean
 
 help:
 	@echo "make demo    distil a 1 M-parameter student on the built-in arithmetic world (sets up and builds first)"
 	@echo "make demo-quick    the same pipeline at about half the size;  make demo-answers  check the sample rationales"
 	@echo "make test    build, then run the C++ (ctest), Python (pytest) and package tests"
 	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
+	@echo "make docs    build the reference site into build/site (mkdocs --strict: a warning fails)"
 	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
 
 setup:
@@ -67,6 +68,17 @@ demo-quick: build
 demo-answers: build
 	@$(VENV)/bin/protege answers check examples/data/gsm8k_rationales.jsonl \
 	  --text-field completion --gold-field gold -o demo-output/checked.jsonl
+
+# The reference site (mkdocs.yml): guides from docs/*.md, API pages from the docstrings; warnings fail.
+# tests/python/test_docs_site.py runs the same build in make test.
+docs: setup
+	@$(PY) -m mkdocs build --strict --quiet -d build/site && echo "[docs] site in build/site/index.html"
+
+# Type stubs of the compiled module (python/protege/_core/*.pyi), regenerated from the build;
+# tests/python/test_docs_site.py fails when they are stale.
+stubs: build
+	@rm -rf build/stubs && $(PY) -m pybind11_stubgen protege._core -o build/stubs --numpy-array-remove-parameters \
+	  && rm -rf python/protege/_core && cp -r build/stubs/protege/_core python/protege/_core && echo "[stubs] python/protege/_core/"
 
 bench: build
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

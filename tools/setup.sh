@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 VENV=${PROTEGE_VENV:-.venv}
 TORCH_SPEC=${PROTEGE_TORCH:-torch==2.14.1}
 PY=${PYTHON:-python3}
-STAMP="$VENV/.protege-setup-v3"
+STAMP="$VENV/.protege-setup-v4"
 
 apt_pkgs=(libeigen3-dev nlohmann-json3-dev libfmt-dev catch2)
 missing=()
@@ -37,7 +37,8 @@ pip_quiet() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is nei
 echo "[setup] installing build tools"
 "${PIP[@]}" --upgrade "pip>=24" 
 "${PIP[@]}" "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.24" ninja numpy pytest "httpx>=0.27" \
-  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate ray "trl>=1.16,<2"
+  "pytest-timeout" nbclient nbformat ipykernel matplotlib datasets transformers accelerate ray "trl>=1.16,<2" \
+  build "mkdocs>=1.6" "mkdocstrings[python]>=0.26" pybind11-stubgen mypy
 echo "[setup] installing $TORCH_SPEC (from the local wheel when present)"
 "${PIP[@]}" "$TORCH_SPEC"
 echo "$TORCH_SPEC" > "$STAMP"

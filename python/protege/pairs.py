@@ -200,11 +200,21 @@ def build(
             ``length_window``, ``grade``, ``tiers``, ``end_markers``, ``near_dup_threshold``,
             ``on_error``, ``prompt_field``, ...).
 
+    Returns:
+        A :class:`PairResult`: ``.pairs`` (TRL rows), ``.kto``, ``.rankings``, ``.sft``, ``.stats``
+        and ``.to_jsonl(path, format=...)``.
+
     Raises:
         protege.ParseError: a bad line in strict mode (``FILE:LINE:COLUMN: field "…": …``).
         protege.InvalidArgument: an unknown option or a value out of range, or a prompt that cannot
             be graded in the configured mode.
         protege.IoError: the file cannot be read.
+
+    Examples:
+        >>> res = build([{"id": "q1", "prompt": "2+3?", "gold": "5",
+        ...               "completions": ["2+3 = 5. #### 5", "2+3 = 6. #### 6"]}])
+        >>> [(p["chosen"], p["rejected"]) for p in res.pairs]
+        [('2+3 = 5. #### 5', '2+3 = 6. #### 6')]
     """
     opts = _options(strategy, seed, config)
     n_threads = 0 if threads is None else int(threads)
@@ -332,13 +342,27 @@ def _source(records_or_path: Any):
 
 
 def judge_requests(records_or_path: Union[PathLike, Iterable[Mapping[str, Any]]], **config: Any) -> List[Dict[str, Any]]:
-    """Pairwise judge requests in both orders for candidate pairs of each prompt.
+    """Pairwise judge requests, in both orders, for candidate pairs of each prompt (the teacher as critic).
 
-    Options: ``selection`` ("most_diverse": the pair with the largest word n-gram distance, one
-    per prompt; or "all", capped by ``max_pairs_per_prompt``), ``candidates`` (first k),
-    ``ngram``, ``template`` (placeholders ``{prompt} {choice1} {choice2} {criteria}``),
-    ``criteria``, ``seed``, plus the reader's field-name options. Returns
-    ``[{"request_id","id","a","b","order","prompt"}]``; send ``prompt`` to the critic.
+    Args:
+        records_or_path: a JSONL path or records, as for :func:`build`.
+        **config: ``selection`` ("most_diverse": the pair with the largest word n-gram distance, one
+            per prompt; or "all", capped by ``max_pairs_per_prompt``), ``candidates`` (first k),
+            ``ngram``, ``template`` (placeholders ``{prompt} {choice1} {choice2} {criteria}``),
+            ``criteria``, ``seed``, plus the reader's field-name options (``prompt_field``, ...).
+
+    Returns:
+        Requests ``{"request_id", "id", "a", "b", "order", "prompt"}``, two per pair; send each
+        ``prompt`` to the critic and pass its answers to :func:`ingest_judgments`.
+
+    Raises:
+        protege.ParseError: a bad input line (file:line:column).
+        protege.InvalidArgument: an unknown option or a value out of range.
+
+    Examples:
+        >>> reqs = judge_requests([{"id": "q1", "prompt": "Tell a joke.", "completions": ["A pun.", "A riddle."]}])
+        >>> len(reqs), sorted(r["order"] for r in reqs)
+        (2, ['ab', 'ba'])
     """
     critic, read = _split_critic(config)
     src, is_path = _source(records_or_path)
@@ -349,11 +373,30 @@ def ingest_judgments(records_or_path: Union[PathLike, Iterable[Mapping[str, Any]
                      judgments: Iterable[Mapping[str, Any]], *, format: str = "trl", **config: Any) -> CriticResult:
     """Averages the critic's answers over both orders and returns pairs or rankings.
 
-    ``judgments``: ``{"request_id", "p1", "p2"}`` (probabilities of "1"/"2"), or
-    ``{"request_id", "choice": 1|2}``, or ``{"request_id", "text": "... Answer: 2"}``.
-    ``format``: "trl", "trl_conversational", "openrlhf" (pairs within the length window
-    ``length_ratio_min``..``length_ratio_max``, default [0.8, 1.2]; ``length_filter=False`` keeps
-    all) or "ranking". ``tie_epsilon``: |P − 0.5| at most this is a tie (no pair).
+    Args:
+        records_or_path: the records the requests were built from (path or records).
+        judgments: ``{"request_id", "p1", "p2"}`` (probabilities of "1"/"2"), or
+            ``{"request_id", "choice": 1|2}``, or ``{"request_id", "text": "... Answer: 2"}``.
+        format: "trl", "trl_conversational", "openrlhf" (pairs within the length window
+            ``length_ratio_min``..``length_ratio_max``, default [0.8, 1.2]; ``length_filter=False``
+            keeps all) or "ranking".
+        **config: ``tie_epsilon`` (|P − 0.5| at most this is a tie: no pair), the length-window
+            options above and the reader's field-name options.
+
+    Returns:
+        A :class:`CriticResult` with ``rows`` and ``stats`` (pairs judged, ties, unknown request
+        ids, position-bias rate).
+
+    Raises:
+        protege.InvalidArgument: a judgment without a usable verdict, or an unknown option.
+
+    Examples:
+        >>> recs = [{"id": "q1", "prompt": "Tell a joke.", "completions": ["A pun.", "A riddle."]}]
+        >>> reqs = judge_requests(recs)
+        >>> verdicts = [{"request_id": r["request_id"], "choice": 1 if r["order"] == "ab" else 2} for r in reqs]
+        >>> res = ingest_judgments(recs, verdicts, length_filter=False)  # the critic prefers "A pun." both times
+        >>> res.rows[0]["chosen"], res.position_bias_rate
+        ('A pun.', 0.0)
     """
     critic, read = _split_critic(config)
     src, is_path = _source(records_or_path)
