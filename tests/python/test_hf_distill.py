@@ -18,10 +18,10 @@ import protege  # noqa: E402
 import protege.hf as ph  # noqa: E402
 
 
-def _reference(student, teacher, batch, *, beta, hard=0.0, temperature=1.0, student_scale=1.0, trunc=None):
+def _reference(student, teacher, batch, *, beta, hard=0.0, temperature=1.0, trunc=None):
     zs, s64 = logits64(student, batch)
     zt, _ = logits64(teacher, batch)
-    zs, zt = zs[:, :-1] * student_scale, zt[:, :-1]
+    zs, zt = zs[:, :-1], zt[:, :-1]
     if trunc is not None:
         zs, zt = zs[..., :trunc], zt[..., :trunc]
     y = batch["labels"][:, 1:]
@@ -75,13 +75,19 @@ def test_num_items_in_batch_convention_and_errors():
 
 
 def test_logit_scale_folded_and_softcap_refused():
-    student, teacher = llama(seed=0, logit_scale=0.5), llama(hidden=96, seed=1)
-    assert ph.head_of(student).scale == 0.5
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    # Cohere multiplies its (tied-head) logits by logit_scale inside forward: the float64 reference sees it
+    student = transformers.CohereForCausalLM(transformers.CohereConfig(
+        vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=4,
+        num_key_value_heads=2, logit_scale=0.25, pad_token_id=256, bos_token_id=257, eos_token_id=258))
+    teacher = llama(hidden=96, seed=1)
+    assert ph.head_of(student).scale == 0.25
     batch = batch_of(token_rows(3))
     loss, _ = ph.distill_step_loss(student, teacher, batch, beta=0.5)
-    ref, _ = _reference(student, teacher, batch, beta=0.5, student_scale=0.5)
+    ref, _ = _reference(student, teacher, batch, beta=0.5)
     assert loss.item() == pytest.approx(ref.mean().item(), rel=1e-5)
-    transformers = pytest.importorskip("transformers")
+    assert ph.head_of(llama(logits_scaling=4.0)).scale == 0.25  # Granite-style divisor
     gemma = transformers.Gemma2ForCausalLM(transformers.Gemma2Config(
         vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=4,
         num_key_value_heads=2, head_dim=16, final_logit_softcapping=30.0))
@@ -106,6 +112,15 @@ def test_bf16_student_fp32_teacher():
     loss, _ = ph.distill_step_loss(copy.deepcopy(student).to(torch.bfloat16), teacher, batch, beta=0.5)
     assert loss.dtype == torch.float32
     assert loss.item() == pytest.approx(ref.mean().item(), rel=0.05, abs=1e-3)
+
+
+def test_bf16_student_trains_against_fp32_teacher(tmp_path):
+    student, teacher = llama(seed=0).to(torch.bfloat16), llama(hidden=96, seed=1)
+    t = _train(student, teacher, token_rows(4) * 4, tmp_path, learning_rate=3e-3, optim="adamw_torch", max_steps=4)
+    losses = [h["loss"] for h in t.state.log_history if "loss" in h]
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]
+    assert all(p.dtype == torch.bfloat16 for p in student.parameters())
+    assert all(p.dtype == torch.float32 and p.grad is None for p in teacher.parameters())
 
 
 def _train(student, teacher, rows, out, **kw):
