@@ -212,3 +212,20 @@ def test_ranking_trainer_brio(tmp_path):
     assert rel(deltas["acc"], deltas["full"]) <= 1e-5
     with pytest.raises(protege.InvalidArgument, match="'completions' has 3 entries, expected at least 4"):
         ph.RankingCollator(TOK, num_candidates=4)(rows)
+
+
+def test_protege_pairs_rows_feed_the_collators():
+    from protege import pairs
+
+    records = [{"id": "q1", "prompt": [{"role": "user", "content": "3 + 4?"}], "gold": "7",
+                "completions": ["3 + 4 = 7. #### 7", "3 + 4 = 12. #### 12", "It is 8. #### 8"]},
+               {"id": "q2", "prompt": "10 / 2 =", "gold": "5", "completions": ["5 #### 5", "2 #### 2"]}]
+    built = pairs.build(records, strategy="best_worst", seed=0, threads=1)
+    conv = built.rows("trl_conversational")[:1]
+    b = ph.PreferenceCollator(TOK)(conv)
+    assert TOK.decode(b["input_ids"][0][b["completion_mask"][0].bool()]) == "3 + 4 = 7. #### 7\n"
+    std = [r for r in built.rows("trl") if r["id"] == "q2"]
+    b = ph.PreferenceCollator(TOK)(std)
+    assert TOK.decode(b["input_ids"][1][b["completion_mask"][1].bool()]) == "2 #### 2</s>"
+    ranking = ph.RankingCollator(TOK, num_candidates=2)([r for r in built.rankings if r["id"] == "q2"])
+    assert ranking["input_ids"].shape[0] == 2

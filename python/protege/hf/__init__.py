@@ -8,14 +8,13 @@
 * :class:`RewardTrainer` (Bradley-Terry ``reward_loss``) and :class:`RankingTrainer` (BRIO ``ranking_loss``);
 * :mod:`protege.hf.trl_adapters` — protege's losses behind TRL's own hooks.
 
-Importing this package imports torch and transformers (optional dependencies of protege). See
-``docs/hf.md``.
+Importing this package imports torch; the trainers (loaded on first use) need transformers, the
+adapters TRL. See ``docs/hf.md``.
 """
 from __future__ import annotations
 
 from ._model import Head, UnsupportedModel, head_of
 from .data import CausalLMCollator, PreferenceCollator, RankingCollator, byte_level_tokenizer
-from .distill_trainer import DistillationTrainer
 from .loss import distill_step_loss, shifted_targets
 
 __all__ = [
@@ -36,6 +35,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "DistillationTrainer":
+        from .distill_trainer import DistillationTrainer
+
+        return DistillationTrainer
     if name == "PreferenceTrainer":
         from .preference_trainer import PreferenceTrainer
 
