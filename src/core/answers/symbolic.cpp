@@ -139,6 +139,8 @@ bool Context::sub(const Poly& a, const Poly& b, Poly& out) {
 
 bool Context::mul(const Poly& a, const Poly& b, Poly& out) {
   if (a.terms.size() * b.terms.size() > kMaxProducts) return false;
+  products_ += a.terms.size() * b.terms.size();
+  if (products_ > kMaxTotalProducts) return false;
   std::vector<Term> terms;
   terms.reserve(a.terms.size() * b.terms.size());
   for (const Term& x : a.terms) {

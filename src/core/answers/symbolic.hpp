@@ -13,7 +13,8 @@
 //
 // Bounds. Every operation fails (returns false) instead of exceeding: kMaxTerms terms per
 // polynomial, kMaxExponent per atom, the bit size and work budget of Arith for coefficients,
-// radicands up to kMaxRadicand (trial division), kMaxAtoms distinct atoms per Context.
+// radicands up to kMaxRadicand (trial division), kMaxAtoms distinct atoms and kMaxTotalProducts
+// term products per Context.
 //
 // Thread safety: a Context and its polynomials belong to one thread; no shared state.
 #pragma once
@@ -34,6 +35,9 @@ inline constexpr std::size_t kMaxTerms = 256;
 inline constexpr std::int32_t kMaxExponent = 64;
 inline constexpr std::uint64_t kMaxRadicand = 1000000000000ULL;  // 10^12: trial division to 10^6
 inline constexpr std::size_t kMaxAtoms = 512;
+/// Most term products (monomial times monomial) one Context may form in all, which bounds the
+/// time of one comparison whatever the expression (a few milliseconds at most).
+inline constexpr std::size_t kMaxTotalProducts = 4096;
 
 /// What an atom is; decides the reduction rules of its powers.
 enum class AtomKind : std::uint8_t {
@@ -118,6 +122,7 @@ class Context {
   bool canonicalise(std::vector<Term>& terms, Poly& out);
 
   Arith arith_;
+  std::size_t products_ = 0;
   std::vector<std::string> names_;
   std::vector<AtomKind> kinds_;
   std::vector<std::uint32_t> primes_;
