@@ -172,3 +172,32 @@ def test_loss_decreases_and_resume_gives_same_next_loss(tmp_path):
     resumed.train(resume_from_checkpoint=str(tmp_path / "r" / "checkpoint-2"))
     after = [h["loss"] for h in resumed.state.log_history if "loss" in h and h["step"] == 3]
     assert after and after[0] == pytest.approx(losses[2], rel=1e-5)
+
+
+def test_the_accumulation_trap_that_num_items_in_batch_avoids(tmp_path):
+    """A Trainer.compute_loss returning a per-micro-batch mean gets ~2x gradients at accumulation 2."""
+    transformers = pytest.importorskip("transformers")
+    student, teacher = llama(seed=0), llama(hidden=96, seed=1)
+    rows = token_rows(8)
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+
+    class Naive(transformers.Trainer):
+        use_items = False
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, _ = ph.distill_step_loss(model, teacher, inputs,
+                                           num_items_in_batch=num_items_in_batch if self.use_items else None)
+            return (loss, None) if return_outputs else loss
+
+    deltas = {}
+    for name, bs, ga, items in (("full", 4, 1, False), ("mean", 2, 2, False), ("items", 2, 2, True)):
+        model = copy.deepcopy(student)
+        t = Naive(model=model, args=training_args(tmp_path / name, per_device_train_batch_size=bs,
+                                                  gradient_accumulation_steps=ga),
+                  train_dataset=datasets.Dataset.from_list(rows), data_collator=ph.CausalLMCollator(pad_token_id=256))
+        t.use_items = items
+        t.train()
+        deltas[name] = param_delta(before, model)
+    norm = {k: sum((v ** 2).sum() for v in d.values()) ** 0.5 for k, d in deltas.items()}
+    assert 1.6 < float(norm["mean"] / norm["full"]) < 2.4
+    assert rel(deltas["items"], deltas["full"]) <= 1e-5
