@@ -110,7 +110,7 @@ pairs = [
  ("\\frac{-1 \\pm \\sqrt{5}}{2}", "\\frac{-1+\\sqrt5}{2}, \\frac{-1-\\sqrt5}{2}", "correct", "pm fraction"),
  ("4\\sqrt{3}\\pi", "4\\pi\\sqrt3", "correct", "surd pi order"),
  ("\\pi^2", "\\pi \\cdot \\pi", "correct", "pi squared"),
- ("\\frac{1}{4}", "25\\%", "wrong", "percent drop convention: 25 is not 1/4"),
+ ("\\frac{1}{4}", "25\\%", "correct", "a fraction against the percentage it equals"),
  ("0.25", "\\frac{1}{4}", "correct", "quarter"),
  ("1.5", "\\frac{3}{2}", "correct", "three halves"),
  ("1.50", "1.5", "correct", "trailing zero"),

@@ -62,7 +62,9 @@ enum class Style : std::uint8_t {
 
 /// How a percent sign is treated by normalize() and equivalent().
 enum class PercentMode : std::uint8_t {
-  drop = 0,   ///< `5%` means 5 (GSM8K, MATH and lm-evaluation-harness convention)
+  drop = 0,   ///< `5%` means 5 (GSM8K, MATH and lm-evaluation-harness convention); against an
+              ///< answer without a percent sign (or the word "percent") it also equals 5/100, so
+              ///< `40%` matches both `40` and `0.4`
   divide = 1  ///< `5%` means 5/100 = 1/20 (Math-Verify convention); `5%` then differs from `5`
 };
 

@@ -104,7 +104,10 @@ class Checker {
     if (pred_key_.empty() || gold_key_.empty()) return false;
     if (pred_key_ == gold_key_) return true;
     // Two distinct canonical decimals are distinct numbers: no need to evaluate.
-    if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_)) return false;
+    const bool percent_differs = !percent_divides_ && has_percent(pred) != has_percent(gold);
+    if (detail::is_canonical_decimal(pred_key_) && detail::is_canonical_decimal(gold_key_) && !percent_differs) {
+      return false;
+    }
     const std::size_t max_chars = options_.limits.max_answer_chars;
     if (pred.size() > max_chars || gold.size() > max_chars) return false;  // strings only
     if (decimal_comma(pred_key_, gold_key_) || decimal_comma(gold_key_, pred_key_)) return true;
@@ -119,6 +122,7 @@ class Checker {
     if (a_ok && b_ok) {
       if (detail::values_equal(a, b, options_.rel_tol)) return true;
       if (options_.decimal_rel_tol > 0.0 && approximately(a, b)) return true;
+      if (percent_differs && percent_scaled(has_percent(pred), a, b)) return true;
       // Two numbers that differ stay different; collections go on to the order rules below.
       if (a.kind == detail::Value::Kind::number && b.kind == detail::Value::Kind::number) return false;
     }
@@ -139,6 +143,25 @@ class Checker {
     const double y = b.num.exact ? detail::to_double(b.num.q) : b.num.x;
     if (!std::isfinite(x) || !std::isfinite(y)) return false;
     return std::fabs(x - y) <= options_.decimal_rel_tol * std::max(std::fabs(x), std::fabs(y));
+  }
+
+  // With percent = drop, "40%" means 40; when only one side carries a percent sign, the other
+  // side may also give the fraction itself ("0.4" for "40%"), so a/100 == b is accepted too.
+  bool percent_scaled(bool pred_has_percent, const detail::Value& a, const detail::Value& b) const {
+    if (a.kind != detail::Value::Kind::number || b.kind != detail::Value::Kind::number || !a.num.exact ||
+        !b.num.exact) {
+      return false;
+    }
+    detail::Arith arith{config_.max_bits, config_.budget};
+    detail::Rational scaled;
+    detail::Rational hundred;
+    hundred.num.assign(100);
+    if (!detail::div(pred_has_percent ? a.num.q : b.num.q, hundred, arith, scaled)) return false;
+    return scaled == (pred_has_percent ? b.num.q : a.num.q);
+  }
+
+  static bool has_percent(std::string_view s) noexcept {
+    return s.find('%') != std::string_view::npos || detail::rfind_icase(s, "percent", 0) != std::string_view::npos;
   }
 
   // `comma` is the decimal `dec` written with a decimal comma ("3,14" for 3.14): a two-element
