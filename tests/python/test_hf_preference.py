@@ -108,7 +108,8 @@ def test_precomputed_reference_logps_equal_reference_model(setup, tmp_path):
     zr, _ = logits64(ref, b)
     lp, comp, _ = _sides(zr, b)
     seq = (lp * comp).sum(-1).detach()
-    rows = [dict(row, ref_chosen_logps=float(seq[i]), ref_rejected_logps=float(seq[n + i])) for i, row in enumerate(std)]
+    rows = [dict(row, ref_chosen_logps=float(seq[i]), ref_rejected_logps=float(seq[n + i]))
+            for i, row in enumerate(std)]
     pre = ph.PreferenceCollator(TOK)(rows)
     a, _ = preference_step_loss(policy, pre, kind="dpo", beta=0.5)
     m, _ = preference_step_loss(policy, b, ref_model=ref, kind="dpo", beta=0.5)
