@@ -16,7 +16,7 @@ import protege  # noqa: E402
 import protege.hf as ph  # noqa: E402
 import protege.torch as pt  # noqa: E402
 from protege.hf._model import backbone_hidden  # noqa: E402
-from protege.hf.preference_trainer import KINDS, preference_step_loss  # noqa: E402
+from protege.hf.preference_trainer import KINDS, preference_step_loss, reference_logps  # noqa: E402
 
 TOK = ph.byte_level_tokenizer()
 
@@ -110,6 +110,11 @@ def test_precomputed_reference_logps_equal_reference_model(setup, tmp_path):
     seq = (lp * comp).sum(-1).detach()
     rows = [dict(row, ref_chosen_logps=float(seq[i]), ref_rejected_logps=float(seq[n + i]))
             for i, row in enumerate(std)]
+    helper = reference_logps(ref, std, TOK, batch_size=3)  # two batches of different widths
+    for mine, want in zip(helper, rows):
+        assert mine["ref_chosen_logps"] == pytest.approx(want["ref_chosen_logps"], rel=1e-5)
+        assert mine["ref_rejected_logps"] == pytest.approx(want["ref_rejected_logps"], rel=1e-5)
+    assert "ref_chosen_logps" not in std[0] and ref.training
     pre = ph.PreferenceCollator(TOK)(rows)
     a, _ = preference_step_loss(policy, pre, kind="dpo", beta=0.5)
     m, _ = preference_step_loss(policy, b, ref_model=ref, kind="dpo", beta=0.5)

@@ -15,7 +15,7 @@ from ._model import redirect
 from .data import PreferenceCollator
 from .loss import completion_token_logps
 
-__all__ = ["PreferenceTrainer", "KINDS", "REFERENCE_KINDS", "preference_step_loss"]
+__all__ = ["PreferenceTrainer", "KINDS", "REFERENCE_KINDS", "preference_step_loss", "reference_logps"]
 
 KINDS = ("dpo", "ipo", "hinge", "robust", "simpo", "orpo", "cpo")
 #: kinds whose formula uses reference log-probs
@@ -128,6 +128,40 @@ def preference_step_loss(
             "nll_units": nll_units.detach().float(),
         }
     return loss, sums
+
+
+@torch.no_grad()
+def reference_logps(ref_model, rows, processing_class, *, batch_size: int = 8, max_length: Optional[int] = None,
+                    chunk_size: Optional[int] = None):
+    """Rows with ``ref_chosen_logps`` / ``ref_rejected_logps`` added (TRL's precompute columns).
+
+    Each value is the reference model's summed log-prob of the completion tokens, computed with the same
+    collator and fused op the trainer uses, ``batch_size`` pairs at a time. Training on the returned rows
+    needs no reference model in memory. The model's mode is restored afterwards.
+
+    Args:
+        ref_model: the reference causal LM; rows: preference rows; processing_class: the tokenizer.
+    Returns:
+        A new list of dicts (the input rows are not modified).
+    """
+    collate = PreferenceCollator(processing_class, max_length=max_length)
+    was_training = ref_model.training
+    ref_model.eval()
+    device = next(ref_model.parameters()).device
+    out = []
+    try:
+        rows = list(rows)
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            batch = {k: v.to(device) for k, v in collate(chunk).items()}
+            comp = batch["completion_mask"].bool()
+            tok = completion_token_logps(ref_model, batch, comp, chunk_size=chunk_size)
+            seq = (tok * _shifted(comp).to(tok.dtype)).sum(-1).tolist()
+            n = len(chunk)
+            out.extend(dict(row, ref_chosen_logps=seq[i], ref_rejected_logps=seq[n + i]) for i, row in enumerate(chunk))
+    finally:
+        ref_model.train(was_training)
+    return out
 
 
 class PreferenceTrainer(ProtegeTrainerMixin, Trainer):
