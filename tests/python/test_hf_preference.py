@@ -123,6 +123,8 @@ def test_precomputed_reference_logps_equal_reference_model(setup, tmp_path):
     t = ph.PreferenceTrainer(model=policy, processing_class=TOK, train_dataset=datasets.Dataset.from_list(rows),
                              args=training_args(tmp_path, max_steps=0))
     assert t.ref_model is None
+    with pytest.raises(protege.InvalidArgument, match="lack 'ref_chosen_logps'"):
+        t.compute_loss(t.model, ph.PreferenceCollator(TOK)(std))  # rows without the columns: no silent ref-free
 
 
 @pytest.mark.parametrize("kind,extra", [("ipo", {}), ("cpo", {"nll_weight": 0.5}), ("orpo", {})])

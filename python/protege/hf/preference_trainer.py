@@ -238,6 +238,7 @@ class PreferenceTrainer(ProtegeTrainerMixin, Trainer):
             chunk_size=chunk_size,
         )
         self.ref_model = None
+        self._needs_ref_columns = needs_ref and ref_model is None
         if needs_ref and ref_model is not None:
             ref_model.requires_grad_(False)
             ref_model.eval()
@@ -254,6 +255,12 @@ class PreferenceTrainer(ProtegeTrainerMixin, Trainer):
         return torch.tensor([float(n), units], dtype=torch.float32)
 
     def _loss_and_metrics(self, model, inputs, counts):
+        if self._needs_ref_columns and (inputs.get("ref_chosen_logps") is None
+                                        or inputs.get("ref_rejected_logps") is None):
+            raise protege.InvalidArgument(
+                "batch: kind needs reference log-probs but the rows lack 'ref_chosen_logps' / 'ref_rejected_logps' "
+                "and no ref_model was given (pass ref_model, reference_free=True, or add the columns with "
+                "protege.hf.preference_trainer.reference_logps)")
         return redirect(model, preference_step_loss, model, inputs, ref_model=self.ref_model, counts=counts,
                         **self.loss_options)
 
