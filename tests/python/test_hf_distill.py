@@ -201,3 +201,17 @@ def test_the_accumulation_trap_that_num_items_in_batch_avoids(tmp_path):
     norm = {k: sum((v ** 2).sum() for v in d.values()) ** 0.5 for k, d in deltas.items()}
     assert 1.6 < float(norm["mean"] / norm["full"]) < 2.4
     assert rel(deltas["items"], deltas["full"]) <= 1e-5
+
+
+def test_evaluate_reports_the_mean_loss_and_parts(tmp_path):
+    student, teacher = llama(seed=0), llama(hidden=96, seed=1)
+    rows = token_rows(6)
+    t = ph.DistillationTrainer(model=student, teacher_model=teacher, beta=0.3,
+                               args=training_args(tmp_path, per_device_eval_batch_size=6),
+                               eval_dataset=datasets.Dataset.from_list(rows))
+    metrics = t.evaluate()
+    with torch.no_grad():
+        ref, _ = ph.distill_step_loss(student, teacher, batch_of(rows), beta=0.3)
+    assert metrics["eval_loss"] == pytest.approx(ref.item(), rel=1e-5)
+    assert metrics["eval_distill/divergence"] == pytest.approx(ref.item(), rel=1e-5)
+    assert metrics["eval_distill/tokens"] == float((batch_of(rows)["labels"][:, 1:] != -100).sum())

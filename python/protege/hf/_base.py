@@ -102,6 +102,6 @@ class ProtegeTrainerMixin:
             metrics = self._metric_ratios(sums)
             if mode == "eval":
                 metrics = {f"eval_{k}": v for k, v in metrics.items()}
-            logs = {**logs, **metrics}
+            logs.update(metrics)  # in place: evaluate() returns the dict it logs
             bucket.clear()
         super().log(logs, start_time)
