@@ -122,3 +122,14 @@ def test_trl_distillation_trainer_runs_protege_divergence(tmp_path, monkeypatch)
     with pytest.raises(ValueError, match="vocab_size"):
         cls(model=llama(seed=0), teacher_model=llama(vocab=576, seed=1), args=copy.deepcopy(cfg),
             train_dataset=datasets.Dataset.from_list(rows), processing_class=TOK)
+
+
+def test_memory_comparison_command_runs_and_paths_agree(capsys):
+    from protege.hf import memory
+
+    results = memory.main(["--vocab", "512", "--hidden", "32", "--layers", "1", "--batch", "2", "--seq", "16"])
+    assert set(results) == set(memory.VARIANTS)
+    losses = [r["loss"] for r in results.values()]
+    assert max(losses) == pytest.approx(min(losses), rel=1e-4)  # the three paths compute the same JSD
+    assert all(r["peak_growth_mib"] >= 0 for r in results.values())
+    assert "peak growth MiB" in capsys.readouterr().out
