@@ -65,13 +65,9 @@ def run_math_verify(cases: List[dict], repeats: int) -> Dict[str, object]:
             grade(c)
         times.append((time.perf_counter() - t0) / len(cases))
     times.sort()
-    import math_verify
+    from importlib import metadata
 
-    return {
-        "verdicts": verdicts,
-        "seconds_per_check": times[len(times) // 2],
-        "version": getattr(math_verify, "__version__", "unknown"),
-    }
+    return {"verdicts": verdicts, "seconds_per_check": times[len(times) // 2], "version": metadata.version("math-verify")}
 
 
 def run_protege(cases: List[dict], repeats: int) -> Dict[str, object]:
@@ -129,7 +125,8 @@ def main() -> None:
             check=True, capture_output=True, text=True)
         results["math-verify"] = json.loads(proc.stdout.strip().splitlines()[-1])
     report = {"cases_file": os.path.relpath(args.cases, os.path.dirname(HERE)), "machine": platform.platform(),
-              "python": platform.python_version(), "checkers": {}, "disagreements": []}
+              "python": platform.python_version(), "load_average": os.getloadavg(), "checkers": {},
+              "disagreements": []}
     for name, r in results.items():
         report["checkers"][name] = {"version": r["version"], "seconds_per_check": r["seconds_per_check"],
                                     **summarise(cases, r["verdicts"])}
