@@ -43,6 +43,10 @@ def test_collator_rows_and_errors():
     row = b["input_ids"][0][b["completion_mask"][0].bool()]
     assert TOK.decode(row) == "4\n"  # the assistant turn as rendered by the chat template
     assert TOK.decode(ph.PreferenceCollator(TOK)(std)["input_ids"][len(std)][:13]) == "2+2=5, I thin"
+    short = ph.PreferenceCollator(TOK, max_length=8)(std)
+    assert short["input_ids"].shape[1] <= 8 and bool((short["completion_mask"].sum(-1) > 0).all())
+    # a long completion: the prompt keeps up to half the budget (its end), the completion the rest (its start)
+    assert TOK.decode(short["input_ids"][2][:8]) == "3*3=9 be"
     with pytest.raises(protege.InvalidArgument, match="row 1: missing field 'rejected'"):
         ph.PreferenceCollator(TOK)([std[0], {"prompt": "x", "chosen": "y"}])
     with pytest.raises(protege.InvalidArgument, match="both strings or both message lists"):
