@@ -45,16 +45,6 @@ inline void check_logits_labels(const at::Tensor& logits, const at::Tensor& labe
   TORCH_CHECK(temperature > 0.0 && temperature < INFINITY, "temperature must be finite and > 0, got ", temperature);
 }
 
-/// Checks that every label lies in [0, V) or equals ignore_index (one pass over labels).
-inline void check_label_range(const at::Tensor& labels, int64_t vocab, int64_t ignore_index) {
-  if (labels.numel() == 0) return;
-  const auto valid = labels.eq(ignore_index).logical_or(labels.ge(0).logical_and(labels.lt(vocab)));
-  if (!valid.all().item<bool>()) {
-    const auto bad = labels.masked_select(valid.logical_not()).flatten()[0].item<int64_t>();
-    TORCH_CHECK(false, "labels must lie in [0, ", vocab, ") or equal ignore_index (", ignore_index, "), got ", bad);
-  }
-}
-
 /// Kernel parameters for contiguous [rows, V] logits and [rows] labels (outputs left unset).
 inline kernels::TokenLogprobsParams token_logprobs_params(const at::Tensor& logits2d, const at::Tensor& labels1d,
                                                           int64_t ignore_index, double temperature) {

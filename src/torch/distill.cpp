@@ -7,12 +7,10 @@
 // upstream gradient. It is only computed when the student logits require grad. The teacher is a
 // constant (it receives no gradient).
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
-#include "protege/kernels/distill.hpp"
 #include "protege/torch/ops.hpp"
 #include "torch/checks.hpp"
 #include "torch/distill_common.hpp"
@@ -40,41 +38,52 @@ void check_inputs(const Tensor& student, const Tensor& teacher, const OptTensor&
   check_vocab_sizes(o, student.sym_size(-1), teacher.sym_size(-1), "student_logits", "teacher_logits");
 }
 
-std::tuple<Tensor, Tensor> forward_cpu(const Tensor& student, const Tensor& teacher, const OptTensor& labels,
-                                       string_view divergence, double beta, double temperature, int64_t ignore_index,
-                                       string_view reduction, double hard_label_weight, string_view vocab_mismatch,
-                                       string_view temperature_scaling, bool compute_grad) {
-  const auto o = parse_distill_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight,
-                                       vocab_mismatch, temperature_scaling, labels.has_value());
+// Any device: the row backend selected for the device (native CPU kernel, native CUDA kernel or
+// the ATen backend). No host synchronisation off the CPU: the label check is a device assert and
+// the mean's denominator stays a tensor.
+std::tuple<Tensor, Tensor> forward_impl(const Tensor& student, const Tensor& teacher, const OptTensor& labels,
+                                        string_view divergence, double beta, double temperature,
+                                        int64_t ignore_index, string_view reduction, double hard_label_weight,
+                                        string_view vocab_mismatch, string_view temperature_scaling,
+                                        bool compute_grad) {
+  const auto o = to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                            temperature_scaling, labels.has_value());
   check_inputs(student, teacher, labels, o);
+  const auto& rows_k = select_rows("protege::distill_loss", student.device(), RowOp::distill);
   const int64_t vs = student.size(-1);
   const auto s2d = student.reshape({-1, vs}).contiguous();
   const auto t2d = teacher.reshape({-1, teacher.size(-1)}).contiguous();
   const int64_t rows = s2d.size(0);
+  const bool host = student.is_cpu();
   Tensor l1d;
-  int64_t n_valid = rows;
   if (labels.has_value()) {
     l1d = labels->reshape({-1}).contiguous();
-    check_label_range(l1d, vs, ignore_index);
-    n_valid = rows == 0 ? 0 : l1d.ne(ignore_index).sum().item<int64_t>();
+    check_label_values(l1d, vs, ignore_index);
+  }
+  // Denominator of "mean": the non-ignored rows (at least 1), a host number on the CPU.
+  double denom = static_cast<double>(std::max<int64_t>(rows, 1));
+  Tensor denom_t;
+  if (l1d.defined()) {
+    if (host) {
+      denom = static_cast<double>(std::max<int64_t>(rows == 0 ? 0 : l1d.ne(ignore_index).sum().item<int64_t>(), 1));
+    } else {
+      denom_t = l1d.ne(ignore_index).sum().clamp_min(1).to(at::kFloat);
+    }
   }
   auto loss_rows = at::empty({rows}, student.options().dtype(at::kFloat));
   Tensor grad = compute_grad ? at::empty(student.sizes(), student.options().memory_format(at::MemoryFormat::Contiguous))
-                             : at::empty({0}, student.options());
-  const double denom = static_cast<double>(std::max<int64_t>(n_valid, 1));
-  auto p = distill_params(o, s2d, t2d, labels.has_value() ? l1d.data_ptr<int64_t>() : nullptr);
-  p.loss = loss_rows.data_ptr<float>();
-  if (compute_grad) {
-    p.grad = grad.data_ptr();
-    p.grad_dtype = to_dtype(student);
-    p.grad_stride = vs;
-    p.grad_scale = o.reduction == Reduction::mean ? static_cast<float>(1.0 / denom) : 1.0f;
+                             : Tensor();
+  const bool mean = o.reduction == Reduction::mean;
+  const float grad_scale = mean && !denom_t.defined() ? static_cast<float>(1.0 / denom) : 1.0f;
+  if (rows > 0) {
+    rows_k.distill(s2d, t2d, l1d, o, loss_rows, compute_grad ? grad.view({rows, vs}) : Tensor(), grad_scale, Tensor());
   }
-  kernels::distill_forward(p, at::get_num_threads());
+  if (compute_grad && mean && denom_t.defined()) grad.div_(denom_t);
+  if (!compute_grad) grad = at::empty({0}, student.options());
   switch (o.reduction) {
     case Reduction::none: return {loss_rows.reshape(student.sizes().slice(0, student.dim() - 1)), grad};
     case Reduction::sum: return {loss_rows.sum(), grad};
-    default: return {loss_rows.sum().div_(denom), grad};
+    default: return {denom_t.defined() ? loss_rows.sum().div_(denom_t) : loss_rows.sum().div_(denom), grad};
   }
 }
 
@@ -83,8 +92,8 @@ std::tuple<Tensor, Tensor> forward_meta(const Tensor& student, const Tensor& tea
                                         int64_t ignore_index, string_view reduction, double hard_label_weight,
                                         string_view vocab_mismatch, string_view temperature_scaling,
                                         bool compute_grad) {
-  const auto o = parse_distill_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight,
-                                       vocab_mismatch, temperature_scaling, labels.has_value());
+  const auto o = to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                            temperature_scaling, labels.has_value());
   check_inputs(student, teacher, labels, o);
   const auto fopts = student.options().dtype(at::kFloat);
   Tensor loss = o.reduction == Reduction::none
@@ -134,7 +143,7 @@ class DistillLossFunction : public ::torch::autograd::Function<DistillLossFuncti
                                           reduction, hard_label_weight, vocab_mismatch, temperature_scaling, need_grad);
     ctx->save_for_backward({grad});
     ctx->saved_data["need_grad"] = need_grad;
-    ctx->saved_data["per_row"] = reduction == "none";
+    ctx->saved_data["per_row"] = reduction == "none";  // validated by the forward op
     return {loss};
   }
 
@@ -162,7 +171,11 @@ Tensor distill_loss_autograd(const Tensor& student, const Tensor& teacher, const
 }  // namespace protege::torch_detail
 
 TORCH_LIBRARY_IMPL(protege, CPU, m) {
-  m.impl("_distill_loss_forward", &protege::torch_detail::forward_cpu);
+  m.impl("_distill_loss_forward", &protege::torch_detail::forward_impl);
+}
+
+TORCH_LIBRARY_IMPL(protege, CUDA, m) {
+  m.impl("_distill_loss_forward", &protege::torch_detail::forward_impl);
 }
 
 TORCH_LIBRARY_IMPL(protege, Meta, m) {

@@ -5,12 +5,21 @@
 //   fused_linear.cpp                  fused_linear_distill_loss, fused_linear_token_logprobs (+ inner ops)
 //   preference.cpp                    sequence_logprobs, preference_loss, reward_loss, ranking_loss,
 //                                     fused_linear_preference_loss (CompositeImplicitAutograd)
+//   backend.cpp                       _set_backend, _get_backend, _backend_report, _set/_get_chunk_budget
+//                                     (backend control, no tensors: defined with their kernel there)
+// The internal ops below run on the CPU and CUDA keys through one device-generic implementation
+// over a row backend (native kernels or the ATen backend, torch/backend.hpp).
 // Ops whose name starts with '_' are internal: they compute what the autograd wrappers of the
 // public ops need (a CUDA backend implements them, plus the public op's CompositeExplicitAutograd
 // path works unchanged).
 #include <torch/library.h>
 
+#include "torch/distill_common.hpp"
+
 TORCH_LIBRARY(protege, m) {
+  // The options an autograd node keeps for its backward (one object; see distill_common.hpp).
+  m.class_<protege::torch_detail::SavedOptions>("_SavedOptions");
+
   // ---- token log-probabilities ----
   m.def("token_logprobs(Tensor logits, Tensor labels, int ignore_index=-100, float temperature=1.0) -> (Tensor, Tensor)");
   m.def("token_logprobs_backward(Tensor grad_logprobs, Tensor logits, Tensor labels, Tensor lse, int ignore_index, float temperature) -> Tensor");

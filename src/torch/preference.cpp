@@ -44,6 +44,13 @@ Tensor length_normalise(const Tensor& x, const OptTensor& len, std::string_view 
   return x / len->to(x.scalar_type()).clamp_min(1);
 }
 
+// Value checks without a host synchronisation: a device assert (synchronous on the CPU, a no-op on
+// Meta / fake tensors, kept as an assert node under torch.compile).
+void assert_all(const Tensor& cond, const char* message) {
+  if (cond.sym_numel() == 0) return;
+  at::_assert_async(cond.all(), message);
+}
+
 // log(1 − exp(x)) for x < 0 (x is clamped just below 0 so the result stays finite). Each branch
 // of the where only sees inputs it is accurate for, so neither produces inf/NaN gradients.
 Tensor log1m_exp(const Tensor& x) {
@@ -60,11 +67,12 @@ Tensor smoothed_sigmoid(const Tensor& logits, double eps) {
   return loss;
 }
 
-std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& pc_in, const Tensor& pr_in, const OptTensor& rc_in,
-                                                   const OptTensor& rr_in, string_view kind, double beta,
-                                                   double label_smoothing, double gamma,
-                                                   const OptTensor& chosen_lengths,
-                                                   const OptTensor& rejected_lengths, string_view reduction) {
+std::tuple<Tensor, Tensor, Tensor> preference_loss_impl(const Tensor& pc_in, const Tensor& pr_in,
+                                                        const OptTensor& rc_in, const OptTensor& rr_in,
+                                                        string_view kind, double beta, double label_smoothing,
+                                                        double gamma, const OptTensor& chosen_lengths,
+                                                        const OptTensor& rejected_lengths, string_view reduction,
+                                                        bool user_lengths) {
   check_real(pc_in, "policy_chosen_logps");
   check_real(pr_in, "policy_rejected_logps");
   TORCH_CHECK(pr_in.sym_sizes() == pc_in.sym_sizes(), "policy_rejected_logps must have shape ", pc_in.sym_sizes(),
@@ -78,6 +86,17 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& pc_in, const Te
   const bool no_ref_kind = kind == "simpo" || kind == "orpo" || kind == "cpo";
   TORCH_CHECK(!(no_ref_kind && rc_in.has_value()), "kind='", kind,
               "' is reference-free: pass ref_chosen_logps=None and ref_rejected_logps=None");
+  if (user_lengths) {
+    if (chosen_lengths.has_value()) assert_all(chosen_lengths->gt(0), "chosen_lengths must be > 0 (token counts)");
+    if (rejected_lengths.has_value()) {
+      assert_all(rejected_lengths->gt(0), "rejected_lengths must be > 0 (token counts)");
+    }
+  }
+  if (kind == "orpo") {  // odds need probabilities: a positive log-probability is not one
+    assert_all(pc_in.le(0), "kind='orpo' needs policy_chosen_logps <= 0 (log-probabilities), got a positive value");
+    assert_all(pr_in.le(0),
+               "kind='orpo' needs policy_rejected_logps <= 0 (log-probabilities), got a positive value");
+  }
   const auto ct = compute_type(pc_in);
   const auto pc = pc_in.to(ct), pr = pr_in.to(ct);
   Tensor rc, rr;
@@ -138,6 +157,15 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& pc_in, const Te
   return {reduce(loss, reduction), chosen_rewards.detach(), rejected_rewards.detach()};
 }
 
+std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& pc_in, const Tensor& pr_in, const OptTensor& rc_in,
+                                                   const OptTensor& rr_in, string_view kind, double beta,
+                                                   double label_smoothing, double gamma,
+                                                   const OptTensor& chosen_lengths,
+                                                   const OptTensor& rejected_lengths, string_view reduction) {
+  return preference_loss_impl(pc_in, pr_in, rc_in, rr_in, kind, beta, label_smoothing, gamma, chosen_lengths,
+                              rejected_lengths, reduction, /*user_lengths=*/true);
+}
+
 Tensor reward_loss(const Tensor& chosen_in, const Tensor& rejected_in, const OptTensor& margin,
                    double center_coefficient) {
   check_real(chosen_in, "chosen_rewards");
@@ -145,6 +173,8 @@ Tensor reward_loss(const Tensor& chosen_in, const Tensor& rejected_in, const Opt
   TORCH_CHECK(rejected_in.sym_sizes() == chosen_in.sym_sizes(), "rejected_rewards must have shape ",
               chosen_in.sym_sizes(), " (as chosen_rewards), got ", rejected_in.sym_sizes());
   check_same_device(chosen_in, "chosen_rewards", rejected_in, "rejected_rewards");
+  TORCH_CHECK(chosen_in.dim() == 1 || (chosen_in.dim() == 2 && chosen_in.sym_size(1) == 1),
+              "chosen_rewards must have shape [B] or [B, 1] (one reward per pair), got ", chosen_in.sym_sizes());
   TORCH_CHECK(std::isfinite(center_coefficient) && center_coefficient >= 0.0,
               "center_coefficient must be finite and >= 0, got ", center_coefficient);
   const auto ct = compute_type(chosen_in);
@@ -167,6 +197,8 @@ Tensor ranking_loss(const Tensor& scores_in, double margin, const OptTensor& gol
   check_real(scores_in, "scores");
   TORCH_CHECK(scores_in.dim() == 1 || scores_in.dim() == 2,
               "scores must have shape [B, K] or [K] (candidates ordered best to worst), got ", scores_in.sym_sizes());
+  TORCH_CHECK(scores_in.sym_numel() > 0, "scores must have at least one row and one candidate, got shape ",
+              scores_in.sym_sizes());
   const auto ct = compute_type(scores_in);
   const auto s = (scores_in.dim() == 1 ? scores_in.unsqueeze(0) : scores_in).to(ct);
   // Pair (i, j), i < j, gap g = j − i: MarginRankingLoss(margin·g) averaged over the b·(k − g)
@@ -237,8 +269,9 @@ std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
     cl = len.narrow_symint(0, 0, half);
     rl = len.narrow_symint(0, half, half);
   }
-  return preference_loss(seq.narrow_symint(0, 0, half), seq.narrow_symint(0, half, half), rc, rr, kind, beta, label_smoothing,
-                         gamma, cl, rl, reduction);
+  // Lengths here are token counts, 0 for a fully masked sequence (normalised as 1).
+  return preference_loss_impl(seq.narrow_symint(0, 0, half), seq.narrow_symint(0, half, half), rc, rr, kind, beta,
+                              label_smoothing, gamma, cl, rl, reduction, /*user_lengths=*/false);
 }
 
 template <typename Sig>

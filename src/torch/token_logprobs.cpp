@@ -1,33 +1,50 @@
-// protege::token_logprobs: CPU and Meta implementations, autograd, and the C++ API.
+// protege::token_logprobs: the device-generic implementation (CPU and CUDA keys, over the row
+// backend chosen by protege::torch::set_backend), Meta, autograd, and the C++ API.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
-#include "protege/error.hpp"
-#include "protege/kernels/token_logprobs.hpp"
 #include "protege/torch/ops.hpp"
 #include "torch/checks.hpp"
-#include "torch/token_logprobs_impl.hpp"
+#include "torch/backend.hpp"
 
 namespace protege::torch_detail {
 namespace {
 
 using at::Tensor;
 
-std::tuple<Tensor, Tensor> forward_cpu(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
-                                       double temperature) {
-  return run_token_logprobs_forward(logits, labels, ignore_index, temperature, [](const auto& p) {
-    kernels::token_logprobs_forward(p, at::get_num_threads());
-  });
+// Any device, through the row backend selected for it (native CPU / native CUDA / ATen).
+std::tuple<Tensor, Tensor> forward_impl(const Tensor& logits, const Tensor& labels, int64_t ignore_index,
+                                        double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  const auto& k = select_rows("protege::token_logprobs", logits.device(), RowOp::logprobs_forward);
+  const int64_t vocab = logits.size(-1);
+  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
+  const auto labels1d = labels.reshape({-1}).contiguous();
+  check_label_values(labels1d, vocab, ignore_index);
+  auto logp = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
+  auto lse = at::empty(labels.sizes(), logits.options().dtype(at::kFloat));
+  if (labels1d.numel() > 0) k.logprobs_forward(logits2d, labels1d, ignore_index, temperature, logp.view(-1), lse.view(-1));
+  return {logp, lse};
 }
 
-Tensor backward_cpu(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
-                    int64_t ignore_index, double temperature) {
-  return run_token_logprobs_backward(grad, logits, labels, lse, ignore_index, temperature, [](const auto& b) {
-    kernels::token_logprobs_backward(b, at::get_num_threads());
-  });
+Tensor backward_impl(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
+                     int64_t ignore_index, double temperature) {
+  check_logits_labels(logits, labels, temperature);
+  TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ", grad.sizes());
+  TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
+  const auto& k = select_rows("protege::token_logprobs_backward", logits.device(), RowOp::logprobs_backward);
+  const int64_t vocab = logits.size(-1);
+  const auto logits2d = logits.reshape({-1, vocab}).contiguous();
+  const auto labels1d = labels.reshape({-1}).contiguous();
+  const auto grad1d = grad.reshape({-1}).to(at::kFloat).contiguous();
+  const auto lse1d = lse.reshape({-1}).to(at::kFloat).contiguous();
+  auto out = at::empty(logits.sizes(), logits.options().memory_format(at::MemoryFormat::Contiguous));
+  if (labels1d.numel() > 0) {
+    k.logprobs_backward(grad1d, logits2d, labels1d, lse1d, ignore_index, temperature, out.view({-1, vocab}));
+  }
+  return out;
 }
 
 std::tuple<Tensor, Tensor> forward_meta(const Tensor& logits, const Tensor& labels, int64_t /*ignore_index*/,
@@ -92,8 +109,13 @@ std::tuple<Tensor, Tensor> forward_autograd(const Tensor& logits, const Tensor& 
 }  // namespace protege::torch_detail
 
 TORCH_LIBRARY_IMPL(protege, CPU, m) {
-  m.impl("token_logprobs", &protege::torch_detail::forward_cpu);
-  m.impl("token_logprobs_backward", &protege::torch_detail::backward_cpu);
+  m.impl("token_logprobs", &protege::torch_detail::forward_impl);
+  m.impl("token_logprobs_backward", &protege::torch_detail::backward_impl);
+}
+
+TORCH_LIBRARY_IMPL(protege, CUDA, m) {
+  m.impl("token_logprobs", &protege::torch_detail::forward_impl);
+  m.impl("token_logprobs_backward", &protege::torch_detail::backward_impl);
 }
 
 TORCH_LIBRARY_IMPL(protege, Meta, m) {

@@ -9,6 +9,13 @@ import protege.torch as pt  # noqa: E402
 BETAS = [0.0, 1e-7, 0.5, 1 - 1e-7, 1.0]
 
 
+@pytest.fixture(autouse=True, params=["native", "aten"])
+def backend(request):
+    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
+    with pt.use_backend(request.param):
+        yield request.param
+
+
 # ---------------------------------------------------------------------------------------------
 # float64 reference
 
@@ -375,12 +382,12 @@ def test_bad_input_names_argument(make, message):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"divergence": "kl"}, "divergence must be 'forward_kl', 'reverse_kl', 'jsd' or 'tvd', got 'kl'"),
+        ({"divergence": "kl"}, "divergence must be one of forward_kl, reverse_kl, jsd, tvd; got 'kl'"),
         ({"beta": 1.5}, "beta must be in [0, 1], got 1.5"),
         ({"temperature": 0.0}, "temperature must be finite and > 0, got 0"),
         ({"reduction": "batchmean"}, "reduction must be 'mean', 'sum' or 'none', got 'batchmean'"),
         ({"hard_label_weight": 0.5}, "hard_label_weight = 0.5 > 0 needs labels"),
-        ({"vocab_mismatch": "zero"}, "vocab_mismatch must be None, 'truncate' or 'pad_neg_inf', got 'zero'"),
+        ({"vocab_mismatch": "zero"}, "vocab_mismatch must be one of truncate, pad_neg_inf (or error); got 'zero'"),
         ({"temperature_scaling": "t3"}, "temperature_scaling must be None or 't2', got 't3'"),
     ],
 )

@@ -11,6 +11,13 @@ KINDS = ["dpo", "ipo", "hinge", "robust", "simpo", "orpo", "cpo"]
 REF_FREE = {"simpo", "orpo", "cpo"}
 
 
+@pytest.fixture(params=["native", "aten"])
+def backend(request):
+    """The fused-linear tests run against the native CPU kernels and the ATen backend."""
+    with pt.use_backend(request.param):
+        yield request.param
+
+
 def ref_preference(kind, c, r, c0=None, r0=None, *, beta=0.1, eps=0.0, gamma=0.5, lc=None, lr=None):
     """Per-pair losses and rewards (float64), written from TRL's DPO/CPO/ORPO trainers."""
     c, r = c.double(), r.double()
@@ -165,6 +172,15 @@ def test_preference_edge_cases_no_nan():
         (lambda c: pt.preference_loss(c, c, kind="ipo", chosen_lengths=torch.ones(3)), "chosen_lengths must have shape [4]"),
         (lambda c: pt.preference_loss(c, c.to("meta")), "must be on the same device"),
         (lambda c: pt.preference_loss(c, c, reduction="avg"), "reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+        (lambda c: pt.preference_loss(-c, c, kind="orpo"), "kind='orpo' needs policy_chosen_logps <= 0"),
+        (lambda c: pt.preference_loss(c, c.abs(), kind="orpo"), "kind='orpo' needs policy_rejected_logps <= 0"),
+        (lambda c: pt.preference_loss(c, c, kind="simpo", chosen_lengths=torch.tensor([3.0, 0.0, 2.0, 1.0])),
+         "chosen_lengths must be > 0"),
+        (lambda c: pt.preference_loss(c, c, kind="simpo", chosen_lengths=torch.ones(4),
+                                      rejected_lengths=-torch.ones(4)), "rejected_lengths must be > 0"),
+        (lambda c: pt.reward_loss(torch.randn(4, 3), torch.randn(4, 3)),
+         "chosen_rewards must have shape [B] or [B, 1] (one reward per pair), got [4, 3]"),
+        (lambda c: pt.ranking_loss(torch.zeros(0, 4)), "scores must have at least one row and one candidate, got shape [0, 4]"),
     ],
 )
 def test_preference_bad_input(call, message):
@@ -186,6 +202,7 @@ def _pref_data(b=3, t=7, h=10, v=23, seed=4):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("backend")
 def test_fused_linear_preference_equals_unfused(kind):
     hidden, ref_hidden, w, bias, labels = _pref_data()
     refs = {} if kind in REF_FREE else {"ref_hidden": ref_hidden}
@@ -212,6 +229,7 @@ def test_fused_linear_preference_equals_unfused(kind):
     torch.testing.assert_close(w1.grad.double(), w2.grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.usefixtures("backend")
 def test_preference_opcheck_and_meta():
     c, r, c0, r0, lc, lr = _logps(b=4)
     c.requires_grad_()
@@ -232,6 +250,7 @@ def test_preference_opcheck_and_meta():
     assert pt.ranking_loss(torch.empty(2, 4, device="meta")).shape == ()
 
 
+@pytest.mark.usefixtures("backend")
 def test_compile_fullgraph_preference_model():
     torch.manual_seed(0)
     body = torch.nn.Linear(6, 8)

@@ -5,6 +5,13 @@ torch = pytest.importorskip("torch")
 import protege.torch as pt  # noqa: E402
 
 
+@pytest.fixture(autouse=True, params=["native", "aten"])
+def backend(request):
+    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
+    with pt.use_backend(request.param):
+        yield request.param
+
+
 def reference(logits, labels, ignore_index=-100, temperature=1.0):
     z = logits.double() / temperature
     lp = torch.log_softmax(z, dim=-1)

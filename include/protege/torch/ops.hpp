@@ -9,6 +9,7 @@
 #include <cstdint>   // for std::int64_t
 #include <optional>  // for std::optional
 #include <string>    // for std::string
+#include <string_view>  // for std::string_view
 #include <tuple>     // for std::tuple
 
 #include <ATen/core/Tensor.h>  // for at::Tensor
@@ -17,6 +18,22 @@
 
 PROTEGE_NAMESPACE_BEGIN
 namespace torch {
+
+/// Selects the implementation behind every protege op from now on (process-wide, thread-safe):
+/// "auto" (default; native CPU kernels on the CPU, the ATen backend on CUDA until the hand-written
+/// CUDA kernels are validated on a device), "aten" (device-generic ATen code on every device) or
+/// "native" (the hand-written kernels for the tensor's device; on CUDA an op without one raises
+/// protege::NotCompiledWithCuda naming it). The first use reads PROTEGE_TORCH_BACKEND.
+/// @throws c10::Error on any other name.
+PROTEGE_API void set_backend(std::string_view name);
+
+/// The backend name selected now: "auto", "aten" or "native".
+PROTEGE_API std::string get_backend();
+
+/// Memory budget in bytes for the per-chunk temporaries of the fused-linear ops when chunk_size
+/// is not given (0 = the default: 256 MiB on the CPU, 2 GiB on a GPU). Process-wide, thread-safe.
+/// @throws c10::Error when negative.
+PROTEGE_API void set_chunk_budget_bytes(std::int64_t bytes);
 
 /// Per-token log-probability of the label under `softmax(logits / temperature)`.
 /// @param logits       [..., V] float32 / bfloat16 / float16, any device protege was built for

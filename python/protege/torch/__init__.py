@@ -1,7 +1,9 @@
 """protege's torch layer: fused distillation and preference losses as ``torch.ops.protege.*``.
 
-Importing this module imports torch and loads the op library (CPU, Meta, autograd; CUDA when
-protege was built with it). The ops also work from C++ through ``protege::torch`` functions.
+Importing this module imports torch and loads the op library (CPU, CUDA, Meta, autograd). Every
+op runs on CPU and CUDA tensors; ``set_backend`` / ``use_backend`` choose between the hand-written
+kernels (``"native"``) and the device-generic ATen backend (``"aten"``); ``PROTEGE_TORCH_BACKEND``
+sets the initial choice. The ops also work from C++ through ``protege::torch`` functions.
 """
 from __future__ import annotations
 
@@ -12,6 +14,17 @@ from ._loader import library_path, load
 load()
 
 from . import functional, losses  # noqa: E402
+from ._backend import (  # noqa: E402
+    BACKENDS,
+    backends,
+    built_with_cuda,
+    cuda_available,
+    get_backend,
+    get_chunk_budget,
+    set_backend,
+    set_chunk_budget,
+    use_backend,
+)
 from .functional import (  # noqa: E402
     distill_loss,
     fused_linear_distill_loss,
@@ -36,11 +49,18 @@ from .losses import (  # noqa: E402
     TokenLogprobs,
 )
 
-__all__ = ["functional", *functional.__all__, *losses.__all__, "library_path", "cuda_available"]
-
-
-def cuda_available() -> bool:
-    """True when protege was built with CUDA kernels and torch sees a GPU."""
-    return torch.cuda.is_available() and torch._C._dispatch_has_kernel_for_dispatch_key(
-        "protege::token_logprobs", "CUDA"
-    )
+__all__ = [
+    "functional",
+    *functional.__all__,
+    *losses.__all__,
+    "library_path",
+    "BACKENDS",
+    "set_backend",
+    "get_backend",
+    "use_backend",
+    "backends",
+    "built_with_cuda",
+    "cuda_available",
+    "set_chunk_budget",
+    "get_chunk_budget",
+]

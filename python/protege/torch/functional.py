@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from .. import NotCompiledWithCuda
 from ._loader import load
 
 load()
@@ -30,6 +31,22 @@ __all__ = [
 ]
 
 _ops = torch.ops.protege
+_NO_CUDA = "needs CUDA, but protege was built without PROTEGE_ENABLE_CUDA"
+
+
+def _run(op, *args, **kwargs):
+    """Calls a protege op; a CUDA request that this build cannot serve surfaces as
+    :class:`protege.NotCompiledWithCuda` naming the op (not as a plain dispatcher RuntimeError)."""
+    if torch.compiler.is_compiling():
+        return op(*args, **kwargs)
+    try:
+        return op(*args, **kwargs)
+    except NotCompiledWithCuda:
+        raise
+    except RuntimeError as e:
+        if _NO_CUDA in str(e):
+            raise NotCompiledWithCuda(str(e).strip().splitlines()[0]) from None
+        raise
 
 
 def _mismatch(v: Optional[str]) -> str:
@@ -51,7 +68,7 @@ def token_logprobs(
     Returns:
         ``[...]`` float32, differentiable with respect to ``logits``.
     """
-    return _ops.token_logprobs(logits, labels, ignore_index, float(temperature))[0]
+    return _run(_ops.token_logprobs, logits, labels, ignore_index, float(temperature))[0]
 
 
 def fused_linear_token_logprobs(
@@ -73,7 +90,8 @@ def fused_linear_token_logprobs(
         ``[...]`` float32; differentiable with respect to hidden, weight and bias (backward
         recomputes each chunk's logits).
     """
-    return _ops.fused_linear_token_logprobs(
+    return _run(
+        _ops.fused_linear_token_logprobs,
         hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=float(temperature),
         chunk_size=chunk_size,
     )
@@ -94,7 +112,8 @@ def sequence_logprobs(
     Returns:
         ``[...]`` float32.
     """
-    return _ops.sequence_logprobs(
+    return _run(
+        _ops.sequence_logprobs,
         logits, labels, ignore_index=ignore_index, temperature=float(temperature), average=average
     )
 
@@ -148,7 +167,8 @@ def distill_loss(
     ``(1 − hard_label_weight)·divergence + hard_label_weight·CE(student_logits, labels)``.
     The teacher receives no gradient. Returns float32.
     """
-    return _ops.distill_loss(
+    return _run(
+        _ops.distill_loss,
         student_logits, teacher_logits, labels, divergence=divergence, beta=float(beta),
         temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
         hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
@@ -183,7 +203,8 @@ def fused_linear_distill_loss(
     Liger; backward only scales them); with ``none`` backward recomputes the chunks. ``dW``
     accumulates in float32. The teacher receives no gradient.
     """
-    return _ops.fused_linear_distill_loss(
+    return _run(
+        _ops.fused_linear_distill_loss,
         student_hidden, student_weight, teacher_hidden, teacher_weight, labels, student_bias=student_bias,
         teacher_bias=teacher_bias, chunk_size=chunk_size, divergence=divergence, beta=float(beta),
         temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
@@ -213,7 +234,8 @@ def preference_loss(
     reference), ``orpo`` (odds ratio + chosen NLL, no reference), ``cpo`` (sigmoid on β·(c − r)
     + chosen NLL, no reference). Missing reference log-probs count as 0. Rewards are detached.
     """
-    return _ops.preference_loss(
+    return _run(
+        _ops.preference_loss,
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, kind=kind,
         beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
         chosen_lengths=chosen_lengths, rejected_lengths=rejected_lengths, reduction=reduction,
@@ -233,7 +255,8 @@ def reward_loss(
     """
     if margin is not None and not isinstance(margin, torch.Tensor):
         margin = torch.full_like(chosen_rewards, float(margin))
-    return _ops.reward_loss(
+    return _run(
+        _ops.reward_loss,
         chosen_rewards, rejected_rewards, margin=margin, center_coefficient=float(center_coefficient)
     )
 
@@ -249,7 +272,8 @@ def ranking_loss(
     """BRIO listwise loss on ``scores [B, K]`` ordered best → worst: ``MarginRankingLoss(margin·(j−i))``
     averaged per gap over all ``i < j`` and summed over gaps, plus ``gold_weight·MarginRankingLoss(gold_margin)``
     of ``gold_scores [B]`` against every candidate."""
-    return _ops.ranking_loss(
+    return _run(
+        _ops.ranking_loss,
         scores, margin=float(margin), gold_scores=gold_scores, gold_margin=float(gold_margin),
         gold_weight=float(gold_weight),
     )
@@ -277,7 +301,8 @@ def fused_linear_preference_loss(
     """``preference_loss`` from hidden states ``[2B, T, H]`` (chosen rows, then rejected rows) and
     aligned ``labels [2B, T]`` (no shift is applied), chunked over tokens; the reference log-probs
     come from ``ref_hidden`` with ``ref_weight`` (default: ``weight``) when given."""
-    return _ops.fused_linear_preference_loss(
+    return _run(
+        _ops.fused_linear_preference_loss,
         hidden, weight, labels, bias=bias, ref_hidden=ref_hidden, ref_weight=ref_weight, ref_bias=ref_bias,
         kind=kind, beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
         ignore_index=ignore_index, temperature=float(temperature), average_log_prob=average_log_prob,

@@ -1,0 +1,128 @@
+"""The backend switch of protege's torch ops (shared with C++ ``protege::torch::set_backend``).
+
+Every protege op runs either the hand-written kernels (``"native"``: the CPU row kernels, or the
+CUDA kernels when protege was built with them) or the device-generic ATen backend (``"aten"``:
+the same numerics written with ATen tensor ops). ``"auto"`` (the default) picks native kernels on
+the CPU and the ATen backend on CUDA until the CUDA kernels are validated on a device.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Dict, Iterator
+
+import torch
+
+from ._loader import load
+
+load()
+
+__all__ = [
+    "BACKENDS",
+    "set_backend",
+    "get_backend",
+    "use_backend",
+    "backends",
+    "built_with_cuda",
+    "cuda_available",
+    "set_chunk_budget",
+    "get_chunk_budget",
+]
+
+BACKENDS = ("auto", "aten", "native")
+_lock = threading.Lock()
+
+#: The internal ops behind every public op (what a device backend implements).
+_INTERNAL_OPS = {
+    "token_logprobs": "logprobs_forward",
+    "token_logprobs_backward": "logprobs_backward",
+    "_distill_loss_forward": "distill",
+    "_fused_linear_distill": "distill",
+    "_fused_linear_token_logprobs_forward": "logprobs_forward",
+    "_fused_linear_token_logprobs_backward": "logprobs_backward",
+}
+
+
+def _check(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {name!r}")
+    return name
+
+
+def set_backend(name: str) -> None:
+    """Selects the backend of every protege op from now on, process-wide: ``"auto"``, ``"aten"``
+    or ``"native"``. Raises ``ValueError`` on any other name."""
+    torch.ops.protege._set_backend(_check(name))
+
+
+def get_backend() -> str:
+    """The backend selected now (``"auto"``, ``"aten"`` or ``"native"``)."""
+    return torch.ops.protege._get_backend()
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Context manager: ``with use_backend("aten"): ...`` runs the block with that backend and
+    restores the previous one on exit (also on an exception). The setting is process-wide; the
+    switch itself is serialised by a lock so nested and concurrent uses restore consistently."""
+    _check(name)
+    with _lock:
+        previous = get_backend()
+        set_backend(name)
+    try:
+        yield name
+    finally:
+        with _lock:
+            set_backend(previous)
+
+
+def backends() -> Dict[str, Dict[str, str]]:
+    """Per internal op, the backend each device uses under the current setting:
+    ``{"_fused_linear_distill": {"cpu": "native", "cuda": "aten"}, ...}``; ``"unavailable"``
+    where ``"native"`` is selected and this build has no such CUDA kernel."""
+    report: Dict[str, Dict[str, str]] = {}
+    for entry in torch.ops.protege._backend_report():
+        op, device, backend = entry.split(":")
+        report.setdefault(op, {})[device] = backend
+    return report
+
+
+def built_with_cuda() -> bool:
+    """True when protege's op library was compiled with its CUDA kernels."""
+    return bool(torch.ops.protege._built_with_cuda())
+
+
+def cuda_available() -> bool:
+    """True when every protege op can run on CUDA tensors here: torch sees a GPU, every internal
+    op has a CUDA kernel registered, and the selected backend has a CUDA path for each of them."""
+    if not torch.cuda.is_available():
+        return False
+    for op in _INTERNAL_OPS:
+        if not torch._C._dispatch_has_kernel_for_dispatch_key(f"protege::{op}", "CUDA"):
+            return False
+    return all(b["cuda"] != "unavailable" for b in backends().values())
+
+
+def set_chunk_budget(nbytes: int) -> None:
+    """Memory budget (bytes) for the per-chunk temporaries of the fused-linear ops when
+    ``chunk_size`` is None; 0 restores the default (256 MiB on the CPU, 2 GiB on a GPU)."""
+    torch.ops.protege._set_chunk_budget(int(nbytes))
+
+
+def get_chunk_budget() -> int:
+    """The chunk memory budget in bytes (0 = the device default)."""
+    return int(torch.ops.protege._get_chunk_budget())
+
+
+def _init_from_env() -> None:
+    name = os.environ.get("PROTEGE_TORCH_BACKEND", "")
+    if name:
+        if name not in BACKENDS:
+            raise ValueError(
+                f"PROTEGE_TORCH_BACKEND must be one of {', '.join(BACKENDS)}, got {name!r}"
+            )
+        set_backend(name)
+
+
+_init_from_env()
