@@ -9,6 +9,7 @@ Lightning's ``strategy.py`` and TRL's ``trl/models/utils.py::_ForwardRedirection
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
@@ -139,8 +140,18 @@ def head_of(model: nn.Module, *, role: str = "model") -> Head:
             "model's own logits with protege.torch.distill_loss / token_logprobs instead."
         )
     bias = getattr(emb, "bias", None)
-    return Head(weight=emb.weight, bias=bias if isinstance(bias, torch.Tensor) else None,
+    bias = bias if isinstance(bias, torch.Tensor) else None
+    return Head(weight=_full(emb.weight), bias=None if bias is None else _full(bias),
                 scale=logit_scale_of(config), softcap=None)
+
+
+def _full(t: torch.Tensor) -> torch.Tensor:
+    """A plain tensor from an FSDP2 / tensor-parallel ``DTensor`` (gathered once, differentiable); ``t`` otherwise."""
+    # a DTensor exists only once torch.distributed.tensor was imported: no import here
+    dtensor = getattr(sys.modules.get("torch.distributed.tensor"), "DTensor", None)
+    if dtensor is not None and isinstance(t, dtensor):
+        return t.full_tensor()
+    return t
 
 
 def _backbone(model: nn.Module) -> nn.Module:

@@ -108,6 +108,9 @@ def distill_step_loss(
     targets = shifted_targets(batch, ignore_index=ignore_index)
 
     def compute() -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        # read the heads again inside the wrapper's forward: FSDP only unshards parameters there
+        s_head = head_of(student, role="student")
+        t_head = head_of(teacher, role="teacher")
         h_s = backbone_hidden(student, batch)
         with torch.no_grad():
             h_t = redirect(teacher, backbone_hidden, teacher, batch)
