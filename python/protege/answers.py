@@ -10,7 +10,7 @@ timeouts, so it is safe in threads, Ray actors and async workers.
 from __future__ import annotations
 
 import enum
-from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Union
+from typing import Any, Iterable, List, Literal, NamedTuple, Optional, Sequence, Union, overload
 
 from . import _core
 
@@ -166,6 +166,16 @@ def check_detailed(text: str, gold: str, **options: Any) -> CheckResult:
     """
     outcome, has, extracted = _ans.check(text, gold, **_options(**options))
     return CheckResult(_OUTCOMES[outcome], has, extracted)
+
+
+@overload
+def check_batch(texts: Sequence[str], golds: Sequence[str], *, threads: Optional[int] = None,
+                details: Literal[False] = False, **options: Any) -> List[Outcome]: ...
+
+
+@overload
+def check_batch(texts: Sequence[str], golds: Sequence[str], *, threads: Optional[int] = None,
+                details: Literal[True], **options: Any) -> BatchResult: ...
 
 
 def check_batch(

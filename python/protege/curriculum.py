@@ -123,22 +123,70 @@ class ScoreResult:
 
 def parse_judge_scores(replies: Sequence[str], *, tag: str = "score", min: Optional[float] = None,
                        max: Optional[float] = None, threads: int = 0) -> ScoreResult:
-    """Parses judge replies (``<score>7</score>``, a bare number, ``score: 7``); failures are counted."""
+    """Parses judge replies into scores (TAPIR's judge step); failures are counted, never raised.
+
+    Args:
+        replies: the judge's replies, one per item: ``<score>7</score>`` (the last tag wins), a bare
+            number (``"7"``, ``"7/10"``) or ``score: 7``.
+        tag: the tag name (``<score>`` by default).
+        min: scores below this count as ``out_of_range`` (None: no bound).
+        max: scores above this count as ``out_of_range`` (None: no bound).
+        threads: worker threads (0: all cores); results do not depend on it.
+
+    Returns:
+        A :class:`ScoreResult`: ``scores`` (float, None where parsing failed), ``status`` per reply
+        (``ok``, ``missing``, ``not_number``, ``out_of_range``) and ``stats`` (counts by status).
+
+    Examples:
+        >>> r = parse_judge_scores(["<score>8</score>", "Score: 3", "no idea"], min=0, max=10)
+        >>> r.scores, r.status
+        ([8.0, 3.0, None], ['ok', 'ok', 'missing'])
+    """
     scores, status, stats = _c.parse_judge_scores(list(replies), tag, min, max, threads)
     return ScoreResult([None if math.isnan(s) else s for s in scores], status, dict(stats))
 
 
 def model_fitting_difficulty(teacher: Sequence[Optional[float]], student: Sequence[Optional[float]], *,
                              sign: int = 1) -> List[Optional[float]]:
-    """TAPIR MFD per item: ``sign * (teacher - student)`` (default sign +1: higher = harder).
-    None in either score gives None."""
+    """TAPIR's Model Fitting Difficulty per item: ``sign * (teacher - student)`` judge scores.
+
+    Args:
+        teacher: the judge's score of the teacher's response per item (None: not scored).
+        student: the judge's score of the student's response per item, aligned with ``teacher``.
+        sign: +1 (the default: a larger teacher lead is harder) or -1.
+
+    Returns:
+        The difficulty per item (higher = harder); None where either score is None.
+
+    Raises:
+        protege.InvalidArgument: the lists differ in length, or ``sign`` is not +1 or -1.
+
+    Examples:
+        >>> model_fitting_difficulty([9, 8, None], [3, 8, 5])
+        [6.0, 0.0, None]
+    """
     t = [math.nan if v is None else float(v) for v in teacher]
     s = [math.nan if v is None else float(v) for v in student]
     return [None if math.isnan(v) else v for v in _c.model_fitting_difficulty(t, s, sign)]
 
 
 def pass_rate_difficulty(correct: Sequence[int], k: Union[int, Sequence[int]]) -> List[float]:
-    """Difficulty ``1 - correct/k`` from the student's pass rate over k samples."""
+    """Difficulty ``1 - correct/k`` from the student's pass rate over k sampled answers.
+
+    Args:
+        correct: correct samples per item.
+        k: samples per item (one int for all, or one per item); each >= 1 and >= ``correct``.
+
+    Returns:
+        The difficulty per item in [0, 1] (1: never solved).
+
+    Raises:
+        protege.InvalidArgument: a count out of range or lists of different lengths, naming the position.
+
+    Examples:
+        >>> pass_rate_difficulty([4, 1, 0], 4)
+        [0.0, 0.75, 1.0]
+    """
     ks = [k] * len(correct) if isinstance(k, int) else list(k)
     return _c.pass_rate_difficulty(list(correct), ks)
 
@@ -155,8 +203,26 @@ def _difficulties(items: List[Dict[str, Any]]) -> List[float]:
 
 def select_hard(items: List[Dict[str, Any]], *, threshold: Optional[float] = None,
                 top_fraction: Optional[float] = None) -> List[bool]:
-    """Marks hard items: ``difficulty > threshold`` (δ, required: no default) or the
-    ``ceil(top_fraction * n)`` hardest (ties by id). Raises when nothing is selected."""
+    """Marks the hard items by their ``difficulty`` field.
+
+    Args:
+        items: dicts with a numeric ``difficulty`` (and an ``id``, filled from the prompt when missing).
+        threshold: δ: hard iff ``difficulty > threshold`` (no default: choose it for your scale).
+        top_fraction: instead of δ: the ``ceil(top_fraction * n)`` hardest items (ties by id).
+
+    Returns:
+        A hard flag per item.
+
+    Raises:
+        protege.InvalidArgument: neither or both of ``threshold`` / ``top_fraction``; an item
+            without a numeric difficulty (naming it); a threshold that selects nothing (naming δ
+            and the largest difficulty).
+
+    Examples:
+        >>> items = [{"id": "a", "prompt": "x", "difficulty": 0.2}, {"id": "b", "prompt": "y", "difficulty": 0.9}]
+        >>> select_hard(items, threshold=0.5), select_hard(items, top_fraction=0.5)
+        ([False, True], [False, True])
+    """
     ids = ensure_ids(items)
     return [bool(b) for b in _c.select_hard(_difficulties(items), ids, threshold, top_fraction)]
 
@@ -180,7 +246,8 @@ class Distribution:
 
     @classmethod
     def default(cls) -> "Distribution":
-        """The 32-category DistilQwen2 / EasyDistill recipe (methods.md §1.5)."""
+        """The 32-category DistilQwen2 recipe of EasyDistill (repository ``modelscope/easydistill``,
+        ``easydistill/operators/balance.py``), renormalised."""
         names, ratios = _c.default_distribution()
         return cls(names, ratios)
 
@@ -307,9 +374,37 @@ def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Option
     """Rebalances items to a category distribution (largest-remainder targets, total preserved or
     ``total``; down-sampling without replacement, up-sampling by whole repeats + seeded top-up).
 
-    Give ``items`` (dicts with ``category``) or columns ``categories`` (names or indices into the
-    distribution) and ``ids`` (strings, or :func:`id_keys`). ``policy="temperature"`` uses ``p ∝ n^alpha`` instead of the ratios.
-    Unknown categories raise naming the item id and the category.
+    Args:
+        items: dicts with ``category`` (and ``id``); or give the columns ``categories`` and ``ids``.
+        distribution: the target; None: :meth:`Distribution.default`.
+        categories: instead of items: names or indices into the distribution.
+        ids: instead of items: string ids (or :func:`id_keys`), aligned with ``categories``.
+        seed: seed of the down- and up-sampling draws (hashed with each id).
+        total: the output size (None: the input size).
+        shuffle: shuffle the output rows (seeded); False keeps them grouped by category.
+        policy: ``"target"`` (the distribution's ratios) or ``"temperature"`` (``p ∝ n^alpha``).
+        alpha: the temperature exponent (1 keeps the mix, 0 makes it uniform).
+        threads: worker threads (0: all cores); results do not depend on it.
+        progress: optional ``callback(done, total)``.
+
+    Returns:
+        A :class:`RebalanceResult`; ``result.select(items)`` gives the rows (repeats are the same
+        dict: give copies unique ids before planning, as ``protege curriculum rebalance`` does).
+
+    Raises:
+        protege.InvalidArgument: an unknown category (naming the item and the category), a missing
+            category, or columns of different lengths.
+
+    Warns:
+        UserWarning: categories of the distribution without items (skipped; also in ``result.absent``).
+
+    Examples:
+        >>> dist = Distribution.from_dict({"Math": 0.5, "Writing": 0.5})
+        >>> items = [{"id": f"m{i}", "prompt": f"{i}+1?", "category": "Math"} for i in range(3)]
+        >>> items.append({"id": "w0", "prompt": "A haiku.", "category": "Writing"})
+        >>> res = rebalance(items, dist, seed=0)
+        >>> sorted(it["category"] for it in res.select(items))
+        ['Math', 'Math', 'Writing', 'Writing']
     """
     dist = distribution or Distribution.default()
     if items is not None:
@@ -491,9 +586,31 @@ class Planner:
 def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool], Sequence[bool]], *, round: int,
                       n: int = 1, seed: int = 0, harder_template: Optional[str] = None,
                       similar_template: Optional[str] = None, answer_field: str = "answer") -> List[Dict[str, Any]]:
-    """FDD requests: items the student got right → harder variants, wrong → similar new problems;
-    ``n`` requests per item, each ``{"request_id", "parent_id", "kind", "round", "sample", "prompt",
-    "seed"}``. ``correct`` is a list aligned with items or a dict keyed by id (missing ids raise)."""
+    """FDD requests: a harder variant of each problem the student solved, a similar new problem for each it failed.
+
+    Args:
+        items: the problems (``prompt``/``problem``/``question``, ``id``, ``answer``).
+        correct: solved or not per item: a list aligned with ``items`` or a dict keyed by id.
+        round: the curriculum round (recorded in each request and its id).
+        n: requests per item.
+        seed: seed of the per-request generation seeds.
+        harder_template: the harder-variant prompt (placeholders ``{problem}``, ``{answer}``);
+            None: ``DEFAULT_HARDER_TEMPLATE``.
+        similar_template: the similar-problem prompt; None: ``DEFAULT_SIMILAR_TEMPLATE``.
+        answer_field: the field holding an item's answer.
+
+    Returns:
+        ``n`` requests per item, each ``{"request_id", "parent_id", "kind", "round", "sample",
+        "prompt", "seed"}`` (``request_id`` = ``parent:kind:rR:sample``).
+
+    Raises:
+        protege.InvalidArgument: an item without a result (naming its id) or lists of different lengths.
+
+    Examples:
+        >>> reqs = feedback_requests([{"id": "g1", "problem": "2+2?", "answer": "4"}], [True], round=1, n=2)
+        >>> [(r["request_id"], r["kind"]) for r in reqs]
+        [('g1:harder:r1:0', 'harder'), ('g1:harder:r1:1', 'harder')]
+    """
     ids = ensure_ids(items)
     if isinstance(correct, dict):
         missing = [i for i in ids if i not in correct]

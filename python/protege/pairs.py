@@ -110,7 +110,22 @@ def _is_path(obj: Any) -> bool:
 
 
 def default_config(**config: Any) -> Dict[str, Any]:
-    """The full validated configuration (every option with its value) for these options."""
+    """The full validated configuration: every option of :func:`build` with its value.
+
+    Args:
+        **config: options to set (as for :func:`build`); the others keep their defaults.
+
+    Returns:
+        A dict of every option and its value.
+
+    Raises:
+        protege.InvalidArgument: an unknown option or a value out of range, naming the option.
+
+    Examples:
+        >>> cfg = default_config(k=2)
+        >>> cfg["k"], len(cfg) > 10
+        (2, True)
+    """
     return _pairs.config(config)
 
 
@@ -177,7 +192,7 @@ class PairResult:
 
 
 def build(
-    records_or_path: Union[PathLike, Iterable[Mapping[str, Any]]],
+    records_or_path: Union[PathLike, Iterable[Any]],
     *,
     strategy: str = "best_worst",
     seed: int = 0,
@@ -341,7 +356,7 @@ def _source(records_or_path: Any):
     return _records_text(records_or_path), False
 
 
-def judge_requests(records_or_path: Union[PathLike, Iterable[Mapping[str, Any]]], **config: Any) -> List[Dict[str, Any]]:
+def judge_requests(records_or_path: Union[PathLike, Iterable[Any]], **config: Any) -> List[Dict[str, Any]]:
     """Pairwise judge requests, in both orders, for candidate pairs of each prompt (the teacher as critic).
 
     Args:
@@ -369,7 +384,7 @@ def judge_requests(records_or_path: Union[PathLike, Iterable[Mapping[str, Any]]]
     return _pairs.judge_requests(src, is_path, read, critic)
 
 
-def ingest_judgments(records_or_path: Union[PathLike, Iterable[Mapping[str, Any]]],
+def ingest_judgments(records_or_path: Union[PathLike, Iterable[Any]],
                      judgments: Iterable[Mapping[str, Any]], *, format: str = "trl", **config: Any) -> CriticResult:
     """Averages the critic's answers over both orders and returns pairs or rankings.
 
