@@ -186,6 +186,11 @@ TEST_CASE("math: collections", "[answers][math]") {
       {"[1,2]\\cup[3,4]", "[3,4]\\cup[1,2]", true, "unions are unordered"},
       {"x=1, y=2", "(1,2)", true, "named values as a tuple"},
       {"\\emptyset", "\\varnothing", true, "empty-set spellings"},
+      {"x<-3 \\text{ or } x>3", "(-\\infty,-3)\\cup(3,\\infty)", true, "alternatives are the union of their intervals"},
+      {"x<-3 \\text{ or } x>3", "(-\\infty,-3]\\cup(3,\\infty)", false, "alternatives with a different end"},
+      {"\\begin{pmatrix}1\\\\2\\\\3\\end{pmatrix}", "(1,2,3)", true, "a column vector is the tuple of its entries"},
+      {"\\begin{pmatrix}1\\\\2\\\\3\\end{pmatrix}", "(1,3,2)", false, "a column vector keeps its order"},
+      {"\\langle 1, 2 \\rangle", "(1,2)", true, "angle brackets are a tuple"},
   });
 }
 
@@ -215,6 +220,11 @@ TEST_CASE("math: forms", "[answers][math]") {
       {"40\\%", "40", true, "a percentage against its number (percent = drop)"},
       {"40\\%", "0.04", false, "a percentage is not a hundredth of its fraction"},
       {"25 percent", "\\frac14", true, "the word percent"},
+      {"|-3|", "3", true, "an absolute value of a number"},
+      {"\\left|-\\frac{3}{2}\\right|", "1.5", true, "an absolute value with \\left|"},
+      {"\\lfloor -3.7 \\rfloor", "-4", true, "floor of a negative number"},
+      {"\\lceil 3.2 \\rceil", "4", true, "ceiling"},
+      {"\\lceil 3.2 \\rceil", "3", false, "ceiling is not floor"},
       {"12:00", "12:00", true, "a time"},
       {"12:00", "12:30", false, "another time"},
       {"\\text{Monday}", "Monday", true, "a word answer"},

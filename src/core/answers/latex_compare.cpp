@@ -85,6 +85,22 @@ bool relations_equal(const MathValue& a, const MathValue& b, sym::Context& ctx, 
   return false;
 }
 
+bool all_intervals(const MathValue& v) noexcept {
+  for (const MathValue& x : v.items) {
+    if (x.kind != Kind::list || x.items.size() != 2) return false;
+  }
+  return true;
+}
+
+// A one-column matrix against a tuple: entry-wise.
+bool column(const MathValue& m, const MathValue& t, sym::Context& ctx, int depth) {
+  if (m.items.size() != t.items.size()) return false;
+  for (std::size_t k = 0; k < m.items.size(); ++k) {
+    if (m.items[k].items.size() != 1 || !math_equal(m.items[k].items[0], t.items[k], ctx, depth + 1)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool math_equal(const MathValue& a, const MathValue& b, sym::Context& ctx, int depth) {
@@ -106,6 +122,14 @@ bool math_equal(const MathValue& a, const MathValue& b, sym::Context& ctx, int d
     if (a.kind != b.kind) return false;
     bool eq = false;
     return ctx.equal(a.f, b.f, eq) && eq;
+  }
+  // A column vector is the tuple of its entries.
+  if (a.kind == Kind::matrix && b.kind == Kind::list && b.open == '(' && b.close == ')') return column(a, b, ctx, depth);
+  if (b.kind == Kind::matrix && a.kind == Kind::list && a.open == '(' && a.close == ')') return column(b, a, ctx, depth);
+  // Alternatives "x < -3 or x > 3" (a list of intervals) are the union of those intervals.
+  if ((a.kind == Kind::unite && b.kind == Kind::bare && all_intervals(b)) ||
+      (b.kind == Kind::unite && a.kind == Kind::bare && all_intervals(a))) {
+    return covered(a.items, b.items, ctx, depth) && covered(b.items, a.items, ctx, depth);
   }
   switch (a.kind) {
     case Kind::list:

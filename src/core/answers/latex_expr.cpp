@@ -473,6 +473,7 @@ bool MathParser::parse_primary_inner(MathValue& out) {
     if (c == 'i') return atom("i", AtomKind::imaginary, out.f);
     return atom(s_.substr(b, 1), AtomKind::symbol, out.f);
   }
+  if (c == '|') return parse_delimited("|", "|", out);
   if (c == '(') return parse_group(')', ']', out);
   if (c == '[') return parse_group(']', ')', out);
   if (c == '{') {
@@ -483,6 +484,8 @@ bool MathParser::parse_primary_inner(MathValue& out) {
   const std::string_view cmd = command();
   if (cmd == "{") return parse_set(out);
   if (cmd == "begin") return parse_matrix(out);
+  if (cmd == "langle") return parse_delimited("langle", "rangle", out);
+  if (cmd == "lfloor" || cmd == "lceil") return parse_delimited(cmd, cmd == "lfloor" ? "rfloor" : "rceil", out);
   eat_command(cmd);
   out = MathValue{};
   if (cmd == "pi" || cmd == "infty") return atom(cmd == "pi" ? "\\pi" : "\\infty", AtomKind::symbol, out.f);
@@ -575,6 +578,54 @@ bool MathParser::function(std::string_view name, MathValue& out) {
   atom_name += ')';
   if (!atom(atom_name, AtomKind::symbol, out.f)) return false;
   return !has_exponent || power(out.f, exponent);
+}
+
+// `\langle a, b \rangle` (a tuple), `|x|`, `\lfloor x \rfloor`, `\lceil x \rceil` (of a rational
+// value only; anything else is not parsed).
+bool MathParser::parse_delimited(std::string_view open, std::string_view close, MathValue& out) {
+  if (open == "|") {
+    ++i_;
+  } else {
+    eat_command(open);
+  }
+  if (!enter()) return false;
+  MathValue inner;
+  const bool ok = open == "langle" ? parse_seq(inner) : parse_sum(inner);
+  leave();
+  if (!ok) return false;
+  if (close == "|") {
+    if (!eat('|')) return false;
+  } else {
+    if (command() != close) return false;
+    eat_command(close);
+  }
+  if (open == "langle") {
+    if (inner.kind != MathValue::Kind::bare) return false;
+    inner.kind = MathValue::Kind::list;
+    inner.open = '(';
+    inner.close = ')';
+    out = std::move(inner);
+    return true;
+  }
+  Rational q;
+  if (inner.kind != MathValue::Kind::expr || !ctx_.rational_value(inner.f, q)) return false;
+  if (open == "|") {
+    q.neg = false;
+  } else if (!q.is_integer()) {
+    // floor / ceil of a non-integer: the quotient rounded toward zero, then adjusted.
+    BigUint quotient;
+    BigUint remainder;
+    BigUint::divmod(q.num, q.den, quotient, remainder);
+    const bool up = (open == "lceil") != q.neg;
+    if (up) quotient = BigUint::add(quotient, BigUint(1));
+    const bool neg = q.neg;
+    q = Rational{};
+    q.num = std::move(quotient);
+    q.neg = neg && !q.num.is_zero();
+  }
+  out = MathValue{};
+  out.f = frac_of(Context::constant(q));
+  return true;
 }
 
 }  // namespace detail::latex

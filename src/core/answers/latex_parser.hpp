@@ -128,6 +128,7 @@ class MathParser {
   bool parse_group(char close_a, char close_b, MathValue& out);
   bool parse_set(MathValue& out);
   bool parse_matrix(MathValue& out);
+  bool parse_delimited(std::string_view open, std::string_view close, MathValue& out);
   bool parse_primary(MathValue& out);
   bool parse_primary_inner(MathValue& out);
   bool binomial(const Frac& n, const Frac& k, Frac& out);
