@@ -67,7 +67,7 @@ NVCC=${NVCC:-$(ls /usr/local/cuda/bin/nvcc 2>/dev/null || command -v nvcc || tru
 "$PY" -c "import pybind11, scikit_build_core" 2>/dev/null || missing+=("pybind11 and scikit-build-core")
 if [ ${#missing[@]} -gt 0 ]; then
   for m in "${missing[@]}"; do summary "missing: $m"; done
-  summary "run benchmarks/gpu/carry.sh on a machine with network access and bring carry/ along"
+  summary "what carry/ lacks comes from benchmarks/gpu/carry.sh (run it where there is network access)"
   [ "$DRY" = 1 ] || exit 1
   status=1
 else
@@ -103,7 +103,15 @@ PYEOF
 PYV=$VENV/bin/python
 if [[ " $STEPS " == *" build "* ]]; then
   start=$(date +%s)
-  if run build.log "$PY" -m venv --system-site-packages "$VENV" \
+  # --without-pip: the venv uses the pip (and torch, pybind11, scikit-build-core) of the base
+  # interpreter. An interpreter that is itself a venv is used as it is.
+  mkvenv=(run build.log "$PY" -m venv --without-pip --system-site-packages "$VENV")
+  if "$PY" -c "import sys; sys.exit(0 if sys.prefix != sys.base_prefix else 1)" 2>/dev/null; then
+    VENV=$(dirname "$(dirname "$PY")")
+    PYV=$PY
+    mkvenv=(true)
+  fi
+  if "${mkvenv[@]}" \
      && run build.log "$PYV" -m pip install -q --no-index --no-deps "$CARRY"/wheels/*.whl \
      && run build.log "$PYV" -m pip install -v --no-build-isolation --no-deps --no-index \
           -Cbuild-dir=build/gpu-wheel -Ccmake.build-type=Release \
