@@ -29,26 +29,7 @@ std::atomic<const RowKernels*> g_native_cuda{nullptr};
 void native_distill(const at::Tensor& s, const at::Tensor& t, const at::Tensor& labels,
                     const kernels::DistillOptions& o, const at::Tensor& loss_out, const at::Tensor& grad_out,
                     float grad_scale, const at::Tensor& row_scale) {
-  kernels::DistillParams p;
-  p.student = s.data_ptr();
-  p.student_dtype = to_dtype(s);
-  p.student_vocab = s.size(1);
-  p.student_stride = s.stride(0);
-  p.teacher = t.data_ptr();
-  p.teacher_dtype = to_dtype(t);
-  p.teacher_vocab = t.size(1);
-  p.teacher_stride = t.stride(0);
-  p.rows = s.size(0);
-  p.labels = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
-  o.fill(p);
-  p.loss = loss_out.data_ptr<float>();
-  if (grad_out.defined()) {
-    p.grad = grad_out.data_ptr();
-    p.grad_dtype = to_dtype(grad_out);
-    p.grad_stride = grad_out.stride(0);
-    p.grad_scale = grad_scale;
-    if (row_scale.defined()) p.grad_row_scale = row_scale.data_ptr<float>();
-  }
+  const auto p = distill_row_params(s, t, labels, o, loss_out, grad_out, grad_scale, row_scale);
   torch_errors([&] { kernels::distill_forward(p, at::get_num_threads()); });
 }
 
@@ -83,6 +64,32 @@ bool has(const RowKernels& k, RowOp need) {
 }
 
 }  // namespace
+
+kernels::DistillParams distill_row_params(const at::Tensor& s, const at::Tensor& t, const at::Tensor& labels,
+                                          const kernels::DistillOptions& o, const at::Tensor& loss_out,
+                                          const at::Tensor& grad_out, float grad_scale, const at::Tensor& row_scale) {
+  kernels::DistillParams p;
+  p.student = s.data_ptr();
+  p.student_dtype = to_dtype(s);
+  p.student_vocab = s.size(1);
+  p.student_stride = s.stride(0);
+  p.teacher = t.data_ptr();
+  p.teacher_dtype = to_dtype(t);
+  p.teacher_vocab = t.size(1);
+  p.teacher_stride = t.stride(0);
+  p.rows = s.size(0);
+  p.labels = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
+  o.fill(p);
+  p.loss = loss_out.data_ptr<float>();
+  if (grad_out.defined()) {
+    p.grad = grad_out.data_ptr();
+    p.grad_dtype = to_dtype(grad_out);
+    p.grad_stride = grad_out.stride(0);
+    p.grad_scale = grad_scale;
+    if (row_scale.defined()) p.grad_row_scale = row_scale.data_ptr<float>();
+  }
+  return p;
+}
 
 Backend parse_backend(std::string_view name) {
   if (name == "auto") return Backend::automatic;

@@ -65,6 +65,12 @@ struct RowKernels {
 /// Which member of RowKernels an op needs.
 enum class RowOp { distill, logprobs_forward, logprobs_backward };
 
+/// Raw-pointer parameters of a DistillRowsFn call (the tensors must be contiguous by rows).
+kernels::DistillParams distill_row_params(const at::Tensor& student, const at::Tensor& teacher,
+                                          const at::Tensor& labels, const kernels::DistillOptions& o,
+                                          const at::Tensor& loss_out, const at::Tensor& grad_out, float grad_scale,
+                                          const at::Tensor& row_scale);
+
 const RowKernels& native_cpu_rows();
 const RowKernels& aten_rows();
 /// The native CUDA row kernels, or nullptr when protege was built without CUDA.
