@@ -5,6 +5,9 @@
    mixture → kl_div`` on the full ``[N, V]`` logits (TRL's generalized_jsd_loss shape).
 2. ``distill_loss`` on given logits ``[N, V]`` vs the same eager composite.
 
+protege runs twice: with its native CPU kernels (``*_protege``) and with the device-generic ATen
+backend (``*_protege_aten``, ``protege.torch.set_backend("aten")``), side by side in one run.
+
 Each provider runs in its own subprocess so that its peak RSS (``ru_maxrss``) is its own. Prints a
 table and writes ``benchmarks/results/bench_losses_cpu.json``. Goals: fused peak RSS ≤ 0.3× eager
 and time ≤ 1.0× eager. Usage: ``python benchmarks/bench_losses_cpu.py [--n 4096 --reps 3]``.
@@ -22,7 +25,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROVIDERS = ["fused_linear_protege", "fused_linear_eager", "distill_protege", "distill_eager"]
+PROVIDERS = ["fused_linear_protege", "fused_linear_protege_aten", "fused_linear_eager", "distill_protege",
+             "distill_protege_aten", "distill_eager"]
 
 
 def _rss_mb() -> float:
@@ -53,8 +57,10 @@ def worker(provider: str, n: int, h: int, v: int, reps: int, threads: int) -> di
         wt = torch.randn(v, h, generator=g) / math.sqrt(h)
         hs.requires_grad_()
 
-        if provider == "fused_linear_protege":
+        if provider.startswith("fused_linear_protege"):
             import protege.torch as pt
+
+            pt.set_backend("aten" if provider.endswith("_aten") else "native")
 
             def run():
                 loss = pt.fused_linear_distill_loss(hs, ws, ht, wt, beta=beta)
@@ -71,8 +77,10 @@ def worker(provider: str, n: int, h: int, v: int, reps: int, threads: int) -> di
     else:
         s = (torch.randn(n, v, generator=g) * 3).requires_grad_()
         t = torch.randn(n, v, generator=g) * 3
-        if provider == "distill_protege":
+        if provider.startswith("distill_protege"):
             import protege.torch as pt
+
+            pt.set_backend("aten" if provider.endswith("_aten") else "native")
 
             def run():
                 loss = pt.distill_loss(s, t, beta=beta)
@@ -132,11 +140,15 @@ def main() -> None:
         return {
             "time_ratio": results[a]["time_s_median"] / results[b]["time_s_median"],
             "peak_rss_ratio": results[a]["peak_rss_mb"] / results[b]["peak_rss_mb"],
+            "extra_rss_ratio": (results[a]["peak_rss_mb"] - results[a]["baseline_rss_mb"])
+            / (results[b]["peak_rss_mb"] - results[b]["baseline_rss_mb"]),
             "loss_abs_diff": abs(results[a]["loss"] - results[b]["loss"]),
         }
 
     fused = ratios("fused_linear_protege", "fused_linear_eager")
     plain = ratios("distill_protege", "distill_eager")
+    fused_aten = ratios("fused_linear_protege_aten", "fused_linear_eager")
+    plain_aten = ratios("distill_protege_aten", "distill_eager")
     import torch
 
     report = {
@@ -148,9 +160,12 @@ def main() -> None:
         "results": results,
         "fused_linear_vs_eager": fused,
         "distill_vs_eager": plain,
+        "fused_linear_aten_vs_eager": fused_aten,
+        "distill_aten_vs_eager": plain_aten,
         "goals": {
             "fused_peak_rss_le_0.3x_eager": fused["peak_rss_ratio"] <= 0.3,
             "fused_time_le_1.0x_eager": fused["time_ratio"] <= 1.0,
+            "fused_aten_extra_rss_le_0.3x_eager": fused_aten["extra_rss_ratio"] <= 0.3,
         },
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
@@ -166,6 +181,9 @@ def main() -> None:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
     print(f"fused-linear JSD vs eager: time x{fused['time_ratio']:.2f}, peak RSS x{fused['peak_rss_ratio']:.2f}")
     print(f"distill_loss vs eager:     time x{plain['time_ratio']:.2f}, peak RSS x{plain['peak_rss_ratio']:.2f}")
+    for name, r in (("fused-linear JSD (aten)", fused_aten), ("distill_loss (aten)", plain_aten),
+                    ("fused-linear JSD (native)", fused), ("distill_loss (native)", plain)):
+        print(f"{name} vs eager: extra peak RSS x{r['extra_rss_ratio']:.2f}")
     print(f"wrote {args.out}")
 
 
