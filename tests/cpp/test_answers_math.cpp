@@ -49,9 +49,6 @@ std::vector<LabelledCase> load(const std::string& name) {
 const std::set<std::string> kKnownMisses = {
     // "7 and 1/2 hours": "and" joins list items, so this reads as the list 7, 1/2, not 7.5.
     "gsm8k-419",
-    // "$f(3) = \boxed{10}$, and $f(4) = \boxed{17}$": the text between the boxes is more than a
-    // connector ("f(4) ="), so only the last box is taken.
-    "holdout-extraction-134",
 };
 
 void check_set(const std::string& file) {
@@ -270,6 +267,8 @@ TEST_CASE("math: extraction of competition-math rationales", "[answers][math]") 
       {"$\\boxed{2}$ and $\\boxed{3}$", "2, 3", "boxes joined by 'and'"},
       {"$\\boxed{2}$. Then $\\boxed{3}$", "3", "boxes separated by a sentence"},
       {"$\\boxed{4}$, $\\boxed{4}$", "4", "identical boxes count once"},
+      {"$x = \\boxed{1}$ or $x = \\boxed{2}$", "1, 2", "boxes joined by 'or' and a name of the next value"},
+      {"So $a = \\boxed{1}$. Next, $\\boxed{2}$", "2", "a sentence end between boxes is not a connector"},
       {"Final Answer: The final answer is $17$. I hope it is correct.", "17", "Minerva sentence"},
       {"**Answer:** $\\frac{2}{5}$", "\\frac{2}{5}", "markdown answer label"},
       {"The correct option is \\textbf{(E)}.", "(E)", "a trailing choice letter as the last resort"},

@@ -11,7 +11,7 @@ from protege.answers import Outcome
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Known disagreements with the labels, each explained in tests/cpp/test_answers_math.cpp.
-KNOWN_MISSES = {"gsm8k-419", "holdout-extraction-134"}
+KNOWN_MISSES = {"gsm8k-419"}
 
 
 def _load(name):

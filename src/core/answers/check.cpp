@@ -111,6 +111,12 @@ class Checker {
     const std::size_t max_chars = options_.limits.max_answer_chars;
     if (pred.size() > max_chars || gold.size() > max_chars) return false;  // strings only
     if (decimal_comma(pred_key_, gold_key_) || decimal_comma(gold_key_, pred_key_)) return true;
+    // "(B) 12" against an answer that is not a choice letter: compare the value after the letter.
+    const bool pred_choice_value = choice_value(pred_key_) && choice_letter(gold_key_) == 0;
+    const bool gold_choice_value = choice_value(gold_key_) && choice_letter(pred_key_) == 0;
+    if (pred_choice_value) pred_key_.erase(0, 3);
+    if (gold_choice_value) gold_key_.erase(0, 3);
+    if ((pred_choice_value || gold_choice_value) && pred_key_ == gold_key_) return true;
     if (const char la = choice_letter(pred_key_), lb = choice_letter(gold_key_); la != 0 && lb != 0) {
       // "(A) 12" against "A": a multiple-choice letter and its value.
       if (pred_key_.size() == 1 || gold_key_.size() == 1) return la == lb;
@@ -128,6 +134,8 @@ class Checker {
     }
     detail::normalize_key(pred, percent_divides_, norm_, pred_sym_, true);
     detail::normalize_key(gold, percent_divides_, norm_, gold_sym_, true);
+    if (pred_choice_value && choice_value(pred_sym_)) pred_sym_.erase(0, 3);
+    if (gold_choice_value && choice_value(gold_sym_)) gold_sym_.erase(0, 3);
     return detail::symbolic_equivalent(pred_sym_, gold_sym_, config_);
   }
 
@@ -170,6 +178,13 @@ class Checker {
     const std::size_t p = dec.find('.');
     if (p == std::string_view::npos || !detail::is_canonical_decimal(dec) || comma.size() != dec.size()) return false;
     return comma.substr(0, p) == dec.substr(0, p) && comma[p] == ',' && comma.substr(p + 1) == dec.substr(p + 1);
+  }
+
+  // Whether `key` is a choice letter followed by its value: "(b)12", "(c)\\frac{1}{2}".
+  static bool choice_value(std::string_view key) noexcept {
+    if (key.size() < 4 || choice_letter(key.substr(0, 3)) == 0 || key[0] != '(') return false;
+    const char c = key[3];
+    return detail::is_digit(c) || c == '-' || c == '.' || c == '\\';
   }
 
   // The letter of a multiple-choice answer key: "c" or "(c)" (a to e), "(c)…" followed by its

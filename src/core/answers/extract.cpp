@@ -134,13 +134,15 @@ std::optional<Box> parse_box(std::string_view t, std::size_t p) {
 }
 
 // Whether the text between two boxes only joins them: blanks, `$`, commas, semicolons,
-// parentheses, braces, `\\text`/`\\quad`-style commands and the words "and" / "or"; no line break.
+// parentheses, braces, `\\text`/`\\quad`-style commands, the words "and" / "or" and what names
+// the next value (one-letter names, digits, `=`, `_`); no line break.
 bool connector(std::string_view gap) noexcept {
   for (std::size_t i = 0; i < gap.size();) {
     const char c = gap[i];
     if (c == '\n') return false;
+    // Blanks, delimiters, and what names the next value ("$x = \boxed{…}$", "$f(4) = \boxed{…}$").
     if (c == ' ' || c == '\t' || c == '$' || c == ',' || c == ';' || c == '{' || c == '}' || c == '(' || c == ')' ||
-        c == '~') {
+        c == '~' || c == '=' || c == '_' || is_digit(c)) {
       ++i;
       continue;
     }
@@ -168,7 +170,8 @@ bool connector(std::string_view gap) noexcept {
       std::size_t j = i;
       while (j < gap.size() && is_alpha(gap[j])) ++j;
       const std::string_view word = gap.substr(i, j - i);
-      if (!(word.size() == 3 && starts_at_icase(word, 0, "and")) && !(word.size() == 2 && starts_at_icase(word, 0, "or"))) {
+      if (word.size() != 1 && !(word.size() == 3 && starts_at_icase(word, 0, "and")) &&
+          !(word.size() == 2 && starts_at_icase(word, 0, "or"))) {
         return false;
       }
       i = j;
@@ -404,7 +407,10 @@ std::optional<std::string_view> extract_marked(std::string_view t, ExtractScratc
   const std::optional<std::string_view> box = extract_boxed(t, scratch, marker);
   std::size_t at = kNpos;
   const std::optional<std::string_view> said = extract_answer_is(t, marker, &at);
-  if (said && box && box_at != kNpos && at > box_at && answer_like(*said)) return said;
+  if (said && box && box_at != kNpos && answer_like(*said)) {
+    const std::optional<Box> last = parse_box(t, box_at);
+    if (last && at >= last->end) return said;  // a sentence after (not inside) the last box
+  }
   if (box) return box;
   return said;
 }

@@ -204,11 +204,17 @@ bool MathParser::power(Frac& base, const Frac& exponent) {
 
 bool MathParser::parse_power(MathValue& out) {
   if (!enter()) return false;
+  const std::size_t start = (skip(), i_);
   bool ok = parse_postfix(out);
   if (ok && peek() == '^') {
     ++i_;
     Frac e;
-    ok = out.kind == MathValue::Kind::expr && parse_exponent(e) && power(out.f, e);
+    ok = out.kind == MathValue::Kind::expr && parse_exponent(e);
+    if (ok && !power(out.f, e)) {
+      // A symbolic power such as a^b or 2^{n+1}: an opaque atom named by its text.
+      Rational q;
+      ok = !ctx_.rational_value(e, q) && atom(s_.substr(start, i_ - start), AtomKind::symbol, out.f);
+    }
   }
   leave();
   return ok;
