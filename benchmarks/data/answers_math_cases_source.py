@@ -1,6 +1,8 @@
 # Source of answers_math_cases.jsonl (run: python3 benchmarks/data/answers_math_cases_source.py OUT.jsonl).
 # Builds benchmarks/data/answers_math_cases.jsonl: hand-labelled MATH/NuminaMath-style cases.
-import json, sys
+import json
+import sys
+from collections import Counter
 cases = []
 def C(cat, rationale, gold, expected, reason):
     cases.append(dict(category=cat, rationale=rationale, gold=gold, expected=expected, reason=reason))
@@ -392,5 +394,4 @@ for i, c in enumerate(cases):
 with open(sys.argv[1], "w") as f:
     for c in cases:
         f.write(json.dumps({k: c[k] for k in ("id", "category", "rationale", "gold", "expected", "reason")}, ensure_ascii=False) + "\n")
-from collections import Counter
 print(len(cases), Counter(c["category"] for c in cases))

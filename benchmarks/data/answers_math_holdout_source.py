@@ -1,11 +1,19 @@
 # Source of answers_math_holdout.jsonl: a second labelled set, written after the checker was built
 # and never used to tune it (run: python3 benchmarks/data/answers_math_holdout_source.py OUT.jsonl).
-import json, sys
+import json
+import sys
 cases = []
 def C(cat, rationale, gold, expected, reason):
     cases.append(dict(category=cat, rationale=rationale, gold=gold, expected=expected, reason=reason))
-B = lambda a: f"Putting everything together, we obtain\n\\[\n\\boxed{{{a}}}\n\\]"
-Q = lambda a: f"Let me verify the computation once more.\n\nSo the final result is $\\boxed{{{a}}}$."
+
+
+def B(a):
+    return f"Putting everything together, we obtain\n\\[\n\\boxed{{{a}}}\n\\]"
+
+
+def Q(a):
+    return f"Let me verify the computation once more.\n\nSo the final result is $\\boxed{{{a}}}$."
+
 
 # model outputs vs MATH gold answers
 pairs = [

@@ -54,8 +54,10 @@ class BatchResult(NamedTuple):
     extracted: List[str]
 
 
-def _options(style: str = "auto", after_think: bool = True, rel_tol: float = 1e-6, percent: str = "drop") -> dict:
-    return {"style": style, "after_think": after_think, "rel_tol": float(rel_tol), "percent": percent}
+def _options(style: str = "auto", after_think: bool = True, rel_tol: float = 1e-6, percent: str = "drop",
+             decimal_rel_tol: float = 0.0) -> dict:
+    return {"style": style, "after_think": after_think, "rel_tol": float(rel_tol), "percent": percent,
+            "decimal_rel_tol": float(decimal_rel_tol)}
 
 
 def extract(text: str, style: str = "auto", *, after_think: bool = True) -> Optional[str]:
@@ -128,7 +130,10 @@ def check(text: str, gold: str, **options: Any) -> Outcome:
         gold: the gold answer (``"72"``, ``"\\\\frac{3}{4}"``, ``"(1, 2)"``, ...).
         **options: ``style`` (one of :data:`STYLES`, default ``"auto"``), ``after_think`` (bool,
             default True), ``rel_tol`` (float, default 1e-6), ``percent`` (``"drop"``: 5% → 5, the
-            default, or ``"divide"``: 5% → 0.05).
+            default, and 0.05 against an answer without a percent sign; or ``"divide"``: 5% →
+            0.05), ``decimal_rel_tol`` (float, default 0 = off: when > 0, a decimal such as
+            ``0.333`` also matches a value that is not a terminating decimal, such as 1/3, within
+            this relative tolerance).
 
     Returns:
         ``Outcome.correct`` or ``Outcome.wrong`` (also when the text has no answer), or
@@ -231,8 +236,9 @@ def reward(completions: Iterable[Any], solution: Sequence[str], **kwargs: Any) -
         completions: strings, or message lists whose last message's ``content`` is checked.
         solution: the gold answers, aligned with ``completions`` (TRL passes the dataset column
             ``solution``).
-        **kwargs: checker options (``style``, ``after_think``, ``rel_tol``, ``percent``); the other
-            keyword arguments TRL passes (``prompts``, ``trainer_state``, ...) are ignored.
+        **kwargs: checker options (``style``, ``after_think``, ``rel_tol``, ``percent``,
+            ``decimal_rel_tol``); the other keyword arguments TRL passes (``prompts``,
+            ``trainer_state``, ...) are ignored.
 
     Returns:
         Per completion 1.0 (correct), 0.0 (wrong) or None (the gold is unverifiable).
@@ -241,7 +247,7 @@ def reward(completions: Iterable[Any], solution: Sequence[str], **kwargs: Any) -
         >>> reward(["#### 72", [{"role": "assistant", "content": "#### 7"}]], solution=["72", "72"])
         [1.0, 0.0]
     """
-    opts = {k: kwargs[k] for k in ("style", "after_think", "rel_tol", "percent") if k in kwargs}
+    opts = {k: kwargs[k] for k in ("style", "after_think", "rel_tol", "percent", "decimal_rel_tol") if k in kwargs}
     texts = [_completion_text(c) for c in completions]
     # Numeric golds (a dataset column of ints or floats) are compared as numbers, as the CLI does.
     golds = [repr(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else g for g in solution]

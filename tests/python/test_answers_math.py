@@ -77,3 +77,15 @@ def test_extraction_of_math_rationales():
     text = "First $\\boxed{12}$, but rechecking, the final answer is 10."
     assert answers.check(text, "10") is Outcome.correct
     assert answers.check("Final Answer: The final answer is $17$. I hope it is correct.", "17") is Outcome.correct
+
+
+def test_decimal_tolerance_option():
+    assert not answers.equivalent("0.333", "\\frac{1}{3}")  # off by default: exact rationals
+    assert answers.equivalent("0.333", "\\frac{1}{3}", decimal_rel_tol=1e-3)
+    assert not answers.equivalent("0.3", "\\frac{1}{3}", decimal_rel_tol=1e-3)  # 10 % off
+    assert not answers.equivalent("0.33", "0.333", decimal_rel_tol=1e-1)  # two decimals stay exact
+    assert answers.check("The answer is 0.333", "1/3", decimal_rel_tol=1e-3) is Outcome.correct
+    assert answers.check_batch(["The answer is 0.333"], ["1/3"], decimal_rel_tol=1e-3) == [Outcome.correct]
+    assert answers.reward(["The answer is 0.333"], solution=["1/3"], decimal_rel_tol=1e-3) == [1.0]
+    with pytest.raises(ValueError, match="decimal_rel_tol"):
+        answers.check("1", "1", decimal_rel_tol=-1.0)
