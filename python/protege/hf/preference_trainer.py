@@ -98,7 +98,8 @@ def preference_step_loss(
         ref_c, ref_r = ref_seq[:n_pairs], ref_seq[n_pairs:]
 
     pref_sum, rc, rr = pt.preference_loss(c, r, ref_c, ref_r, kind=kind, beta=beta, label_smoothing=label_smoothing,
-                                          gamma=gamma, chosen_lengths=lc, rejected_lengths=lr, reduction="sum")
+                                          gamma=gamma, chosen_lengths=lc.clamp_min(1), rejected_lengths=lr.clamp_min(1),
+                                          reduction="sum")
     if kind in _BUILTIN_NLL:
         pref_sum = pref_sum + (c / lc.clamp_min(1)).sum()  # remove the op's built-in −c/ℓ_c exactly
     nll_s = _shifted(nll_mask[:n_pairs]).to(tok.dtype)
