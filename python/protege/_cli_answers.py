@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 
 from ._progress import ProgressBar, print_table
@@ -29,28 +28,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_check)
 
 
+def _json_type(value) -> str:
+    """The JSON type name of a decoded value (as the core's messages name it)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def run_check(args: argparse.Namespace) -> int:
     from . import answers
-    from ._io import SkipReport, field_error, iter_jsonl, write_jsonl_atomic
+    from ._io import RecordError, SkipReport, check_outputs, print_skipped, read_jsonl, write_jsonl_atomic
 
+    check_outputs([args.output], [args.input])
     report = SkipReport()
-    records, texts, golds = [], [], []
-    for line, rec in iter_jsonl(args.input, args.on_error, report):
-        ok = True
+
+    def validate(rec, line):
+        # Field checks go through the core reader: file:line in strict mode, counted in skip mode.
         for field in (args.text_field, args.gold_field):
             if field not in rec:
-                field_error(args.input, line, field, "missing", args.on_error, report)
-                ok = False
-                break
+                raise RecordError(f'field "{field}": missing')
             value = rec[field]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and field == args.gold_field:
-                value = repr(value)
+            if field == args.gold_field and isinstance(value, (int, float)) and not isinstance(value, bool):
+                continue  # numeric golds are compared as numbers
             if not isinstance(value, str):
-                field_error(args.input, line, field, f"expected string, got {type(value).__name__}", args.on_error, report)
-                ok = False
-                break
-        if not ok:
-            continue
+                raise RecordError(f'field "{field}": expected string, got {_json_type(value)}')
+
+    records, texts, golds = [], [], []
+    for _line, rec in read_jsonl(args.input, args.on_error, report, validate):
         records.append(rec)
         texts.append(rec[args.text_field])
         gold = rec[args.gold_field]
@@ -79,7 +87,7 @@ def run_check(args: argparse.Namespace) -> int:
                 out["outcome"] = o.value
                 yield out
 
-        write_jsonl_atomic(args.output, rows())
+        write_jsonl_atomic(args.output, rows(), inputs=[args.input])
 
     counts = Counter(o.value for o in outcomes)
     no_answer = sum(1 for o, h in zip(outcomes, has) if not h and o.value == "wrong")
@@ -90,8 +98,7 @@ def run_check(args: argparse.Namespace) -> int:
     table.append(("skipped lines", report.count, ""))
     table.append(("total checked", total, ""))
     print_table(table, ["outcome", "count", "share"])
-    for path, line, col, reason in report.first[:10]:
-        print(f"skipped {path}:{line}{':' + str(col) if col else ''}: {reason}", file=sys.stderr)
+    print_skipped(report)
     if args.output:
         print(f"wrote {args.output}")
     return 0

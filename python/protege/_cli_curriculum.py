@@ -125,11 +125,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_expansion_parsers(cmds, common)
 
 
-def _read(path, on_error, ids=True):
+def _read(path, on_error, ids=True, validate=None):
+    """Reads a JSONL input through the core reader (protege._io); prints the skip report in skip mode."""
     from . import curriculum as cu
-    from ._io import iter_jsonl
+    from ._io import SkipReport, print_skipped, read_jsonl
 
-    rows = [rec for _, rec in iter_jsonl(path, on_error)]
+    report = SkipReport()
+    if validate is None and ids:
+        validate = cu.check_item_record
+    rows = [rec for _, rec in read_jsonl(path, on_error, report, validate)]
+    print_skipped(report)
     if ids:
         cu.ensure_ids(rows)
     return rows
@@ -160,17 +165,22 @@ def run_classify_requests(args) -> int:
 
 
 def run_ingest_categories(args) -> int:
-    from . import InvalidArgument
     from . import curriculum as cu
+    from ._io import RecordError
 
     items = _read(args.input, args.on_error)
-    replies = {}
-    for rec in _read(args.replies, args.on_error, ids=False):
-        rid = rec.get("id")
-        text = next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
-        if rid is None or text is None:
-            raise InvalidArgument(f'{args.replies}: each record needs "id" and "reply" (or response/output): {rec!r:.80}')
-        replies[str(rid)] = text
+
+    def reply_text(rec):
+        return next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
+
+    def validate(rec, line):
+        if rec.get("id") is None:
+            raise RecordError('field "id": missing')
+        if reply_text(rec) is None:
+            raise RecordError('field "reply": missing or not a string (also read: response, output)')
+
+    replies = {str(rec["id"]): reply_text(rec) for rec in _read(args.replies, args.on_error, ids=False,
+                                                                validate=validate)}
     with ProgressBar("parse categories", enabled=not args.quiet) as bar:
         stats = cu.assign_categories(items, replies, _distribution(args.distribution), threads=args.threads,
                                      progress=bar)

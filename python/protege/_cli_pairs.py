@@ -122,7 +122,14 @@ def run_build(args: argparse.Namespace) -> int:
         near_dup_threshold=args.near_dup_threshold, ngram=args.ngram, on_error=args.on_error,
     )
     opts.update(_field_options(args))
-    opts.update(_load_config(args.config))
+    config = _load_config(args.config)
+    duplicated = sorted(set(config) & (set(opts) | {"strategy", "seed", "threads", "progress"}))
+    if duplicated:
+        from . import InvalidArgument
+
+        raise InvalidArgument(f'--config key "{duplicated[0]}" is also set by a command-line flag (every option with '
+                              f'a flag of its own); set it in one place')
+    opts.update(config)
     bar = ProgressBar("pairs build", enabled=not args.quiet)
     try:
         result = pairs.build(args.input, strategy=args.strategy, seed=args.seed, threads=args.threads, progress=bar, **opts)
@@ -140,8 +147,9 @@ def run_build(args: argparse.Namespace) -> int:
                  ("skipped lines", s["skipped"]["count"]), (f"rows written ({args.format})", files["rows"]),
                  ("seconds", round(float(s.get("seconds", 0.0)), 3))]
         print_table(rows, ("item", "count"))
-        for e in s["skipped"]["first"]:
-            print(f"skipped {e['file']}:{e['line']}: {e['reason']}", file=sys.stderr)
+        for e in s["skipped"]["first"][:10]:
+            col = f":{e['column']}" if e.get("column") else ""
+            print(f"skipped {e['file']}:{e['line']}{col}: {e['reason']}", file=sys.stderr)
         print(f"wrote {files['output']}, {files['stats']}, {files['manifest']}", file=sys.stderr)
     return 0
 
@@ -166,10 +174,11 @@ def run_judge_requests(args: argparse.Namespace) -> int:
 
 def run_ingest(args: argparse.Namespace) -> int:
     from . import pairs
-    from ._io import SkipReport, iter_jsonl
+    from ._io import SkipReport, print_skipped, read_jsonl
 
     report = SkipReport()
-    judgments = [rec for _, rec in iter_jsonl(args.judgments, args.on_error, report)]
+    judgments = [rec for _, rec in read_jsonl(args.judgments, args.on_error, report)]
+    print_skipped(report)
     opts: Dict[str, Any] = dict(tie_epsilon=args.tie_epsilon, length_filter=not args.no_length_filter,
                                 length_ratio_min=args.length_window[0], length_ratio_max=args.length_window[1])
     opts.update(_field_options(args))

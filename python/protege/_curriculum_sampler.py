@@ -14,6 +14,18 @@ _c = _core.curriculum
 _CHUNK = 8192
 
 
+_MAX_SIZE = 2**63  # item counts, stream lengths and world sizes stay below 2^63 (signed 64-bit in torch)
+
+
+def _check_uint(name: str, value: Any, limit: int) -> None:
+    """Raises InvalidArgument unless ``value`` is an int with 0 <= value < limit (checked before the core)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgument(f"{name}: expected a non-negative int, got {value!r}")
+    if value >= limit:
+        bound = "2^63" if limit == _MAX_SIZE else "2^64"
+        raise InvalidArgument(f"{name}: expected a value below {bound}, got {value}")
+
+
 class Sampler:
     """A seeded, resumable sampler with ``torch.utils.data.Sampler[int]`` semantics.
 
@@ -37,8 +49,13 @@ class Sampler:
         if mode not in ("global", "sharded"):
             raise InvalidArgument(f'mode: expected "global" or "sharded", got "{mode}"')
         for name, value in (("num_replicas", num_replicas), ("rank", rank), ("seed", seed)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidArgument(f"{name}: expected a non-negative int, got {value!r}")
+            _check_uint(name, value, 2**64 if name == "seed" else _MAX_SIZE)
+        if num_replicas < 1:
+            raise InvalidArgument(f"num_replicas: expected >= 1, got {num_replicas}")
+        if rank >= num_replicas:
+            raise InvalidArgument(f"rank: expected 0 <= rank < num_replicas = {num_replicas}, got {rank}")
+        if num_samples is not None:
+            _check_uint("num_samples", num_samples, _MAX_SIZE)
         self.mode, self.num_replicas, self.rank, self.seed = mode, num_replicas, rank, seed
         self.shuffle, self.num_samples, self.drop_last = shuffle, num_samples, drop_last
         self._weights = weights
@@ -55,6 +72,7 @@ class Sampler:
             n = source
             if n <= 0:
                 raise InvalidArgument(f"source: the sampler needs at least one item, got {n}")
+            _check_uint("source", n, _MAX_SIZE)
         elif hasattr(source, "indices") and hasattr(source, "fingerprint"):
             mapping = source.indices
             n = len(mapping)
@@ -79,8 +97,7 @@ class Sampler:
 
     def set_epoch(self, epoch: int) -> None:
         """Sets the epoch (the order of epoch e is a function of (seed, e) only)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise InvalidArgument(f"epoch: expected a non-negative int, got {epoch!r}")
+        _check_uint("epoch", epoch, 2**64)
         if epoch != self.epoch:
             self._consumed = 0
         self.epoch = epoch
@@ -119,7 +136,8 @@ class Sampler:
         """``{"version", "mode", "epoch", "consumed_samples", "seed", "fingerprint", "num_replicas"}``.
         ``consumed_samples`` overrides the iterator's count (e.g. from the trainer's step count, since
         DataLoader prefetching runs ahead of training)."""
-        consumed = self._consumed if consumed_samples is None else int(consumed_samples)
+        consumed = self._consumed if consumed_samples is None else consumed_samples
+        _check_uint("consumed_samples", consumed, 2**64)
         return json.loads(self._core.make_state(self.epoch, consumed))
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:

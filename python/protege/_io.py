@@ -1,12 +1,31 @@
-"""Python-side JSONL helpers with protege's error policy (strict / skip) and atomic writes."""
+"""JSONL reading and safe output for every Python-side command, through the C++ core.
+
+Reading goes through ``protege::io::read_jsonl`` (one error policy, one error text
+``file:line:column: reason``, the same skip accounting as ``pairs build``); record checks written in
+Python raise :class:`RecordError`, which the core counts (skip) or turns into a
+:class:`protege.ParseError` naming ``file:line`` (strict). Writing goes through
+``protege::io::AtomicWriter`` (docs/reliability.md): a temporary ``.NAME.protege-tmp-PID`` renamed
+into place, never over an input, symbolic links written through, devices and FIFOs written
+directly, missing folders created, modes from the umask, non-finite numbers written as ``null``
+and counted.
+"""
 from __future__ import annotations
 
-import json
+import logging
 import os
-import tempfile
-from typing import Any, Dict, Iterable, Iterator, List, Tuple
+import warnings
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import ParseError
+from . import ParseError, _core
+
+_log = logging.getLogger("protege")
+
+__all__ = ["RecordError", "NonFiniteWarning", "SkipReport", "read_jsonl", "iter_jsonl", "print_skipped", "field_error", "check_outputs",
+           "write_jsonl_atomic", "write_text_atomic"]
+
+
+class RecordError(ValueError):
+    """Raised by a record check to reject one well-formed record (message: ``field "x": reason``)."""
 
 
 def _parse_error(path: str, line: int, column: int, reason: str) -> ParseError:
@@ -16,7 +35,7 @@ def _parse_error(path: str, line: int, column: int, reason: str) -> ParseError:
 
 
 class SkipReport:
-    """Lines skipped in ``skip`` mode: a count and the first ``keep`` errors."""
+    """Lines skipped in ``skip`` mode: a count and the first ``keep`` errors ``(file, line, column, reason)``."""
 
     def __init__(self, keep: int = 100):
         self.count = 0
@@ -24,85 +43,105 @@ class SkipReport:
         self.keep = keep
 
     def add(self, path: str, line: int, column: int, reason: str) -> None:
+        """Counts one skipped line (keeping its place when fewer than ``keep`` are kept)."""
         self.count += 1
         if len(self.first) < self.keep:
             self.first.append((path, line, column, reason))
 
+    def merge(self, core_report: Dict[str, Any]) -> None:
+        """Adds a report returned by the core reader."""
+        self.count += int(core_report["count"])
+        for e in core_report["first"]:
+            if len(self.first) < self.keep:
+                self.first.append(tuple(e))
 
-def iter_jsonl(path: str, on_error: str = "strict", report: SkipReport | None = None) -> Iterator[Tuple[int, Dict[str, Any]]]:
-    """Yields ``(line_number, object)`` for each non-blank line of a JSONL file.
 
-    Invalid UTF-8, invalid JSON and non-object lines raise :class:`protege.ParseError` naming
-    ``path:line:column`` in ``strict`` mode, or are counted in ``report`` in ``skip`` mode.
+def read_jsonl(path: str, on_error: str = "strict", report: Optional[SkipReport] = None,
+               validate: Optional[Callable[[Dict[str, Any], int], None]] = None) -> List[Tuple[int, Dict[str, Any]]]:
+    """Reads a JSONL file through the core reader; returns ``[(line_number, object), ...]``.
+
+    Blank lines are ignored; a UTF-8 byte order mark is skipped. Invalid UTF-8 or JSON, a lone
+    surrogate escape, a number outside the double range (``1e999``, ``NaN``), nesting deeper than
+    512 levels, a non-object line, or a :class:`RecordError` raised by ``validate(record, line)``
+    raise :class:`protege.ParseError` naming ``path:line[:column]`` in ``strict`` mode, or are
+    counted in ``report`` in ``skip`` mode. Raises :class:`protege.IoError` when the file cannot
+    be read.
     """
     if on_error not in ("strict", "skip"):
         raise ValueError(f'on_error must be "strict" or "skip", got "{on_error}"')
-    report = report if report is not None else SkipReport()
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                err = (number, exc.start + 1, f"invalid UTF-8 byte 0x{raw[exc.start]:02x}")
-            else:
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    err = (number, exc.colno, f"invalid JSON: {exc.msg}")
-                else:
-                    if isinstance(obj, dict):
-                        yield number, obj
-                        continue
-                    err = (number, 1, f"expected a JSON object, got {type(obj).__name__}")
-            if on_error == "strict":
-                raise _parse_error(path, *err)
-            report.add(path, *err)
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise _core.IoError(f"cannot read {path}: Is a directory")
+    keep = report.keep if report is not None else 100
+    records, core_report = _core.io.read_jsonl(path, on_error, keep, validate, RecordError)
+    if report is not None:
+        report.merge(core_report)
+    return records
+
+
+def iter_jsonl(path: str, on_error: str = "strict", report: Optional[SkipReport] = None,
+               validate: Optional[Callable[[Dict[str, Any], int], None]] = None) -> Iterator[Tuple[int, Dict[str, Any]]]:
+    """As :func:`read_jsonl`, yielding ``(line_number, object)`` pairs."""
+    yield from read_jsonl(path, on_error, report, validate)
+
+
+def print_skipped(report: SkipReport, stream=None, limit: int = 10) -> None:
+    """Prints a skip report to stderr the way every command does: ``skipped N lines`` and the first
+    ``limit`` as ``skipped FILE:LINE[:COLUMN]: REASON``; nothing when no line was skipped."""
+    import sys
+
+    if not report.count:
+        return
+    out = stream or sys.stderr
+    print(f"skipped {report.count} lines", file=out)
+    for path, line, col, reason in report.first[:limit]:
+        print(f"skipped {path}:{line}{':' + str(col) if col else ''}: {reason}", file=out)
 
 
 def field_error(path: str, line: int, field: str, reason: str, on_error: str, report: SkipReport) -> None:
-    """Raises (strict) or records (skip) a problem with one field of one record."""
+    """Raises (strict) or records (skip) a problem with one field of one record, as the core does."""
     msg = f'field "{field}": {reason}'
     if on_error == "strict":
         raise _parse_error(path, line, 0, msg)
     report.add(path, line, 0, msg)
 
 
-def write_jsonl_atomic(path: str, rows: Iterable[Dict[str, Any]]) -> int:
-    """Writes rows to ``path`` (creating its folder) through a temporary file renamed into place; returns the count."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False))
-                fh.write("\n")
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return count
+def check_outputs(outputs: Sequence[Optional[str]], inputs: Sequence[Optional[str]]) -> None:
+    """Refuses, before any work, an output that is one of the inputs (same file) or a directory."""
+    ins = [os.fspath(p) for p in inputs if p]
+    for out in outputs:
+        if out:
+            _core.io.resolve_output(os.fspath(out), ins)
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Writes ``text`` to ``path`` (creating its folder) through a temporary file renamed into place."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+class NonFiniteWarning(UserWarning):
+    """Non-finite numbers (NaN, Infinity) were written as ``null`` (JSON has no such numbers)."""
+
+
+def _warn_non_finite(result: Dict[str, Any]) -> None:
+    if result["non_finite"]:
+        msg = f"{result['path']}: {result['non_finite']} non-finite numbers (NaN, Infinity) written as null"
+        _log.debug(msg)
+        warnings.warn(msg, NonFiniteWarning, stacklevel=3)
+
+
+def write_jsonl_atomic(path: str, rows: Iterable[Dict[str, Any]], inputs: Sequence[Optional[str]] = ()) -> int:
+    """Writes rows as JSON lines to ``path`` safely (see the module docstring); returns the count.
+
+    ``inputs`` are files the output may not be. Non-finite numbers are written as ``null`` and
+    counted in a :class:`NonFiniteWarning`. Raises :class:`protege.InvalidArgument` for a
+    refused path or a value JSON cannot hold (naming the row and field), :class:`protege.IoError`
+    naming the path and reason when writing fails; the previous file is then left as it was.
+    """
+    w = _core.io.Writer(os.fspath(path), [os.fspath(p) for p in inputs if p])
+    w.write_rows(rows)
+    result = w.commit()
+    _warn_non_finite(result)
+    return int(result["rows"])
+
+
+def write_text_atomic(path: str, text: str, inputs: Sequence[Optional[str]] = ()) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` safely (see the module docstring)."""
+    w = _core.io.Writer(os.fspath(path), [os.fspath(p) for p in inputs if p])
+    w.write_text(text)
+    w.commit()

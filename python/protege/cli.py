@@ -79,6 +79,45 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"protege: warning: {message}", file=sys.stderr)
 
 
+def _check_common_args(args: argparse.Namespace) -> None:
+    """Checks shared by every subcommand before it runs: ``--seed`` fits the core's unsigned 64-bit
+    seed, and ``-o/--output`` is none of the files the command was given (docs/reliability.md)."""
+    from . import InvalidArgument
+    from ._io import check_outputs
+
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not 0 <= seed < 2**64:
+        raise InvalidArgument(f"--seed: expected an integer from 0 to 2^64-1, got {seed}")
+    output = getattr(args, "output", None)
+    if isinstance(output, str) and output:
+        import os
+
+        given = [v for k, v in vars(args).items() if k != "output" and isinstance(v, str) and os.path.isfile(v)]
+        check_outputs([output], given)
+    _check_not_empty(getattr(args, "input", None))
+
+
+def _check_not_empty(path) -> None:
+    """One rule for every command: a main INPUT (a regular file) without any non-blank line is an
+    error, ``FILE: no records (the input is empty)``, before anything is written."""
+    import os
+
+    from . import ParseError
+
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 16)  # bounded reads: the first line may be huge
+            if not chunk:
+                break
+            if chunk.strip(b" \t\r\n\xef\xbb\xbf"):
+                return
+    exc = ParseError(f"{path}: no records (the input is empty)")
+    exc.file, exc.line, exc.column, exc.reason = path, 0, 0, "no records (the input is empty)"
+    raise exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 2 a user error, 130 interrupted)."""
     from . import Error
@@ -86,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_common_args(args)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return int(args.func(args) or 0)

@@ -91,12 +91,37 @@ def ensure_ids(items: List[Dict[str, Any]], *, require: bool = False) -> List[st
     return ids
 
 
-def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False) -> List[Dict[str, Any]]:
-    """Reads items from a JSONL file (strict: :class:`protege.ParseError` with file:line) and
-    fills/checks ids as :func:`ensure_ids`."""
-    from ._io import iter_jsonl
+def check_item_record(item: Dict[str, Any], line: int = 0, *, require_id: bool = False) -> None:
+    """The per-record check of an item while it is read (through the core reader, so a bad record
+    is reported as ``file:line: field "...": reason`` in strict mode and skipped and counted in
+    skip mode): the id is a non-empty str or an int, and an item without an id has a prompt field.
+    Raises :class:`protege._io.RecordError`."""
+    from ._io import RecordError
 
-    items = [rec for _, rec in iter_jsonl(path, on_error)]
+    rid = item.get("id")
+    if rid is None:
+        if require_id:
+            raise RecordError('field "id": missing (ids are required)')
+        for name in _PROMPT_FIELDS:
+            if name in item:
+                if not isinstance(item[name], str):
+                    kind = "null" if item[name] is None else type(item[name]).__name__
+                    raise RecordError(f'field "{name}": expected str, got {kind}')
+                return
+        raise RecordError(f"missing prompt field (looked for {', '.join(_PROMPT_FIELDS)})")
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+        raise RecordError(f'field "id": expected str or int, got {type(rid).__name__}')
+    if rid == "":
+        raise RecordError('field "id": empty')
+
+
+def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False) -> List[Dict[str, Any]]:
+    """Reads items from a JSONL file through the core reader (strict: :class:`protege.ParseError`
+    with file:line; skip: bad lines counted) and fills/checks ids as :func:`ensure_ids`."""
+    from ._io import read_jsonl
+
+    items = [rec for _, rec in read_jsonl(path, on_error, None,
+                                          lambda rec, line: check_item_record(rec, line, require_id=require_ids))]
     ensure_ids(items, require=require_ids)
     return items
 
@@ -105,7 +130,7 @@ def write_items(path: str, items: Iterable[Dict[str, Any]]) -> int:
     """Writes items atomically as JSONL; returns the number written."""
     from ._io import write_jsonl_atomic
 
-    return write_jsonl_atomic(path, items)
+    return write_jsonl_atomic(path, items)  # the core writer (docs/reliability.md)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,15 +1,14 @@
 /// @file jsonl.hpp
 /// JSON Lines input and atomic output shared by every module: a reader with an error policy
 /// (`strict` throws ParseError with file:line:column, `skip` counts and keeps the first errors),
-/// field accessors whose errors name the field, and an atomic writer (temp file + rename) with a
-/// manifest next to the output.
+/// field accessors whose errors name the field, and content hashes for manifests. Output files are
+/// written with io::AtomicWriter / io::OutputSet (protege/io/output.hpp).
 ///
 /// Thread safety: free functions are reentrant. AtomicWriter is not thread-safe.
 #pragma once
 
 #include <cstddef>     // for std::size_t
 #include <cstdint>     // for std::int64_t
-#include <fstream>     // for std::ofstream
 #include <functional>  // for std::function
 #include <string>      // for std::string
 #include <string_view> // for std::string_view
@@ -19,6 +18,7 @@
 
 #include "protege/config.hpp"
 #include "protege/error.hpp"
+#include "protege/io/output.hpp"  // AtomicWriter, OutputSet, write_manifest (kept reachable from here)
 
 PROTEGE_NAMESPACE_BEGIN
 namespace io {
@@ -51,6 +51,9 @@ struct ReadOptions {
   OnError on_error = OnError::strict;        ///< policy for malformed lines
   std::size_t max_errors_kept = 100;         ///< how many LineErrors the report keeps
   std::size_t max_line_bytes = std::size_t{1} << 30;  ///< longer lines are errors (default 1 GiB)
+  /// Lines whose arrays/objects nest deeper are errors (0: no limit). Bounds the stack any
+  /// recursive consumer (serialisation, conversion to Python objects) needs.
+  std::size_t max_depth = 512;
 };
 
 /// Thrown by record handlers (and the field accessors below) for a well-formed JSON line whose
@@ -89,41 +92,6 @@ PROTEGE_API ErrorReport read_jsonl_text(std::string_view text, const std::string
 /// Throws RecordError `field "NAME": expected EXPECTED, got TYPE`.
 [[noreturn]] PROTEGE_API void field_type_error(std::string_view name, std::string_view expected,
                                                const nlohmann::json& actual);
-
-/// Writes a file atomically: content goes to `PATH.tmp-PID` and is renamed over PATH by
-/// commit(). A writer destroyed without commit() removes the temporary file, so PATH is never
-/// left torn.
-class PROTEGE_API AtomicWriter {
- public:
-  /// Opens the temporary file. @throws IoError naming the path and reason.
-  explicit AtomicWriter(std::string path);
-  ~AtomicWriter();
-  AtomicWriter(const AtomicWriter&) = delete;
-  AtomicWriter& operator=(const AtomicWriter&) = delete;
-
-  /// The stream to write to.
-  std::ofstream& stream() noexcept { return out_; }
-  /// Appends one JSON value and a newline (compact, UTF-8, keys sorted).
-  void write_line(const nlohmann::json& value);
-  /// Flushes the stream and starts writing what was written so far to the storage device, without
-  /// waiting (Linux: sync_file_range; elsewhere a no-op), so that commit()'s fsync has less left
-  /// to wait for. @throws IoError when the flush fails.
-  void start_writeback();
-  /// Flushes, fsyncs and renames into place. @throws IoError on failure.
-  void commit();
-  /// The final path.
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
- private:
-  std::string path_;
-  std::string tmp_;
-  std::ofstream out_;
-  int sync_fd_ = -1;  // start_writeback()'s descriptor of the temporary file (opened on first use)
-  bool committed_ = false;
-};
-
-/// Writes `manifest` as pretty JSON to `PATH.manifest.json` atomically.
-PROTEGE_API void write_manifest(const std::string& output_path, const nlohmann::json& manifest);
 
 /// XXH64 (xxHash, 64-bit, seed 0) of a file's bytes, as 16 hex digits (for manifests): a
 /// published, platform-independent hash, about 20x faster than byte-wise FNV-1a. O(size).

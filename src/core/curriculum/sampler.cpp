@@ -70,11 +70,19 @@ SamplerState SamplerState::from_json(const nlohmann::json& j) {
     }
     return it->get<std::uint64_t>();
   };
+  const auto version = j.find("version");
+  if (version == j.end()) throw InvalidArgument("sampler state: field \"version\" is missing (expected 1)");
+  if (!version->is_number_integer() || version->get<std::int64_t>() != 1) {
+    throw InvalidArgument(fmt::format(
+        "sampler state: field \"version\": expected 1 (the version this protege writes and reads), got {}",
+        version->dump()));
+  }
   SamplerState s;
   s.epoch = uint_field("epoch");
   s.consumed_samples = uint_field("consumed_samples");
   s.seed = uint_field("seed");
   s.num_replicas = uint_field("num_replicas");
+  if (s.num_replicas == 0) throw InvalidArgument("sampler state: field \"num_replicas\": expected >= 1, got 0");
   auto fp = j.find("fingerprint");
   if (fp == j.end() || !fp->is_string()) {
     throw InvalidArgument("sampler state: field \"fingerprint\": expected a string of 16 hex digits");
@@ -215,7 +223,13 @@ std::uint64_t SamplerCore::check_resume(const SamplerState& state) const {
         "multiple of the new num_replicas = {}; resume with a world size that divides consumed_samples",
         state.num_replicas, state.consumed_samples, config_.num_replicas));
   }
-  return std::min(state.consumed_samples, total_);
+  if (state.consumed_samples > total_) {
+    throw InvalidArgument(fmt::format(
+        "sampler state: field \"consumed_samples\": {} is beyond the end of the epoch ({} samples per epoch for this "
+        "sampler); the state belongs to a longer stream",
+        state.consumed_samples, total_));
+  }
+  return state.consumed_samples;
 }
 
 }  // namespace curriculum

@@ -3,10 +3,7 @@
 #include <algorithm>  // for std::min
 #include <bit>        // for std::endian
 #include <cerrno>    // for errno
-#include <cstdio>    // for std::rename, std::remove
 #include <cstring>   // for std::strerror
-#include <fcntl.h>   // for open
-#include <unistd.h>  // for fsync, getpid, close
 
 #include <fstream>  // for std::ifstream
 #include <vector>   // for std::vector
@@ -64,6 +61,13 @@ class LineProcessor {
       fail(line_no, 0, fmt::format("line is {} bytes, over the limit of {}", line.size(), options_.max_line_bytes));
       return;
     }
+    if (options_.max_depth > 0 && line.size() > options_.max_depth) {
+      if (const std::size_t at = too_deep(line, options_.max_depth); at != 0) {
+        fail(line_no, static_cast<std::int64_t>(at),
+             fmt::format("nesting deeper than {} levels", options_.max_depth));
+        return;
+      }
+    }
     nlohmann::json value;
     try {
       value = nlohmann::json::parse(line.begin(), line.end());
@@ -88,6 +92,27 @@ class LineProcessor {
   ErrorReport take_report() { return std::move(report_); }
 
  private:
+  // The 1-based column of the first '[' or '{' (outside strings) that opens level max_depth + 1,
+  // or 0. One pass, no recursion; run only on lines long enough to nest that deep.
+  static std::size_t too_deep(std::string_view line, std::size_t max_depth) noexcept {
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (in_string) {
+        if (c == '\\') ++i;
+        else if (c == '"') in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > max_depth) return i + 1;
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+      }
+    }
+    return 0;
+  }
+
   static std::string clean_parse_message(const char* raw) {
     // nlohmann messages read "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
     // They quote the last bytes read, which may be invalid UTF-8: escape non-ASCII bytes as \xNN so
@@ -146,54 +171,6 @@ ErrorReport read_jsonl(const std::string& path, const RecordHandler& handler, co
   return proc.take_report();
 }
 
-AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
-  tmp_ = fmt::format("{}.tmp-{}", path_, static_cast<long>(::getpid()));
-  out_.open(tmp_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw IoError(fmt::format("cannot open {} for writing: {}", tmp_, std::strerror(errno)));
-}
-
-AtomicWriter::~AtomicWriter() {
-  if (sync_fd_ >= 0) ::close(sync_fd_);
-  if (!committed_) {
-    out_.close();
-    std::remove(tmp_.c_str());
-  }
-}
-
-void AtomicWriter::write_line(const nlohmann::json& value) {
-  out_ << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-}
-
-void AtomicWriter::start_writeback() {
-  out_.flush();
-  if (!out_) throw IoError(fmt::format("error while writing {}", tmp_));
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
-  if (sync_fd_ < 0) sync_fd_ = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (sync_fd_ >= 0) (void)::sync_file_range(sync_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);  // advisory
-#endif
-}
-
-void AtomicWriter::commit() {
-  out_.flush();
-  if (!out_) throw IoError(fmt::format("error while writing {}", tmp_));
-  out_.close();
-  const int fd = ::open(tmp_.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    throw IoError(fmt::format("cannot rename {} to {}: {}", tmp_, path_, std::strerror(errno)));
-  }
-  committed_ = true;
-}
-
-void write_manifest(const std::string& output_path, const nlohmann::json& manifest) {
-  AtomicWriter w(output_path + ".manifest.json");
-  w.stream() << manifest.dump(2) << '\n';
-  w.commit();
-}
-
 namespace {
 
 // XXH64 (the published xxHash 64-bit algorithm, seed 0), streamed over 32-byte stripes.
@@ -240,7 +217,7 @@ void StreamHash::update(std::string_view data) noexcept {
   total_ += n;
   if (fill_ > 0) {
     const std::size_t take = std::min(n, sizeof buf_ - fill_);
-    std::memcpy(buf_ + fill_, p, take);
+    if (take > 0) std::memcpy(buf_ + fill_, p, take);
     fill_ += take;
     p += take;
     n -= take;
@@ -249,7 +226,7 @@ void StreamHash::update(std::string_view data) noexcept {
     fill_ = 0;
   }
   for (; n >= 32; p += 32, n -= 32) stripe(v_, p);
-  std::memcpy(buf_, p, n);
+  if (n > 0) std::memcpy(buf_, p, n);  // p may be null for empty input
   fill_ = n;
 }
 

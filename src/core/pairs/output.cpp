@@ -304,6 +304,16 @@ json stats_json(const Result& r) {
 
 WrittenFiles write_outputs(const Result& r, const std::string& path, Format format, const std::string& input_path) {
   WrittenFiles files{path, path + ".stats.json", path + ".manifest.json", 0};
+  // One result of three files, committed all-or-nothing (io::OutputSet): none may be an input.
+  // A device or FIFO output (-o /dev/null) gets the rows only: no stats or manifest beside it.
+  io::OutputSet set({input_path, r.input_path});
+  const bool direct = io::resolve_output(path, {input_path, r.input_path}).direct;
+  if (direct) {
+    files.stats.clear();
+    files.manifest.clear();
+  } else {
+    set.check({path, files.stats, files.manifest});
+  }
   // The input hash (a sequential pass over the whole input) is computed on its own thread while
   // the rows are serialised; its result or error is taken where the manifest needs it.
   std::future<std::string> input_hash;
@@ -319,7 +329,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
   {
     // Rows are serialised in parallel blocks of prompts; each round of blocks is written (in
     // prompt order) on a writer thread while the next round is serialised.
-    io::AtomicWriter w(path);
+    io::AtomicWriter& w = set.add(path);
     constexpr std::size_t kGroupsPerBlock = 1024;
     const std::size_t n = r.groups.size();
     const std::size_t blocks = (n + kGroupsPerBlock - 1) / kGroupsPerBlock;
@@ -350,14 +360,14 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
       cur ^= 1;
     }
     if (writing.valid()) writing.get();
-    w.commit();
+  }
+  if (direct) {
+    set.commit_without_manifest();
+    log(LogLevel::info, "pairs: wrote {} {} rows to {}", files.rows, to_string(format), path);
+    return files;
   }
   const json stats = stats_json(r);
-  {
-    io::AtomicWriter w(files.stats);
-    w.stream() << stats.dump(2) << '\n';
-    w.commit();
-  }
+  set.add(files.stats).stream() << stats.dump(2) << '\n';
   json manifest{{"tool", "protege pairs build"},
                 {"version", PROTEGE_VERSION_STRING},
                 {"format", std::string(to_string(format))},
@@ -373,7 +383,7 @@ WrittenFiles write_outputs(const Result& r, const std::string& path, Format form
     manifest["input_hash"] = input_hash.get();
     manifest["input_hash_algorithm"] = "xxh64";
   }
-  io::write_manifest(path, manifest);
+  set.commit(files.manifest, manifest);  // rows, stats, then the manifest with their hashes
   log(LogLevel::info, "pairs: wrote {} {} rows to {}", files.rows, to_string(format), path);
   return files;
 }
