@@ -279,10 +279,9 @@ std::optional<Segment> next_math(std::string_view t, std::size_t i) {
 
 // ---- answer_is ----
 
-// The answer after the last "answer is" / "answer:" marker (case-insensitive), and where the
-// marker starts. A marker followed by math takes that math segment; otherwise the rest of the
+// The answer after the last "answer is" / "answer:" marker (case-insensitive). A marker followed by math takes that math segment; otherwise the rest of the
 // line up to the first sentence end.
-std::optional<std::string_view> extract_answer_is(std::string_view t, bool& marker, std::size_t* where = nullptr) {
+std::optional<std::string_view> extract_answer_is(std::string_view t, bool& marker) {
   constexpr std::string_view kIs = "answer is";
   constexpr std::string_view kLabel = "answer:";
   const std::size_t a = rfind_icase(t, kIs, 2);     // anchored on the 'w'
@@ -299,7 +298,6 @@ std::optional<std::string_view> extract_answer_is(std::string_view t, bool& mark
   }
   if (start == kNpos) return std::nullopt;
   marker = true;
-  if (where != nullptr) *where = at;
   std::size_t i = start;
   if (at == b && starts_at(t, i, "**")) i += 2;  // "**Answer:** …"
   while (i < t.size() && (is_space(t[i]) || t[i] == ':')) ++i;
@@ -405,14 +403,15 @@ std::optional<std::string_view> extract_marked(std::string_view t, ExtractScratc
   BoxFinder finder(t);
   const std::size_t box_at = finder.before(t.size());
   const std::optional<std::string_view> box = extract_boxed(t, scratch, marker);
-  std::size_t at = kNpos;
-  const std::optional<std::string_view> said = extract_answer_is(t, marker, &at);
-  if (said && box && box_at != kNpos && answer_like(*said)) {
+  if (box) {
+    // Only a sentence after (not inside) the last box can override it; search just that tail.
     const std::optional<Box> last = parse_box(t, box_at);
-    if (last && at >= last->end) return said;  // a sentence after (not inside) the last box
+    bool tail_marker = false;
+    const std::optional<std::string_view> said = extract_answer_is(t.substr(last->end), tail_marker);
+    if (said && answer_like(*said)) return said;
+    return box;
   }
-  if (box) return box;
-  return said;
+  return extract_answer_is(t, marker);
 }
 
 // Whether a math segment can be a final answer: it has a digit or a command (`$n$` alone names a
@@ -449,6 +448,8 @@ std::string_view latex_word(std::string_view t, std::string_view num) noexcept {
 std::optional<std::string_view> extract_unmarked(std::string_view t) {
   std::optional<Segment> last;
   std::size_t i = 0;
+  // Plain text (no `$`, no backslash) has no math: skip the scan (memchr is fast).
+  if (t.find('$') == kNpos && t.find('\\') == kNpos) i = t.size();
   while (auto seg = next_math(t, i)) {
     if (answer_math(t.substr(seg->begin, seg->end - seg->begin))) last = seg;
     i = seg->close;
