@@ -10,8 +10,8 @@ from protege import answers
 from protege.answers import Outcome
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Known disagreements with the labels, each explained in tests/cpp/test_answers_math.cpp.
-KNOWN_MISSES = {"gsm8k-419"}
+# Known disagreements with the labels (explained in tests/cpp/test_answers_math.cpp; none at present).
+KNOWN_MISSES: set = set()
 
 
 def _load(name):

@@ -360,6 +360,11 @@ void latex_cleanup(std::string_view s, bool percent_divides, std::string& out) {
       case kUnwrapText:
       case kUnwrapMath: {
         const bool text_like = cmd->action == kUnwrapText;
+        if (name == "mathbb" && starts_at(s, i, "{R}")) {
+          out += "(-\\infty,\\infty)";  // the real line
+          i += 3;
+          break;
+        }
         std::size_t k = i;
         while (k < n && s[k] == ' ') ++k;
         if (k < n && s[k] == '{' && text_like && trailing_unit_text(s, k, out)) {

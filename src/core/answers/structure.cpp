@@ -208,6 +208,30 @@ void remove_thousands_separators(std::string_view in, std::string& out) {
   }
 }
 
+namespace {
+
+// Whether the text before `sp` ends with an integer and the text from `next` starts with a proper
+// fraction `a/b` (a < b, digits only): "7 and 1/2".
+bool spoken_mixed_number(std::string_view in, std::size_t sp, std::size_t next) noexcept {
+  if (sp == 0 || !is_digit(in[sp - 1])) return false;
+  std::size_t b = sp;
+  while (b > 0 && is_digit(in[b - 1])) --b;
+  if (b > 0 && !is_space(in[b - 1])) return false;
+  std::size_t i = next;
+  const std::size_t nb = i;
+  while (i < in.size() && is_digit(in[i])) ++i;
+  const std::size_t ne = i;
+  if (ne == nb || ne - nb > 9 || i >= in.size() || in[i] != '/') return false;
+  const std::size_t db = ++i;
+  while (i < in.size() && is_digit(in[i])) ++i;
+  if (i == db || i - db > 9 || (i < in.size() && !is_space(in[i]))) return false;
+  const long num = std::stol(std::string(in.substr(nb, ne - nb)));
+  const long den = std::stol(std::string(in.substr(db, i - db)));
+  return num < den;
+}
+
+}  // namespace
+
 void words_to_commas(std::string_view in, std::string& out) {
   out.clear();
   const std::size_t n = in.size();
@@ -222,7 +246,9 @@ void words_to_commas(std::string_view in, std::string& out) {
     out.append(in.substr(i, sp + 1 - i));
     i = sp + 1;
     const std::size_t len = starts_at_icase(in, i, "and ") ? 3 : starts_at_icase(in, i, "or ") ? 2 : 0;
-    if (len != 0 && sp > 0 && i + len + 1 < n) {
+    if (len == 3 && spoken_mixed_number(in, sp, i + len + 1)) {
+      i += len;  // "7 and 1/2" is the mixed number 7 1/2
+    } else if (len != 0 && sp > 0 && i + len + 1 < n) {
       out += ',';
       i += len;
     }
