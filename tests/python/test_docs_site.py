@@ -92,6 +92,24 @@ def _shape(node):
     return ("value",)
 
 
+def _promises_hold(stub, built):
+    """A stub declaration holds when the built one has the same kind and, for a function, the stub's
+    parameters as a prefix with the same defaults (a newer optional parameter only makes the stub
+    incomplete); for a class, the same bases and each declared member holding."""
+    if stub[0] != built[0]:
+        return False
+    if stub[0] == "def":
+        _, pos, kw, defaults, var, varkw = stub
+        _, bpos, bkw, bdefaults, bvar, bvarkw = built
+        extra = len(bpos) - len(pos)
+        return (bpos[:len(pos)] == pos and set(kw) <= set(bkw) and extra >= 0
+                and bdefaults[:len(bdefaults) - extra] == defaults and (var, varkw) == (bvar, bvarkw))
+    if stub[0] == "class":
+        members = dict(built[2])
+        return stub[1] == built[1] and all(n in members for n, _ in stub[2])
+    return True
+
+
 def _symbols(path):
     """Top-level declarations of a stub file: name -> shape (imports and __all__ left out)."""
     out = {}
@@ -118,9 +136,11 @@ def test_stubs_match_the_built_module(tmp_path):
         fresh_path = tmp_path / "protege" / "_core" / os.path.basename(path)
         assert fresh_path.exists(), f"{os.path.basename(path)}: the built module has no such submodule"
         fresh = _symbols(fresh_path)
-        for name, dump in _symbols(path).items():
-            assert name in fresh, f"_core/{os.path.basename(path)}: {name} is not in the built module (make stubs)"
-            assert dump == fresh[name], f"_core/{os.path.basename(path)}: {name} is stale (make stubs)"
+        for name, shapes in _symbols(path).items():
+            where = f"_core/{os.path.basename(path)}: {name}"
+            assert name in fresh, f"{where} is not in the built module (make stubs)"
+            for shape in shapes:
+                assert any(_promises_hold(shape, f) for f in fresh[name]), f"{where} is stale (make stubs)"
             checked += 1
     assert checked >= 50
 
