@@ -257,3 +257,24 @@ def test_journal_lines_are_complete_json_records(tmp_path):
     assert [r["id"] for r in sorted(recs, key=lambda r: r["id"])] == ["q0", "q1", "q2"]
     assert all(set(r) >= {"id", "hash", "reply", "finish_reason", "usage"} and len(r["hash"]) == 32 for r in recs)
     assert os.path.getsize(path) == sum(len(json.dumps(r, separators=(",", ":")).encode()) + 1 for r in recs)
+
+
+def test_concurrent_batches_never_send_a_request_twice():
+    import threading
+
+    reqs = _requests(9)
+    out = {}
+    with OpenAIServer(delay=0.4) as server, _teacher(server, concurrency=8) as teacher:
+        def go(name, batch):
+            out[name] = teacher.run(batch)
+
+        a = threading.Thread(target=go, args=("a", reqs[:6]))
+        b = threading.Thread(target=go, args=("b", reqs[3:]))
+        a.start()
+        time.sleep(0.1)  # b starts while a's requests 3-5 are in flight
+        b.start()
+        a.join(30)
+        b.join(30)
+    assert [server.attempts[q["prompt"]] for q in reqs] == [1] * 9
+    assert out["a"].texts == [_expected(q) for q in reqs[:6]] and out["b"].texts == [_expected(q) for q in reqs[3:]]
+    assert out["b"].stats.cached == 3 and out["b"].stats.sent == 3 and teacher.stats.sent == 9

@@ -125,6 +125,8 @@ class OpenAITeacher:
         self.policy = RetryPolicy(max_retries, backoff, max_backoff, max_retry_after, retry_seed)
         self.stats = TeacherStats()
         self._stop = threading.Event()
+        self._inflight: Dict[tuple, cf.Future] = {}  # key -> the future sending it, shared by concurrent runs
+        self._inflight_lock = threading.Lock()
         self._pacer = Pacer(rate_limit, self._stop)
         key = os.environ.get("OPENAI_API_KEY") if api_key is None else api_key
         hdrs = {"Content-Type": "application/json", "User-Agent": "protege-teacher"}
@@ -196,11 +198,32 @@ class OpenAITeacher:
             pool = cf.ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
                                          thread_name_prefix="protege-teacher")
             try:
-                futs = {pool.submit(self._send, k, bodies[idx[0]], ids[idx[0]], idx[0], stats): k
-                        for k, idx in todo.items()}
+                futs: Dict[cf.Future, tuple] = {}
+                shared = set()
+                with self._inflight_lock:  # a key another run is sending now is awaited, not sent again
+                    for k, idx in todo.items():
+                        fut = self._inflight.get(k)
+                        if fut is None and self.cache.get(k) is not None:  # answered since the lookup above
+                            fut = cf.Future()
+                            fut.set_result(Reply.from_record(ids[idx[0]], self.cache.get(k), cached=True))
+                            shared.add(k)
+                        elif fut is None:
+                            fut = pool.submit(self._send, k, bodies[idx[0]], ids[idx[0]], idx[0], stats)
+                            self._inflight[k] = fut
+                            fut.add_done_callback(lambda f, k=k: self._forget(k, f))
+                        else:
+                            shared.add(k)
+                        futs[fut] = k
                 for fut in cf.as_completed(futs):
                     k = futs[fut]
-                    out = fut.result()
+                    if fut.cancelled():  # the other run that was sending it was interrupted
+                        out = Failure(todo[k][0], ids[todo[k][0]], "interrupted", "the run sending it was "
+                                      "interrupted", None, 0)
+                    else:
+                        out = fut.result()
+                    if k in shared and isinstance(out, Reply):
+                        stats.add(cached=len(todo[k]))
+                        stats.add_usage(out.usage, cached=True)
                     for i in todo[k]:
                         if isinstance(out, Reply):
                             replies[i] = out
@@ -219,6 +242,11 @@ class OpenAITeacher:
         return BatchResult(replies, failures, stats)
 
     # ----------------------------------------------------------------------------------------------
+    def _forget(self, key: tuple, fut: cf.Future) -> None:
+        with self._inflight_lock:
+            if self._inflight.get(key) is fut:
+                del self._inflight[key]
+
     def _send(self, key: tuple, body: Dict[str, Any], rid: str, index: int, stats: TeacherStats):
         """Sends one request with retries; returns a Reply (journaled) or a Failure."""
         httpx = self._httpx
