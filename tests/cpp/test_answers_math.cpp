@@ -44,13 +44,16 @@ std::vector<LabelledCase> load(const std::string& name) {
   return out;
 }
 
-// Cases the checker is known to grade against its label, each with why (none at present). They
-// are checked to still disagree, so that a fix shows up here and the list is kept honest.
-const std::set<std::string> kKnownMisses = {};
+// Cases the checker is known to grade against its label, each with why. They are checked to still
+// disagree, so that a fix shows up here and the list is kept honest.
+const std::set<std::string> kKnownMisses = {
+    // "8 and a half": the word "half" is not a number, so the answer read is 8.
+    "fresh-gsm8k-075",
+};
 
 void check_set(const std::string& file) {
   const std::vector<LabelledCase> cases = load(file);
-  REQUIRE(cases.size() >= 150);
+  REQUIRE(cases.size() >= 50);
   for (const LabelledCase& c : cases) {
     DYNAMIC_SECTION(c.id << " [" << c.category << "] " << c.reason) {
       const Outcome got = pa::check(c.rationale, c.gold).outcome;
@@ -87,6 +90,10 @@ TEST_CASE("math: the labelled MATH/NuminaMath case set", "[answers][math]") {
 
 TEST_CASE("math: the second labelled set (written after the checker)", "[answers][math]") {
   check_set("answers_math_holdout.jsonl");
+}
+
+TEST_CASE("math: the third labelled set (measured once, never tuned on)", "[answers][math]") {
+  check_set("answers_math_fresh.jsonl");
 }
 
 TEST_CASE("math: algebra by the exact normal form", "[answers][math]") {
