@@ -11,6 +11,8 @@ if(PROTEGE_WITH_TORCH)
   install(TARGETS protege_torch EXPORT protegeTorchTargets COMPONENT sdk
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(EXPORT protegeTorchTargets NAMESPACE protege:: DESTINATION ${PROTEGE_CMAKE_DIR} COMPONENT sdk)
+  # find_package(protege COMPONENTS torch) finds Torch with the same logic as this build
+  install(FILES cmake/torch.cmake RENAME protege-find-torch.cmake DESTINATION ${PROTEGE_CMAKE_DIR} COMPONENT sdk)
 endif()
 install(DIRECTORY include/protege DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT sdk)
 install(FILES "${PROTEGE_GENERATED_INCLUDE}/protege/version.hpp"
