@@ -317,21 +317,28 @@ bool AtomicWriter::direct() const noexcept { return impl_->target.direct; }
 OutputSet::OutputSet(std::vector<std::string> inputs) : inputs_(std::move(inputs)) {}
 OutputSet::~OutputSet() = default;
 
+namespace {
+// One spelling per file for comparing targets: absolute, "." and ".." removed.
+std::string canonical_name(const std::string& path) { return fs::absolute(fs::path(path)).lexically_normal().string(); }
+}  // namespace
+
 void OutputSet::check(const std::vector<std::string>& paths) const {
   std::vector<std::string> targets;
   for (const std::string& p : paths) {
-    const OutputTarget t = resolve_output(p, inputs_);
+    const std::string name = canonical_name(resolve_output(p, inputs_).path);
     for (const std::string& seen : targets) {
-      if (seen == t.path) throw InvalidArgument(fmt::format("output {} is named twice in one result", p));
+      if (seen == name) throw InvalidArgument(fmt::format("output {} is named twice in one result", p));
     }
-    targets.push_back(t.path);
+    targets.push_back(name);
   }
 }
 
 AtomicWriter& OutputSet::add(const std::string& path) {
-  const OutputTarget t = resolve_output(path, inputs_);
+  const std::string name = canonical_name(resolve_output(path, inputs_).path);
   for (const auto& w : writers_) {
-    if (w->target() == t.path) throw InvalidArgument(fmt::format("output {} is named twice in one result", path));
+    if (canonical_name(w->target()) == name) {
+      throw InvalidArgument(fmt::format("output {} is named twice in one result", path));
+    }
   }
   writers_.push_back(std::make_unique<AtomicWriter>(path, inputs_));
   return *writers_.back();

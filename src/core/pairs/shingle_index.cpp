@@ -1,6 +1,8 @@
 #include "pairs/shingle_index.hpp"
 
-#include <algorithm>  // for std::max
+#include "pairs/text.hpp"  // for kMaxShingles
+
+#include <algorithm>  // for std::max, std::min
 #include <bit>        // for std::bit_ceil, std::countr_zero
 
 PROTEGE_NAMESPACE_BEGIN
@@ -11,6 +13,9 @@ namespace pairs::detail {
 void ShingleIndex::reset(std::size_t expected) {
   for (const std::uint32_t i : touched_) slots_[i] = Slot{};
   touched_.clear();
+  // The first table is sized for at most kMaxShingles shingles (grow() doubles it when a prompt
+  // has more), so a size estimate from a huge completion does not reserve memory up front.
+  expected = std::min(expected, kMaxShingles);
   cap_ = std::max<std::size_t>(256, std::bit_ceil(2 * expected + 1));
   if (slots_.size() < cap_) slots_.resize(cap_);
   used_ = 0;

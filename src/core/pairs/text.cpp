@@ -178,6 +178,87 @@ inline void for_each_word_hash(std::string_view s, F&& f) {
 
 }  // namespace
 
+namespace {
+
+// Bottom-k bookkeeping shared by word_ngrams() and word_ngram_keys(): `out` collects word hashes;
+// every kNgramBlock words, the n-grams of the block so far are computed in place (by `combine`)
+// and folded into `acc`, the sorted kMaxShingles smallest distinct n-gram hashes seen, keeping the
+// last n - 1 word hashes for the next block. Memory stays O(kNgramBlock + kMaxShingles) whatever
+// the text's length; a text with at most kMaxShingles distinct n-grams keeps them all.
+constexpr std::size_t kNgramBlock = std::size_t{1} << 20;
+
+void fold_bottom_k(std::vector<std::uint64_t>& acc, std::uint64_t* first, std::uint64_t* last) {
+  std::sort(first, last);
+  last = std::unique(first, last);
+  std::vector<std::uint64_t> merged;
+  merged.reserve(std::min(kMaxShingles, acc.size() + static_cast<std::size_t>(last - first)));
+  std::size_t i = 0;
+  while (merged.size() < kMaxShingles && (i < acc.size() || first != last)) {
+    std::uint64_t v;
+    if (first == last || (i < acc.size() && acc[i] < *first)) v = acc[i++];
+    else if (i < acc.size() && acc[i] == *first) v = (++first, acc[i++]);
+    else v = *first++;
+    merged.push_back(v);
+  }
+  acc.swap(merged);
+}
+
+template <typename Combine>
+class NgramCollector {
+ public:
+  NgramCollector(int n, std::vector<std::uint64_t>& out, Combine combine) : n_(n), out_(out), combine_(combine) {}
+
+  void add(std::uint64_t word_hash) {
+    out_.push_back(word_hash);
+    if (out_.size() == kNgramBlock + static_cast<std::size_t>(n_) - 1) flush();
+  }
+
+  // The n-grams in `out` (bottom-k of them, sorted, when the text was long or had more than
+  // kMaxShingles of them).
+  void finish() {
+    if (!blocked_) {
+      if (out_.empty()) return;
+      const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n_), out_.size());
+      const std::size_t count = out_.size() - width + 1;
+      combine_(out_.data(), count, width);
+      out_.resize(count);
+      if (out_.size() > kMaxShingles) {
+        std::vector<std::uint64_t> acc;
+        fold_bottom_k(acc, out_.data(), out_.data() + out_.size());
+        out_.swap(acc);
+      }
+      return;
+    }
+    const std::size_t width = static_cast<std::size_t>(n_);
+    if (out_.size() >= width) {
+      const std::size_t count = out_.size() - width + 1;
+      combine_(out_.data(), count, width);
+      fold_bottom_k(acc_, out_.data(), out_.data() + count);
+    }
+    out_.swap(acc_);
+  }
+
+ private:
+  void flush() {
+    const std::size_t width = static_cast<std::size_t>(n_);
+    const std::size_t count = out_.size() - width + 1;
+    std::uint64_t* m = out_.data();
+    combine_(m, count, width);  // in place, left to right: m[count..] (the last n - 1 words) untouched
+    fold_bottom_k(acc_, m, m + count);
+    std::copy(m + count, m + out_.size(), m);
+    out_.resize(width - 1);
+    blocked_ = true;
+  }
+
+  int n_;
+  std::vector<std::uint64_t>& out_;
+  Combine combine_;
+  std::vector<std::uint64_t> acc_;
+  bool blocked_ = false;
+};
+
+}  // namespace
+
 std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out) {
   out.clear();
   // The sequence hash is only a pre-filter before equal_normalized(), so any hash of the word
@@ -185,16 +266,7 @@ std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>&
   std::uint64_t h = 0x13198A2E03707344ULL;
   std::uint64_t words = 0;
   // out first holds the mixed word hashes m_j, then (in place, left to right) the n-gram hashes.
-  for_each_word_hash(s, [&](std::uint64_t wh) {
-    const std::uint64_t m = mix64(wh + kWordMix);
-    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
-    ++words;
-    if (n > 0) out.push_back(m);
-  });
-  if (n > 0 && !out.empty()) {
-    const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n), out.size());
-    const std::size_t count = out.size() - width + 1;
-    std::uint64_t* m = out.data();
+  const auto combine = [](std::uint64_t* m, std::size_t count, std::size_t width) {
     if (width == 3) {  // the default n, unrolled (same values as the general loop)
       for (std::size_t start = 0; start < count; ++start) {
         m[start] = mix64(mix64(mix64(0x5A17C0DEULL ^ m[start]) ^ m[start + 1]) ^ m[start + 2]);
@@ -206,8 +278,15 @@ std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>&
         m[start] = g;
       }
     }
-    out.resize(count);
-  }
+  };
+  NgramCollector<decltype(combine)> grams(n, out, combine);
+  for_each_word_hash(s, [&](std::uint64_t wh) {
+    const std::uint64_t m = mix64(wh + kWordMix);
+    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
+    ++words;
+    if (n > 0) grams.add(m);
+  });
+  if (n > 0) grams.finish();
   return mix64(h ^ words);
 }
 
@@ -247,18 +326,9 @@ std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64
   std::uint64_t h = 0x13198A2E03707344ULL;
   std::uint64_t words = 0;
   const char* const end = s.data() + s.size();
-  for_each_word(s, [&](const char* w, std::size_t size) {
-    const std::uint64_t m = word_key(w, size, end);
-    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
-    ++words;
-    if (n > 0) out.push_back(m);
-  });
-  if (n > 0 && !out.empty()) {
-    const std::size_t width = std::min<std::size_t>(static_cast<std::size_t>(n), out.size());
-    const std::size_t count = out.size() - width + 1;
-    std::uint64_t* m = out.data();
-    // g = XOR over j of rotl(m[start + j], 21 j mod 64): a bijection of each word hash for fixed
-    // others, so two distinct n-grams of random word hashes collide with probability 2^-64.
+  // g = XOR over j of rotl(m[start + j], 21 j mod 64): a bijection of each word hash for fixed
+  // others, so two distinct n-grams of random word hashes collide with probability 2^-64.
+  const auto combine = [](std::uint64_t* m, std::size_t count, std::size_t width) {
     if (width == 3) {
       for (std::size_t start = 0; start < count; ++start) m[start] = m[start] ^ rotl(m[start + 1], 21) ^ rotl(m[start + 2], 42);
     } else {
@@ -268,8 +338,15 @@ std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64
         m[start] = g;
       }
     }
-    out.resize(count);
-  }
+  };
+  NgramCollector<decltype(combine)> grams(n, out, combine);
+  for_each_word(s, [&](const char* w, std::size_t size) {
+    const std::uint64_t m = word_key(w, size, end);
+    h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
+    ++words;
+    if (n > 0) grams.add(m);
+  });
+  if (n > 0) grams.finish();
   return fmix64(h ^ words);
 }
 

@@ -30,6 +30,13 @@ namespace pairs::detail {
 /// `s` without trailing ASCII whitespace.
 [[nodiscard]] std::string_view rstrip(std::string_view s) noexcept;
 
+/// Most word n-gram hashes (shingles) kept per text: a text with more distinct n-grams keeps the
+/// kMaxShingles smallest hash values (a bottom-k sample, the same for the same text), so the
+/// near-duplicate and diversity measures of such texts are estimates, and the memory of the
+/// near-duplicate index is bounded per completion whatever its length (512 KiB of hashes). Texts
+/// with at most kMaxShingles distinct n-grams (about 65 thousand words) are compared exactly.
+inline constexpr std::size_t kMaxShingles = std::size_t{1} << 16;
+
 /// One pass over a text: the hash of its word sequence (equal for texts that are equal after
 /// whitespace normalisation) and, when `n > 0`, its word n-gram shingles (see shingles()).
 struct TextInfo {
@@ -38,14 +45,16 @@ struct TextInfo {
 };
 
 /// The word n-gram hashes of `s` in word order, repeats included (what shingles() sorts and
-/// de-duplicates), written to `out`; returns the sequence hash of TextInfo. O(|s|).
+/// de-duplicates), written to `out`; returns the sequence hash of TextInfo. A text with more than
+/// kMaxShingles n-grams gets its bottom-kMaxShingles distinct hashes instead (sorted). O(|s|),
+/// memory O(min(words, 2^20) + kMaxShingles).
 std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out);
 
 /// As word_ngrams() with cheaper hashes (one 64-bit mixer per word, n-grams combined by
 /// XOR-rotation), for callers that only compare n-gram sets for equality (the exact Jaccard
 /// index): values differ from word_ngrams(), set sizes and intersections do not (up to 64-bit
 /// collisions). Returns a sequence hash (equal for texts equal after whitespace normalisation).
-/// O(|s|).
+/// Capped at kMaxShingles as word_ngrams(). O(|s|).
 std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64_t>& out);
 
 /// See TextInfo. O(|s| + words · log words).
