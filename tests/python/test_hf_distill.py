@@ -215,3 +215,24 @@ def test_evaluate_reports_the_mean_loss_and_parts(tmp_path):
     assert metrics["eval_loss"] == pytest.approx(ref.item(), rel=1e-5)
     assert metrics["eval_distill/divergence"] == pytest.approx(ref.item(), rel=1e-5)
     assert metrics["eval_distill/tokens"] == float((batch_of(rows)["labels"][:, 1:] != -100).sum())
+
+
+def test_causal_lm_collator_rows():
+    tok = ph.byte_level_tokenizer()
+    collate = ph.CausalLMCollator(tok)
+    msgs = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    b = collate([{"messages": msgs}, {"prompt": "2+2=", "completion": "4"}, {"text": "abc"},
+                 {"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}])
+    lab = b["labels"]
+    assert tok.decode(lab[0][lab[0] != -100]) == "yo\n"          # assistant turn only
+    assert tok.decode(lab[1][lab[1] != -100]) == "4</s>"         # completion + EOS, prompt masked
+    assert tok.decode(lab[2][lab[2] != -100]) == "abc"           # plain text: every token
+    assert lab[3, :3].tolist() == [-100, 6, 7] and lab[3, 3:].eq(-100).all()
+    # byte-level: one token per byte; "2+2=" + "4" + EOS = 6
+    assert b["attention_mask"].sum(-1).tolist() == [len(tok.apply_chat_template(msgs, tokenize=False)), 6, 3, 3]
+    with pytest.raises(protege.InvalidArgument, match="row 0: expected input_ids, prompt"):
+        collate([{"question": "x"}])
+    with pytest.raises(protege.InvalidArgument, match="need a tokenizer"):
+        ph.CausalLMCollator()([{"text": "x"}])
+    with pytest.raises(protege.InvalidArgument, match="labels has 2 entries, input_ids 3"):
+        collate([{"input_ids": [1, 2, 3], "labels": [1, 2]}])
