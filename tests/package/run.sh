@@ -21,6 +21,13 @@ if "$CMAKE" -S examples/cpp -B build/example -DCMAKE_PREFIX_PATH="$root/$PREFIX"
    && "$CMAKE" --build build/example >/dev/null; then ok "examples/cpp builds against the installed package"; else bad "examples/cpp build"; fi
 if build/example/check_answers; then ok "examples/cpp runs"; else bad "examples/cpp run"; fi
 
+# CUDA builds of torch: configure with CUDA off (no toolkit) and with a toolkit whose libnvrtc is found;
+# the GPU runner's dry run (tests/package/torch_cuda_config.sh, tests/package/gpu_run_dry.sh)
+if bash tests/package/torch_cuda_config.sh "$PY"; then ok "CUDA-torch configure (CUDA off / libnvrtc found)"
+else bad "CUDA-torch configure (tests/package/torch_cuda_config.sh)"; fi
+if bash tests/package/gpu_run_dry.sh "$PY"; then ok "benchmarks/gpu/run.sh --dry-run"
+else bad "benchmarks/gpu/run.sh --dry-run (tests/package/gpu_run_dry.sh)"; fi
+
 # import protege without torch: a bare venv + a copy of the installed package
 site=$("$PY" -c "import protege, os; print(os.path.dirname(os.path.dirname(protege.__file__)))")
 notorch=build/venv-notorch
