@@ -25,6 +25,7 @@ help:
 	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
 	@echo "make docs    build the reference site into build/site (mkdocs --strict: a warning fails)"
 	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
+	@echo "make sanitize  C++ tests under ASan+UBSan (clang);  make fuzz  each libFuzzer harness for FUZZ_SECONDS (60)"
 
 setup:
 	@bash tools/setup.sh
@@ -79,6 +80,42 @@ docs: setup
 stubs: build
 	@rm -rf build/stubs && $(PY) -m pybind11_stubgen protege._core -o build/stubs --numpy-array-remove-parameters \
 	  && rm -rf python/protege/_core && cp -r build/stubs/protege/_core python/protege/_core && echo "[stubs] python/protege/_core/"
+
+# Sanitizers and fuzzing (docs/reliability.md): one Clang build of the core with ASan+UBSan
+# (-fno-sanitize-recover) and libFuzzer coverage in $(SAN_BUILD), configured from tests/fuzz.
+# `make sanitize` runs the Catch2 tests on it; `make fuzz` runs each libFuzzer harness for
+# FUZZ_SECONDS on its committed seed corpus (new inputs go to $(SAN_BUILD)/corpus, crashes to
+# $(SAN_BUILD)/crash-*). No torch, no Python.
+SAN_BUILD    ?= build/sanitize
+FUZZ_SECONDS ?= 60
+FUZZERS      := answers jsonl_pairs curriculum sampler
+SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# libFuzzer's link lists libstdc++ before the shared ASan runtime; malloc still resolves to ASan's.
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+.PHONY: sanitize fuzz sanitize-configure
+
+sanitize-configure: setup
+	@command -v clang++ >/dev/null || { echo "[sanitize] clang++ missing: run tools/setup.sh (installs clang)"; exit 1; }
+	@PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S tests/fuzz -B $(SAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+
+sanitize: sanitize-configure
+	@echo "[sanitize] core + C++ tests with ASan+UBSan (clang) in $(SAN_BUILD)"
+	@start=$$(date +%s); PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(SAN_BUILD) --target protege_tests -j $(JOBS); \
+	cd $(SAN_BUILD)/protege && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) 2>&1 | tail -n 15; \
+	echo "[sanitize] done in $$(( $$(date +%s) - start ))s"
+
+fuzz: sanitize-configure
+	@echo "[fuzz] libFuzzer + ASan+UBSan (clang): $(FUZZERS), $(FUZZ_SECONDS)s each"
+	@PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(SAN_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))
+	@for h in $(FUZZERS); do \
+	  mkdir -p $(SAN_BUILD)/corpus/$$h; \
+	  if $(FUZZ_ENV) $(SAN_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	      -artifact_prefix=$(SAN_BUILD)/crash-$$h- -print_final_stats=1 \
+	      $(SAN_BUILD)/corpus/$$h tests/fuzz/corpus/$$h > $(SAN_BUILD)/fuzz_$$h.log 2>&1; then \
+	    echo "[fuzz] $$h: $$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' $(SAN_BUILD)/fuzz_$$h.log | grep -o '[0-9]*$$') runs, no failure"; \
+	  else tail -n 40 $(SAN_BUILD)/fuzz_$$h.log; echo "[fuzz] $$h FAILED (reproducer: $(SAN_BUILD)/crash-$$h-*)"; exit 1; fi; \
+	done
 
 bench: build
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

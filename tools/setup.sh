@@ -11,7 +11,7 @@ TORCH_SPEC=${PROTEGE_TORCH:-torch==2.14.1}
 PY=${PYTHON:-python3}
 STAMP="$VENV/.protege-setup-v4"
 
-apt_pkgs=(libeigen3-dev nlohmann-json3-dev libfmt-dev catch2)
+apt_pkgs=(libeigen3-dev nlohmann-json3-dev libfmt-dev catch2 clang)  # clang: make sanitize / make fuzz
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

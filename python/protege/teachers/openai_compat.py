@@ -126,7 +126,8 @@ class OpenAITeacher:
         self.stats = TeacherStats()
         self._stop = threading.Event()
         self._inflight: Dict[tuple, cf.Future] = {}  # key -> the future sending it, shared by concurrent runs
-        self._inflight_lock = threading.Lock()
+        # re-entrant: a future that is already done runs its done-callback (_forget) in the thread adding it
+        self._inflight_lock = threading.RLock()
         self._pacer = Pacer(rate_limit, self._stop)
         key = os.environ.get("OPENAI_API_KEY") if api_key is None else api_key
         hdrs = {"Content-Type": "application/json", "User-Agent": "protege-teacher"}
