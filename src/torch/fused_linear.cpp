@@ -1,18 +1,19 @@
 // Fused linear + loss ops: the [tokens × vocab] logits exist one chunk of tokens at a time.
 //
-//   fused_linear_distill_loss     — `_fused_linear_distill` (CPU, Meta) + public op + autograd.
+//   fused_linear_distill_loss     — `_fused_linear_distill` (CPU, CUDA, Meta) + public op + autograd.
 //     Gradients for the student hidden states, weight and bias are computed during the forward
 //     pass (like Liger) when the loss is reduced ("mean"/"sum"): backward is then a scalar
 //     multiplication. With reduction="none" the forward computes the loss only and backward
 //     recomputes the chunks with the per-token upstream gradient. dW and db accumulate in fp32.
-//   fused_linear_token_logprobs   — `_fused_linear_token_logprobs_forward/_backward` (CPU, Meta)
+//   fused_linear_token_logprobs   — `_fused_linear_token_logprobs_forward/_backward` (CPU, CUDA, Meta)
 //     + public op + autograd. Forward keeps only the per-token lse; backward recomputes each
 //     chunk's logits (no [N, V] tensor is ever saved).
 //
-// Masked tokens (label == ignore_index) are dropped before the projection. The chunk size is
-// chosen from a memory budget (kChunkBudgetBytes for the per-chunk logits and gradient buffers)
-// when not given. Matmuls run in the hidden-state dtype (the weight is cast to it, as autocast
-// would); autocast is disabled inside the kernels so fp32 accumulation stays fp32.
+// This file holds the op glue (checks, option conversion, autograd, registrations, C++ API); the
+// chunk loops themselves are chunk_loop.cpp, over the row backend that select_rows() picks for
+// the device and the backend setting (torch/backend.hpp). The chunk size comes from a memory
+// budget when not given (pick_chunk). Autocast is disabled inside the loops so fp32 accumulation
+// stays fp32.
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>

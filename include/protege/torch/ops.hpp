@@ -68,7 +68,7 @@ struct DistillOptions {
 struct FusedLinearOptions {
   std::optional<at::Tensor> student_bias;  ///< [Vs] or none
   std::optional<at::Tensor> teacher_bias;  ///< [Vt] or none
-  std::optional<std::int64_t> chunk_size;  ///< tokens per chunk; none = from a 256 MiB budget
+  std::optional<std::int64_t> chunk_size;  ///< tokens per chunk; none = from the budget (set_chunk_budget_bytes)
 };
 
 /// Distillation loss between student and teacher logits (see docs/kernels.md for the math).

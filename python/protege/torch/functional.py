@@ -1,7 +1,7 @@
 """Functional forms of protege's torch ops (thin wrappers over ``torch.ops.protege``).
 
-Every function here is one registered operator (CPU, Meta/fake for ``torch.compile``, autograd;
-CUDA when protege was built with it), except the small helpers ``fused_linear_sequence_logprobs``
+Every function here is one registered operator (CPU and CUDA over the backend chosen with
+``protege.torch.set_backend``, Meta/fake for ``torch.compile``, autograd), except the small helpers ``fused_linear_sequence_logprobs``
 and ``masked_sum`` which compose registered ops. Losses are returned in float32 (float64 for
 float64 inputs of the preference family); see ``docs/kernels.md`` for the math of each op.
 """
@@ -85,7 +85,7 @@ def fused_linear_token_logprobs(
 
     Args:
         hidden: ``[..., H]``; weight: ``[V, H]``; bias: ``[V]`` or None; labels: ``[...]`` int64.
-        chunk_size: tokens per chunk (None: from a 256 MiB budget).
+        chunk_size: tokens per chunk (None: from the chunk memory budget, ``set_chunk_budget``).
     Returns:
         ``[...]`` float32; differentiable with respect to hidden, weight and bias (backward
         recomputes each chunk's logits).
