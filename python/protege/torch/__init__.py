@@ -64,3 +64,6 @@ __all__ = [
     "set_chunk_budget",
     "get_chunk_budget",
 ]
+from .sparse import fused_linear_sparse_distill_loss, sparse_distill_loss  # noqa: E402
+
+__all__ += ["sparse_distill_loss", "fused_linear_sparse_distill_loss"]
