@@ -10,7 +10,7 @@
 //     small for β near its end; β = 0 / 1 are exactly forward / reverse KL;
 //   - both vocabulary-mismatch modes by narrowing / −inf padding; ignored rows get loss 0 and a
 //     zero gradient.
-// Rows are processed in sub-blocks so the temporaries stay within a fixed budget (O(block × V)).
+// Rows are processed in sub-blocks so the temporaries stay within a budget (O(block × V)).
 #include <ATen/ATen.h>
 
 #include <cmath>   // for std::log, std::log1p
@@ -27,13 +27,15 @@ using kernels::Divergence;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr double kLogFloor = -1e20;
 constexpr double kMaxLogRatio = 150.0;
-// Temporaries per block: about a dozen fp32 [block, V] tensors are alive at once.
-constexpr int64_t kBlockBytes = int64_t{64} << 20;
+// Temporaries per block: about a dozen fp32 [block, V] tensors are alive at once. The block budget
+// is 64 MiB on the CPU (cache-friendly) and the chunk budget on a GPU (fewer, larger launches).
+constexpr int64_t kCpuBlockBytes = int64_t{64} << 20;
 constexpr int64_t kLiveTensors = 12;
 
-int64_t block_rows(int64_t rows, int64_t vocab) {
+int64_t block_rows(int64_t rows, int64_t vocab, const at::Device& device) {
+  const int64_t budget = device.is_cpu() ? kCpuBlockBytes : chunk_budget_bytes(device);
   const int64_t per_row = std::max<int64_t>(vocab, 1) * 4 * kLiveTensors;
-  return std::max<int64_t>(1, std::min(rows, kBlockBytes / per_row));
+  return std::max<int64_t>(1, std::min(rows, budget / per_row));
 }
 
 // log_softmax and softmax of fp32 rows z [b, n] by the rule above. An all −inf row is uniform.
@@ -143,7 +145,7 @@ std::pair<Tensor, Tensor> distill_block(const Tensor& s, const Tensor& t, const 
 void aten_distill(const Tensor& s, const Tensor& t, const Tensor& labels, const kernels::DistillOptions& o,
                   const Tensor& loss_out, const Tensor& grad_out, float grad_scale, const Tensor& row_scale) {
   const int64_t rows = s.size(0);
-  const int64_t block = block_rows(rows, std::max(s.size(1), t.size(1)));
+  const int64_t block = block_rows(rows, std::max(s.size(1), t.size(1)), s.device());
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t b = std::min(block, rows - r0);
     const auto lab = labels.defined() ? labels.narrow(0, r0, b) : Tensor();
@@ -166,7 +168,7 @@ void aten_distill(const Tensor& s, const Tensor& t, const Tensor& labels, const 
 void aten_logprobs_forward(const Tensor& logits, const Tensor& labels, int64_t ignore_index, double temperature,
                            const Tensor& logp_out, const Tensor& lse_out) {
   const int64_t rows = logits.size(0), v = logits.size(1);
-  const int64_t block = block_rows(rows, v);
+  const int64_t block = block_rows(rows, v, logits.device());
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t b = std::min(block, rows - r0);
     const auto z = logits.narrow(0, r0, b).to(at::kFloat).mul(1.0 / temperature);
@@ -189,7 +191,7 @@ void aten_logprobs_forward(const Tensor& logits, const Tensor& labels, int64_t i
 void aten_logprobs_backward(const Tensor& grad, const Tensor& logits, const Tensor& labels, const Tensor& lse,
                             int64_t ignore_index, double temperature, const Tensor& grad_out) {
   const int64_t rows = logits.size(0), v = logits.size(1);
-  const int64_t block = block_rows(rows, v);
+  const int64_t block = block_rows(rows, v, logits.device());
   const double inv_t = 1.0 / temperature;
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t b = std::min(block, rows - r0);
