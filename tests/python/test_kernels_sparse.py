@@ -438,3 +438,14 @@ def test_cuda_matches_cpu(divergence):
         want = sparse_distill_loss(logits, ids[:16], vals[:16], y[:16], tail=tail, **kw)
         got = sparse_distill_loss(logits.cuda(), ids[:16].cuda(), vals[:16].cuda(), y[:16].cuda(), tail=tail, **kw)
         torch.testing.assert_close(got.cpu(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_all_neg_inf_student_row_is_uniform_not_nan():
+    ids = torch.tensor([[0, 2]])
+    lps = torch.log(torch.tensor([[0.5, 0.25]]))
+    x = torch.full((1, 4), -math.inf, requires_grad=True)
+    got = sparse_distill_loss(x, ids, lps, divergence="jsd")
+    want = sparse_distill_loss(torch.zeros(1, 4), ids, lps, divergence="jsd")
+    assert torch.equal(got, want)
+    got.backward()
+    assert torch.isfinite(x.grad).all()

@@ -162,14 +162,9 @@ def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optiona
         lp = lp / temperature
     lse_t = torch.logsumexp(lp, -1, keepdim=True)  # −inf for an all-padding row
     covers = (valid.sum(-1, keepdim=True) == vocab)
-    # Student: log q = (z − m) − log Σ exp(z − m), z already divided by the temperature.
-    zs = z / temperature if temperature != 1.0 else z
-    m = zs.amax(-1, keepdim=True).detach()
-    zc = torch.where(torch.isneginf(m), torch.zeros_like(zs), zs - torch.where(torch.isneginf(m), torch.zeros_like(m), m))
-    log_total = _safe_log(zc.exp().sum(-1, keepdim=True))
-    zk = torch.where(valid, zc.gather(-1, safe_ids), neg_inf)
     if tail == "renormalize":
-        # Both restricted to the stored ids and renormalised.
+        # Both restricted to the stored ids and renormalised: only the student's k logits matter.
+        zk = torch.where(valid, z.gather(-1, safe_ids) / temperature, neg_inf)
         fin = torch.isfinite(lse_t)
         lp = torch.where(valid & fin, lp - torch.where(fin, lse_t, torch.zeros_like(lse_t)), neg_inf)
         lse_s = torch.logsumexp(torch.where(valid, zk, neg_inf), -1, keepdim=True)
@@ -179,11 +174,26 @@ def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optiona
     else:
         # Bucket: k stored categories + one tail category (mass 1 − Σ p for the teacher, the
         # student's mass outside the stored ids); rows whose ids cover the vocabulary drop the tail.
-        lq_k = torch.where(valid, zk - log_total, neg_inf)
-        pad = torch.full((n, 1), vocab, dtype=ids.dtype, device=ids.device)
-        outside = torch.cat([zc, torch.full((n, 1), -math.inf, dtype=zc.dtype, device=zc.device)], -1)
-        outside = outside.scatter(-1, torch.where(valid, ids, pad.expand_as(ids)), -math.inf)
-        lq_tail = _safe_log(outside.exp().sum(-1, keepdim=True)) - log_total
+        # Student: log q = (z − m) − log Σ exp(z − m) (an all −inf row counts as uniform).
+        m = z.amax(-1, keepdim=True).detach()
+        dead = torch.isneginf(m)
+        if bool(dead.any()):
+            z = torch.where(dead, torch.zeros_like(z), z)
+            m = torch.where(dead, torch.zeros_like(m), m)
+        zc = z - m
+        e = zc.exp()
+        log_total = _safe_log(e.sum(-1, keepdim=True))
+        lq_k = torch.where(valid, zc.gather(-1, safe_ids) - log_total, neg_inf)
+        # The student's mass outside the stored ids: exp(z − m) with those ids zeroed, summed
+        # directly (no 1 − Σ q cancellation). Padding slots point at a stored id of their row (same
+        # value written twice, so deterministic), or rewrite column 0 with itself in a row with none.
+        any_valid = valid.any(-1, keepdim=True)
+        first = ids.gather(-1, valid.to(torch.int32).argmax(-1, keepdim=True))
+        target = torch.where(valid, ids, torch.where(any_valid, first, torch.zeros_like(first)))
+        keep_src = ~(valid | any_valid)
+        src = torch.where(keep_src, e.gather(-1, target), torch.zeros(target.shape, dtype=e.dtype, device=e.device))
+        outside = e.scatter(-1, target, src)
+        lq_tail = _safe_log(outside.sum(-1, keepdim=True)) - log_total
         lp_tail = _log1mexp(lse_t)
         # A tail below the rounding of k stored log-probs (k·eps of their dtype) is 0, not noise.
         floor = valid.sum(-1, keepdim=True).to(z.dtype) * torch.finfo(lps.dtype).eps
