@@ -20,10 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed (model init, batches, sampling)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--ablation", action="store_true", help="run the F1-F4 same-budget baselines instead")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per ablation arm (default: 3; seeds --seed ..)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per ablation arm (default: 5; seeds --seed ..)")
     p.add_argument("--arms", default="",
-                   help="comma-separated ablation arms to run (default: all: full, F1_uniform, F2_static, "
-                        "F3_sft_only, F4_ce_only)")
+                   help="comma-separated ablation arms to run (default: all: full, F1_uniform, F1b_repeats, "
+                        "F2_static, F3_sft_only, F4_ce_only)")
+    p.add_argument("--test-per-category", type=int, default=None,
+                   help="held-out test problems per category (default: 40; 200 with --ablation)")
     p.add_argument("--full-size", action="store_true",
                    help="run the ablation at the default demo size instead of the --quick size (about 2.5x longer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
@@ -65,6 +67,10 @@ def run_demo(args: argparse.Namespace) -> int:
     quick = args.quick or (args.ablation and not args.full_size)
     make = P.tiny_config if args.tiny else P.quick_config if quick else P.DemoConfig
     cfg = make(rounds=args.rounds, retrain=args.retrain, seed=args.seed, threads=args.threads)
+    if args.test_per_category is not None:
+        if args.test_per_category < 1:
+            raise InvalidArgument(f"--test-per-category: expected >= 1, got {args.test_per_category}")
+        cfg.test_per_category = args.test_per_category
     if args.ablation:
         if args.teacher_url:
             raise InvalidArgument("--teacher-url: the ablation runs the programmatic teacher; drop --ablation")
@@ -75,7 +81,8 @@ def run_demo(args: argparse.Namespace) -> int:
         if unknown:
             raise InvalidArgument(f"--arms: unknown arm {unknown[0]!r}; expected some of {', '.join(ablation.ARMS)}")
         arms = {n: ablation.ARMS[n] for n in names}
-        res = ablation.run_ablation(cfg, seeds=args.seeds, out_dir=args.out, bar=bar, log=log, arms=arms)
+        res = ablation.run_ablation(cfg, seeds=args.seeds, out_dir=args.out, bar=bar, log=log, arms=arms,
+                                    test_per_category=args.test_per_category or ablation.TEST_PER_CATEGORY)
         print(res["markdown"])
         print(f"\nablation written to {os.path.join(args.out, 'ablation.md')} and "
               f"{os.path.join(args.out, 'ablation.json')} ({time.perf_counter() - t0:.0f}s)")

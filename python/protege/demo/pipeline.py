@@ -12,9 +12,12 @@ Round r = 1..R —
     the teacher's ``<score>`` judgments is recorded alongside;
  6. FDD: harder variants of solved problems, similar new problems for failed ones, answered by
     the teacher, ingested with test-set de-duplication, solved (rationale) by the teacher;
- 7. TAPIR: classify new items (``<answer>…</answer>``), rebalance the pool to a task distribution
-    that favours the categories the student is weakest in, plan the round over the whole pool
-    with a rising hard share;
+ 7. TAPIR: classify new items (``<answer>…</answer>``); refine the teacher's rationales in a
+    per-category style (``refinement_requests``); expand the new hard items into new problems of
+    the same category and difficulty (``expansion_requests``, categories drawn to a task
+    distribution that favours the categories the student is weakest in; ingested with test-set
+    de-duplication, solved by the teacher); rebalance the pool to that distribution and plan the
+    round over the whole pool with a rising hard share, filled from fresh items first;
  8. SFT on the planned round through ``protege.curriculum.Sampler``.
 A final evaluation follows round R. Everything is seeded; see docs/demo.md for what is
 bit-reproducible.
@@ -33,7 +36,7 @@ import torch
 from .. import answers, curriculum as cu, pairs as pairs_mod
 from . import models as M
 from . import world as W
-from .teacher import ProgrammaticTeacher, judge_request, solve_request
+from .teacher import STYLE_PROMPTS, ProgrammaticTeacher, judge_request, solve_request
 
 __all__ = ["DemoConfig", "run", "quick_config", "tiny_config"]
 
@@ -84,8 +87,14 @@ class DemoConfig:
     #: (rebalanced) pool and grows with it, as in TAPIR; a fixed size smaller than the pool drops
     #: most of the easier pool and repeats the hard rows (see docs/demo.md, Ablation)
     round_size: int = 0
+    #: TAPIR expansion: new problems asked per new hard item (EasyDistill's expansion default is 3 to 5
+    #: outputs per request) and the examples shown per request (its default, 2)
+    expand_n: int = 3
+    expand_k: int = 2
     # what the ablation switches off (F1..F4)
     tapir: bool = True
+    expansion: bool = True  #: TAPIR's expansion step (F1b switches it off: the hard share is filled by repeats)
+    refinement: bool = True  #: TAPIR's task-specific response refinement
     fdd: bool = True
     dpo: bool = True
     kd: bool = True
@@ -113,9 +122,12 @@ def tiny_config(**kw: Any) -> DemoConfig:
 
 
 def teacher_spec(cfg: DemoConfig, vocab: int) -> M.TeacherSpec:
-    """The teacher model's spec for ``cfg``. Its corpus is deduplicated against at least the default
-    test set (40 per category), so smaller test sets (``--quick``, tests) share the same weights."""
-    return M.TeacherSpec(cfg.world_seed, max(cfg.test_per_category, 40), cfg.teacher_problems, cfg.teacher_steps,
+    """The teacher model's spec for ``cfg``. Its corpus is deduplicated against the default test set
+    (the first 40 problems per category), so every test-set size shares the shipped weights; with a
+    larger test set (the ablation's) some test problems may be in the teacher model's corpus, which
+    can only raise the teacher's own test accuracy: the student's training pools are always
+    deduplicated against the whole test set."""
+    return M.TeacherSpec(cfg.world_seed, 40, cfg.teacher_problems, cfg.teacher_steps,
                          cfg.teacher_batch, cfg.teacher_lr, cfg.teacher_cfg, vocab)
 
 
@@ -260,6 +272,49 @@ def _subset(items: Sequence[Dict[str, Any]], n: int, seed: int, purpose: str) ->
 _LABELS = list(W.CATEGORIES) + ["Others"]
 
 
+def _solve_checker(teacher: Any) -> Callable[[Dict[str, Any]], bool]:
+    """Checker for generated problems: the teacher solves the problem; the record keeps the
+    rationale and answer; verified when the rationale's final answer parses and checks."""
+    def check(rec: Dict[str, Any]) -> bool:
+        reply = teacher.answer(solve_request(rec["prompt"]))
+        ans = answers.extract(reply, "gsm8k")
+        rec["rationale"], rec["answer"] = reply, ans or ""
+        return ans is not None and answers.check(reply, ans) is answers.Outcome.correct
+    return check
+
+
+def _expand(pool: List[Dict[str, Any]], new_hard: List[Dict[str, Any]], dist: cu.Distribution, test: Sequence[Any],
+            teacher: Any, cfg: DemoConfig, r: int) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    """TAPIR expansion of the round's new hard items: requests -> teacher -> ingestion (test-set and
+    pool de-duplication, verified by the teacher's solution). New items are hard, take the parent's
+    difficulty and keep the request's category and provenance."""
+    reqs = cu.expansion_requests(new_hard, pool, n_per_item=cfg.expand_n, k_examples=cfg.expand_k, target=dist,
+                                 seed=cfg.seed, round=r, threads=1)
+    replies = teacher.answer_batch(reqs)
+    ing = cu.ingest_expansions(reqs, replies, pool, heldout=[p.prompt for p in test], checker=_solve_checker(teacher),
+                               heldout_threshold=W.HELDOUT_THRESHOLD)
+    by_id = {it["id"]: it for it in new_hard}
+    for it in ing.accepted:
+        it.update(difficulty=by_id[it["parent_id"]].get("difficulty", 0.5), is_hard=True)
+    info = {"parents": len(new_hard), "requests": len(reqs), **ing.counts,
+            "by_category": {c: Counter(q["category"] for q in reqs).get(c, 0) for c in W.CATEGORIES}}
+    return ing.accepted, info
+
+
+def _refine(items: List[Dict[str, Any]], teacher: Any, cfg: DemoConfig) -> Dict[str, int]:
+    """TAPIR response refinement of the items' teacher rationales in the demo's per-category style
+    (:data:`~.teacher.STYLE_PROMPTS`); a refinement that changes the final answer is rejected. The
+    raw rationale stays in ``teacher_raw``; the items are updated in place."""
+    reqs = cu.refinement_requests(items, STYLE_PROMPTS, response_field="rationale", seed=cfg.seed)
+    replies = teacher.answer_batch(reqs)
+    res = cu.ingest_refinements(items, reqs, replies, response_field="rationale",
+                                checker=lambda item, text: answers.check(text, str(item["answer"]))
+                                is answers.Outcome.correct)
+    for it, new in zip(items, res.items):
+        it.update(new)
+    return res.counts
+
+
 def _target_distribution(acc: Dict[str, float]) -> cu.Distribution:
     """TAPIR's task-aware target: each category's share ∝ (1 − accuracy) + 0.15 (weak tasks up)."""
     raw = {c: (1.0 - acc.get(c, 0.0)) + 0.15 for c in W.CATEGORIES}
@@ -346,6 +401,10 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
     rounds: List[Dict[str, Any]] = []
     accuracy: List[Dict[str, Any]] = []
     classified: Dict[str, str] = {}
+    expanded: set = set()  # hard items already expanded (each is expanded once)
+    refined: set = set()  # items whose rationale went through refinement (accepted or not)
+    # one planner for all rounds: its `seen` counts (by row id) drive fresh-first and the repeat cap
+    planner = cu.Planner(schedule, [1], seed=cfg.seed)
 
     for r in range(1, cfg.rounds + 1):
         info: Dict[str, Any] = {"round": r}
@@ -479,9 +538,33 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
             info["classified"] = {"items": len(todo), **cstats}
         for it in pool:
             it["category"] = classified[it["id"]]
-        size = cfg.round_size or len(pool)
         if cfg.tapir:
             dist = _target_distribution(ev["per_category"])
+            if cfg.refinement:
+                todo = [it for it in pool if it["id"] not in refined]
+                if todo:
+                    b = phase(f"round {r}: refine")
+                    info["refinement"] = {"items": len(todo), **_refine(todo, teacher, cfg)}
+                    refined.update(it["id"] for it in todo)
+                    b(len(todo), len(todo))
+                    done(b, "refine")
+            if cfg.expansion and cfg.expand_n > 0:
+                new_hard = [it for it in pool if it["is_hard"] and it["id"] not in expanded]
+                if new_hard:
+                    b = phase(f"round {r}: expand")
+                    new, info["expansion"] = _expand(pool, new_hard, dist, test, teacher, cfg, r)
+                    expanded.update(it["id"] for it in new_hard)
+                    expanded.update(it["id"] for it in new)  # generated items are not expanded again
+                    classified.update({it["id"]: it["category"] for it in new})
+                    if cfg.refinement:
+                        info["expansion"]["refinement"] = _refine(new, teacher, cfg)
+                        refined.update(it["id"] for it in new)
+                    pool += new
+                    info["pool"] = len(pool)
+                    b(len(new_hard), len(new_hard))
+                    done(b, "expand")
+        size = cfg.round_size or len(pool)
+        if cfg.tapir:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 bal = cu.rebalance(pool, dist, seed=cfg.seed + r, total=max(len(pool), size), threads=1)
@@ -491,7 +574,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                 it = pool[i]
                 reps[it["id"]] += 1
                 rows.append({**it, "id": f"{it['id']}~{reps[it['id']]}" if reps[it["id"]] > 1 else it["id"]})
-            plan = cu.Planner(schedule, [size], seed=cfg.seed).plan(r - 1, rows)
+            planner.round_sizes = [size]
+            plan = planner.plan(r - 1, rows)
             info["rebalance"] = [list(t) for t in bal.table]
             info["target"] = dist.as_dict()
             info["plan"] = plan.summary()

@@ -8,7 +8,11 @@ parsers. Four kinds of requests, recognised from the prompt like a model would:
 * **classify** (:func:`protege.curriculum.classification_requests`): ``<answer>Category</answer>``;
 * **judge** (:func:`judge_request`): a 0-10 grade of a response in ``<score>N</score>``;
 * **FDD** (:func:`protege.curriculum.feedback_requests`): ``<problem>…</problem>`` holding a
-  harder variant of a solved problem or a similar new problem for a failed one.
+  harder variant of a solved problem or a similar new problem for a failed one;
+* **expand** (:func:`protege.curriculum.expansion_requests`): ``<answer>…</answer>`` holding a new
+  problem of the same category and difficulty (steps, operand size) as the first example;
+* **refine** (:func:`protege.curriculum.refinement_requests` with :data:`STYLE_PROMPTS`): the
+  response rewritten in the category's rationale style, in ``<response>…</response>``.
 
 The teacher "understands" a quoted problem by looking it up in the :class:`~.world.World` that
 generated it — the stand-in for an LLM's reading comprehension. Swap this class for an
@@ -21,8 +25,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .world import CATEGORIES, MAX_SIZE, MAX_STEPS, Problem, World
 
-__all__ = ["SOLVE_TEMPLATE", "JUDGE_TEMPLATE", "solve_request", "judge_request", "ProgrammaticTeacher",
-           "equation_accuracy"]
+__all__ = ["SOLVE_TEMPLATE", "JUDGE_TEMPLATE", "STEPS_STYLE", "STYLE_PROMPTS", "solve_request", "judge_request",
+           "ProgrammaticTeacher", "equation_accuracy"]
 
 #: Rationale request (the demo's own; protege builds classify / FDD requests itself).
 SOLVE_TEMPLATE = ("Solve the following math word problem step by step. Write each calculation as an equation and "
@@ -31,6 +35,16 @@ SOLVE_TEMPLATE = ("Solve the following math word problem step by step. Write eac
 JUDGE_TEMPLATE = ("Please act as an impartial judge and evaluate the accuracy of the response to the math problem "
                   "below. Rate it on a scale of 0 to 10 and reply with the rating in <score></score> tags.\n\n"
                   "Problem:\n{problem}\n\nResponse:\n{response}")
+
+#: The demo's step style (TAPIR's task-specific refinement; the demo's own wording): every
+#: calculation on its own, the first marked "First", the others "Then", and the GSM8K final line.
+STEPS_STYLE = ("Rewrite the response to the instruction below in the step style: each calculation as its own "
+               "sentence, the first starting with 'First' and every later one with 'Then', and a last line "
+               "'#### <answer>' with the final answer unchanged. Put the rewritten response inside "
+               "<response></response> tags and nothing else.\n\nInstruction:\n{instruction}\n\nResponse:\n{response}")
+#: Style per category for the demo: the step style for the categories whose rationales chain several
+#: calculations; Comparison keeps its "most is … fewest is …" rationale (no refinement).
+STYLE_PROMPTS: Dict[str, str] = {c: STEPS_STYLE for c in CATEGORIES if c != "Comparison"}
 
 _EQ = re.compile(r"(-?\d+)\s*([-+*/])\s*(-?\d+)\s*=\s*(-?\d+)")
 
@@ -84,7 +98,7 @@ class ProgrammaticTeacher:
         self.max_steps = MAX_STEPS if max_steps is None else int(max_steps)
         self.max_size = MAX_SIZE if max_size is None else int(max_size)
         self.calls: Dict[str, int] = {"solve": 0, "classify": 0, "judge": 0, "harder": 0, "similar": 0,
-                                      "unknown": 0}
+                                      "expand": 0, "refine": 0, "unknown": 0}
 
     # ----------------------------------------------------------------------------------------------
     def answer(self, request: Mapping[str, Any]) -> str:
@@ -92,6 +106,12 @@ class ProgrammaticTeacher:
         if "Classify the task type" in prompt:
             self.calls["classify"] += 1
             return self._classify(prompt)
+        if "similar in style and difficulty to the examples" in prompt:
+            self.calls["expand"] += 1
+            return self._expand(prompt, int(request.get("seed", 0)))
+        if "<response></response>" in prompt:
+            self.calls["refine"] += 1
+            return self._refine(prompt)
         if "<problem></problem>" in prompt:
             kind = "harder" if "more complex variation" in prompt else "similar"
             self.calls[kind] += 1
@@ -144,3 +164,26 @@ class ProgrammaticTeacher:
             return "I could not read the original problem."
         new = self.world.variant(p, kind, seed, max_steps=self.max_steps, max_size=self.max_size)
         return f"<problem>{new.prompt}</problem>"
+
+    def _expand(self, prompt: str, seed: int) -> str:
+        # The first example is the hard item the request is built around; the new problem has its
+        # category, steps and operand size (the examples are all of that category).
+        m = re.search(r"Example 1:\n(.*?)(?:\n\nExample 2:\n|\Z)", prompt, flags=re.S)
+        p = self._problem(m.group(1) if m else None)
+        if p is None:
+            return "I could not read the examples."
+        new = self.world.variant(p, "expand", seed, max_steps=self.max_steps, max_size=self.max_size)
+        return f"<answer>{new.prompt}</answer>"
+
+    def _refine(self, prompt: str) -> str:
+        body = _after(prompt, "Instruction:\n") or ""
+        instruction, _, response = body.partition("\n\nResponse:\n")
+        p = self._problem(instruction)
+        if p is None or "step style" not in prompt:
+            return "I cannot rewrite this response."
+        eqs = [f"{a} {op} {b} = {c}" for a, op, b, c in _EQ.findall(response.split("####")[0])]
+        final = _after(response, "####")
+        if not eqs or final is None:
+            return f"<response>{response.strip()}</response>"
+        steps = [("First " if k == 0 else "Then ") + e + "." for k, e in enumerate(eqs)]
+        return "<response>" + " ".join(steps) + f" #### {final}</response>"

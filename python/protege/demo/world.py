@@ -69,7 +69,8 @@ def _cap(size: int) -> int:
 class Problem:
     """One word problem: ``id`` (stable), ``category`` (display name), ``key`` (category key),
     ``steps``, ``size``, ``prompt`` (text), ``answer`` (str of an int), ``rationale`` (reference
-    solution ending ``#### answer``), ``origin`` (``seed`` | ``test`` | ``teacher`` | ``harder`` | ``similar``)."""
+    solution ending ``#### answer``), ``origin`` (``seed`` | ``test`` | ``teacher`` | ``harder`` | ``similar``
+    | ``expand``)."""
 
     id: str
     category: str
@@ -354,7 +355,9 @@ class World:
         """FDD variants: ``harder`` = one more step, or larger numbers once ``max_steps`` is reached,
         or — at ``max_steps`` and ``max_size`` (the top of the task's difficulty range) — a new
         problem at that top; ``similar`` = the same category, steps and size with new numbers and
-        context. ``seed`` picks the draw. Raises ValueError for an unknown kind or caps out of range."""
+        context; ``expand`` (TAPIR expansion) = the same as ``similar`` from its own draws, so an
+        expansion never repeats an FDD problem by construction. ``seed`` picks the draw. Raises
+        ValueError for an unknown kind or caps out of range."""
         if not (1 <= max_steps <= MAX_STEPS) or not (1 <= max_size <= MAX_SIZE):
             raise ValueError(f"max_steps/max_size: expected 1..{MAX_STEPS} / 1..{MAX_SIZE}, got {max_steps}/{max_size}")
         steps, size = problem.steps, problem.size
@@ -363,8 +366,8 @@ class World:
                 steps += 1
             elif size < max_size:
                 size += 1
-        elif kind != "similar":
-            raise ValueError(f"kind: expected 'harder' or 'similar', got {kind!r}")
+        elif kind not in ("similar", "expand"):
+            raise ValueError(f"kind: expected 'harder', 'similar' or 'expand', got {kind!r}")
         return self.make(problem.key, steps, size, purpose=f"variant/{kind}", index=int(seed) % (1 << 62),
                          origin=kind)
 
