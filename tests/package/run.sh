@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Package tests: (1) install the C++ SDK from the build tree and build + run examples/cpp with
-# find_package(protege CONFIG REQUIRED); (2) `import protege` in a fresh venv without torch.
+# Package tests, one per install route: (1) install the C++ SDK from the build tree and build + run
+# examples/cpp with find_package(protege CONFIG REQUIRED) and a libtorch consumer with COMPONENTS torch;
+# (2) plain CMake, core only, from the source tree; (3) the pip route (tests/package/wheel.sh);
+# (4) `import protege` in a fresh venv without torch.
 set -euo pipefail
 PY=${1:-.venv/bin/python}
 BUILD=${2:-build/wheel}
@@ -20,6 +22,36 @@ if "$CMAKE" --install "$BUILD" --prefix "$PREFIX" --component sdk >/dev/null; th
 if "$CMAKE" -S examples/cpp -B build/example -DCMAKE_PREFIX_PATH="$root/$PREFIX" -DCMAKE_BUILD_TYPE=Release >/dev/null \
    && "$CMAKE" --build build/example >/dev/null; then ok "examples/cpp builds against the installed package"; else bad "examples/cpp build"; fi
 if build/example/check_answers; then ok "examples/cpp runs"; else bad "examples/cpp run"; fi
+
+# libtorch consumer: find_package(protege CONFIG REQUIRED COMPONENTS torch) finds Torch by itself;
+# at run time libtorch's own libraries come from its lib folder (as for any libtorch program)
+torch_lib=$("$PY" -c "import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))")
+rm -rf build/example-torch
+if "$CMAKE" -S tests/package/torch_consumer -B build/example-torch -DCMAKE_PREFIX_PATH="$root/$PREFIX" \
+     -DCMAKE_BUILD_TYPE=Release >build/example-torch.log 2>&1 && "$CMAKE" --build build/example-torch >>build/example-torch.log 2>&1 \
+   && LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" build/example-torch/torch_consumer
+then ok "COMPONENTS torch consumer builds and runs (no find_package(Torch))"
+else bad "COMPONENTS torch consumer (log: build/example-torch.log)"; fi
+
+# plain CMake from the source tree, core only: configure, build, install, consume
+rm -rf build/pkg-core-install build/example-core
+if "$CMAKE" -S . -B build/pkg-core -DPROTEGE_ENABLE_TORCH=OFF -DPROTEGE_ENABLE_PYTHON=OFF -DPROTEGE_BUILD_TESTS=OFF \
+     -DCMAKE_BUILD_TYPE=Release >build/pkg-core.log 2>&1 && "$CMAKE" --build build/pkg-core -j "${JOBS:-2}" >>build/pkg-core.log 2>&1 \
+   && "$CMAKE" --install build/pkg-core --prefix build/pkg-core-install >>build/pkg-core.log 2>&1 \
+   && "$CMAKE" -S examples/cpp -B build/example-core -DCMAKE_PREFIX_PATH="$root/build/pkg-core-install" >>build/pkg-core.log 2>&1 \
+   && "$CMAKE" --build build/example-core >>build/pkg-core.log 2>&1 && build/example-core/check_answers >/dev/null
+then ok "plain CMake core-only build + install + examples/cpp"; else bad "plain CMake core-only route (log: build/pkg-core.log)"; fi
+# ... and asking that install for COMPONENTS torch fails at configure time, saying why
+rm -rf build/example-core-torch
+if "$CMAKE" -S tests/package/torch_consumer -B build/example-core-torch -DCMAKE_PREFIX_PATH="$root/build/pkg-core-install" \
+     >build/example-core-torch.log 2>&1; then bad "COMPONENTS torch against a core-only install configured"
+elif grep -q "component torch: this protege was built without libtorch" build/example-core-torch.log; then
+  ok "COMPONENTS torch against a core-only install fails naming the reason"
+else bad "COMPONENTS torch against a core-only install: no reason given (build/example-core-torch.log)"; fi
+
+# pip route: sdist + wheel, the wheel in a fresh venv running the README example
+if bash tests/package/wheel.sh "$PY" "$BUILD"; then ok "pip route (python -m build, fresh venv, README example)"
+else bad "pip route (tests/package/wheel.sh)"; fi
 
 # CUDA builds of torch: configure with CUDA off (no toolkit) and with a toolkit whose libnvrtc is found;
 # the GPU runner's dry run (tests/package/torch_cuda_config.sh, tests/package/gpu_run_dry.sh)
