@@ -449,3 +449,16 @@ def test_all_neg_inf_student_row_is_uniform_not_nan():
     assert torch.equal(got, want)
     got.backward()
     assert torch.isfinite(x.grad).all()
+
+
+def test_dense_scatter_workaround_is_bucket_with_a_renormalised_teacher():
+    """Scattering the top-k into -inf teacher logits and calling distill_loss(forward_kl) is
+    KL over the stored ids with the teacher renormalised and the student not: the bucket loss
+    of a teacher whose tail mass is 0."""
+    s, ids, vals, _ = _data(n=6, V=40, k=8, pad=False, seed=7, dtype=torch.float32)
+    vals = vals.float()
+    teacher = torch.full((6, 40), -math.inf).scatter_(-1, ids, vals)
+    dense = pt.distill_loss(s, teacher, divergence="forward_kl")
+    renormed = vals - torch.logsumexp(vals, -1, keepdim=True)
+    torch.testing.assert_close(sparse_distill_loss(s, ids, renormed), dense, rtol=1e-5, atol=1e-6)
+    assert float(sparse_distill_loss(s, ids, vals)) != pytest.approx(float(dense), rel=1e-2)

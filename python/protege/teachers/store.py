@@ -1,0 +1,226 @@
+"""A store of a teacher's top-k log-probs per example, in safetensors shards with a JSON manifest.
+
+Layout of a store folder::
+
+    manifest.json            {"format": "protege-teacher-logprobs", "version": 1, "k", "vocab_size",
+                              "tokenizer", "teacher", "dtype", "shards": [{"file", "examples", "tokens"}]}
+    shard-00000.safetensors  offsets [E+1] int64, token_ids [T] int64,
+                             top_ids [T, k] int64 (-1 = padding), top_logprobs [T, k] float32/bfloat16/float16
+
+safetensors because the tensors are read back without a copy (memory-mapped, one example at a
+time through ``safe_open(...).get_slice``), the format is what the Hugging Face ecosystem already
+ships checkpoints in, and it carries no executable code (unlike pickles). The arrays feed
+``protege.torch.sparse_distill_loss`` directly. ``from_openai_logprobs`` converts an
+OpenAI-compatible ``logprobs.content`` list (vLLM included) through a tokenizer.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from .. import InvalidArgument, IoError
+
+__all__ = ["write_store", "TeacherStore", "from_openai_logprobs", "Conversion"]
+
+FORMAT = "protege-teacher-logprobs"
+VERSION = 1
+_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def write_store(path: str, examples: Iterable[Dict[str, Any]], *, k: int, vocab_size: int, tokenizer: str,
+                teacher: str, dtype: str = "float32", examples_per_shard: int = 4096) -> Dict[str, Any]:
+    """Writes ``examples`` to a new store folder ``path`` and returns its manifest.
+
+    Each example is a mapping with ``token_ids`` ``[T]``, ``top_ids`` ``[T, k']`` and
+    ``top_logprobs`` ``[T, k']`` (lists or tensors, k' ≤ k; shorter rows are padded with id -1).
+    Raises ``InvalidArgument`` naming the example index and field on a bad example, ``IoError``
+    when ``path`` exists and is not an empty folder.
+    """
+    torch = _torch()
+    if dtype not in _DTYPES:
+        raise InvalidArgument(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+    if k < 1 or vocab_size < 1 or examples_per_shard < 1:
+        raise InvalidArgument(f"k, vocab_size and examples_per_shard must be >= 1, got {k}, {vocab_size}, "
+                              f"{examples_per_shard}")
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise IoError(f"{path}: the store folder must not exist or be empty")
+    os.makedirs(path, exist_ok=True)
+    from safetensors.torch import save_file
+
+    tdtype = getattr(torch, dtype)
+    shards: List[Dict[str, Any]] = []
+    buf: List[tuple] = []
+
+    def flush() -> None:
+        if not buf:
+            return
+        lengths = [b[0].numel() for b in buf]
+        offsets = torch.zeros(len(buf) + 1, dtype=torch.int64)
+        offsets[1:] = torch.tensor(lengths, dtype=torch.int64).cumsum(0)
+        name = f"shard-{len(shards):05d}.safetensors"
+        save_file({"offsets": offsets, "token_ids": torch.cat([b[0] for b in buf]),
+                   "top_ids": torch.cat([b[1] for b in buf]), "top_logprobs": torch.cat([b[2] for b in buf]).to(tdtype)},
+                  os.path.join(path, name), metadata={"format": FORMAT})
+        shards.append({"file": name, "examples": len(buf), "tokens": int(offsets[-1])})
+        buf.clear()
+
+    for i, ex in enumerate(examples):
+        for key in ("token_ids", "top_ids", "top_logprobs"):
+            if key not in ex:
+                raise InvalidArgument(f"example {i}: missing field {key!r}")
+        tok = torch.as_tensor(ex["token_ids"], dtype=torch.int64).reshape(-1)
+        ids = torch.as_tensor(ex["top_ids"], dtype=torch.int64)
+        lps = torch.as_tensor(ex["top_logprobs"], dtype=torch.float32)
+        n = tok.numel()
+        if ids.dim() != 2 or ids.shape[0] != n or ids.shape[1] > k or lps.shape != ids.shape:
+            raise InvalidArgument(f"example {i}: top_ids and top_logprobs must have shape [{n}, <= {k}], got "
+                                  f"{list(ids.shape)} and {list(lps.shape)}")
+        bad = (tok < 0) | (tok >= vocab_size)
+        if bool(bad.any()):
+            raise InvalidArgument(f"example {i}: token_ids must lie in [0, {vocab_size}), got {int(tok[bad][0])}")
+        bad = (ids < -1) | (ids >= vocab_size)
+        if bool(bad.any()):
+            raise InvalidArgument(f"example {i}: top_ids must lie in [0, {vocab_size}) or equal -1, got {int(ids[bad][0])}")
+        if bool((~torch.isfinite(lps) & (ids >= 0)).any()):
+            raise InvalidArgument(f"example {i}: top_logprobs must be finite where top_ids >= 0")
+        if ids.shape[1] < k:
+            pad = k - ids.shape[1]
+            ids = torch.cat([ids, torch.full((n, pad), -1, dtype=torch.int64)], 1)
+            lps = torch.cat([lps, torch.zeros(n, pad)], 1)
+        lps = torch.where(ids >= 0, lps, torch.zeros_like(lps))
+        buf.append((tok, ids, lps))
+        if len(buf) == examples_per_shard:
+            flush()
+    flush()
+    manifest = {"format": FORMAT, "version": VERSION, "k": k, "vocab_size": vocab_size, "tokenizer": tokenizer,
+                "teacher": teacher, "dtype": dtype, "shards": shards}
+    with open(os.path.join(path, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
+
+
+class TeacherStore:
+    """Read access to a store written by :func:`write_store`; ``store[i]`` is example ``i`` as a dict of
+    tensors ``token_ids [T]``, ``top_ids [T, k]``, ``top_logprobs [T, k]`` (read from memory-mapped
+    shards). Usable as a ``torch.utils.data.Dataset``. Raises ``IoError`` / ``InvalidArgument``
+    naming the file and field when the manifest or a shard does not match."""
+
+    def __init__(self, path: str):
+        mpath = os.path.join(path, "manifest.json")
+        try:
+            with open(mpath, encoding="utf-8") as f:
+                m = json.load(f)
+        except OSError as e:
+            raise IoError(f"{mpath}: cannot read the manifest ({e.strerror})") from None
+        except json.JSONDecodeError as e:
+            raise IoError(f"{mpath}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from None
+        if m.get("format") != FORMAT or m.get("version") != VERSION:
+            raise InvalidArgument(f"{mpath}: format must be {FORMAT!r} version {VERSION}, got "
+                                  f"{m.get('format')!r} version {m.get('version')!r}")
+        for key in ("k", "vocab_size", "tokenizer", "teacher", "dtype", "shards"):
+            if key not in m:
+                raise InvalidArgument(f"{mpath}: missing field {key!r}")
+        self.path, self.manifest = path, m
+        self.k, self.vocab_size = int(m["k"]), int(m["vocab_size"])
+        self.tokenizer, self.teacher, self.dtype = m["tokenizer"], m["teacher"], m["dtype"]
+        from safetensors import safe_open
+
+        self._shards = []
+        self._starts = [0]
+        for s in m["shards"]:
+            fpath = os.path.join(path, s["file"])
+            if not os.path.isfile(fpath):
+                raise IoError(f"{mpath}: shard {s['file']!r} listed but missing")
+            h = safe_open(fpath, framework="pt")
+            offsets = h.get_tensor("offsets")
+            if offsets.numel() != int(s["examples"]) + 1 or int(offsets[-1]) != int(s["tokens"]):
+                raise InvalidArgument(f"{fpath}: offsets disagree with the manifest "
+                                      f"({offsets.numel() - 1} examples / {int(offsets[-1])} tokens, manifest "
+                                      f"{s['examples']} / {s['tokens']})")
+            if h.get_slice("top_ids").get_shape() != [int(s["tokens"]), self.k]:
+                raise InvalidArgument(f"{fpath}: top_ids must have shape [{s['tokens']}, {self.k}], got "
+                                      f"{h.get_slice('top_ids').get_shape()}")
+            self._shards.append((h, offsets))
+            self._starts.append(self._starts[-1] + int(s["examples"]))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"example index {i} out of range for a store of {len(self)}")
+        i %= len(self)
+        import bisect
+
+        s = bisect.bisect_right(self._starts, i) - 1
+        h, offsets = self._shards[s]
+        j = i - self._starts[s]
+        a, b = int(offsets[j]), int(offsets[j + 1])
+        return {name: h.get_slice(name)[a:b] for name in ("token_ids", "top_ids", "top_logprobs")}
+
+
+@dataclass
+class Conversion:
+    """Result of :func:`from_openai_logprobs`: the example (``token_ids``, ``top_ids``, ``top_logprobs``)
+    and how many token strings could not be mapped to one id (those slots become padding)."""
+
+    example: Dict[str, List]
+    unmapped: int = 0
+    unmapped_tokens: List[str] = field(default_factory=list)
+
+
+def _token_to_id(tok: str, tokenizer, vocab: Dict[str, int]) -> Optional[int]:
+    if tok.startswith("token_id:") and tok[9:].isdigit():  # vLLM return_tokens_as_token_ids=True
+        return int(tok[9:])
+    if tok in vocab:
+        return vocab[tok]
+    ids = tokenizer.encode(tok, add_special_tokens=False)
+    unk = getattr(tokenizer, "unk_token_id", None)
+    return ids[0] if len(ids) == 1 and (unk is None or ids[0] != unk) else None
+
+
+def from_openai_logprobs(content: Sequence[Dict[str, Any]], tokenizer, *, k: Optional[int] = None) -> Conversion:
+    """Converts an OpenAI-compatible ``choices[i].logprobs.content`` list (each entry: ``token``,
+    ``logprob``, ``top_logprobs: [{token, logprob}, ...]``) into a store example.
+
+    Token strings are mapped to ids through ``tokenizer`` (a ``transformers`` tokenizer): vLLM's
+    ``token_id:N`` form, then the vocabulary, then encoding the string when that gives exactly one
+    id. A sampled token that cannot be mapped raises ``InvalidArgument`` (position named); an
+    unmappable or repeated top-k entry becomes a padding slot and is counted in ``unmapped``.
+    ``k`` caps the entries kept per position (default: the longest list).
+    """
+    vocab = tokenizer.get_vocab()
+    kk = k or max((len(e.get("top_logprobs") or []) for e in content), default=1) or 1
+    out = Conversion(example={"token_ids": [], "top_ids": [], "top_logprobs": []})
+    for pos, e in enumerate(content):
+        if "token" not in e:
+            raise InvalidArgument(f"logprobs.content[{pos}]: missing field 'token'")
+        tid = _token_to_id(e["token"], tokenizer, vocab)
+        if tid is None:
+            raise InvalidArgument(f"logprobs.content[{pos}].token {e['token']!r} does not map to one token id")
+        ids: List[int] = []
+        lps: List[float] = []
+        for t in (e.get("top_logprobs") or [])[:kk]:
+            lp = float(t.get("logprob", math.nan))
+            i = _token_to_id(t.get("token", ""), tokenizer, vocab)
+            if i is None or i in ids or not math.isfinite(lp):
+                out.unmapped += 1
+                out.unmapped_tokens.append(t.get("token", ""))
+                continue
+            ids.append(i)
+            lps.append(lp)
+        ids += [-1] * (kk - len(ids))
+        lps += [0.0] * (kk - len(lps))
+        out.example["token_ids"].append(tid)
+        out.example["top_ids"].append(ids)
+        out.example["top_logprobs"].append(lps)
+    return out
