@@ -5,6 +5,7 @@
 #include <algorithm>  // for std::max, std::min
 #include <atomic>     // for std::atomic
 #include <cstdlib>    // for std::getenv
+#include <limits>     // for std::numeric_limits
 #include <mutex>      // for std::once_flag
 
 #include <ATen/ATen.h>
@@ -191,6 +192,17 @@ void check_label_values(const at::Tensor& labels, int64_t vocab, int64_t ignore_
     return;
   }
   at::_assert_async(valid.all(), "protege: labels must lie in [0, V) or equal ignore_index");
+}
+
+void check_no_pos_inf(const at::Tensor& logits, const char* name) {
+  if (logits.numel() == 0) return;
+  const auto bad = logits.max().eq(std::numeric_limits<double>::infinity());  // a reduction, no [N, V] temporary
+  if (logits.is_cpu()) {
+    TORCH_CHECK(!bad.item<bool>(), name,
+                " contains +inf: logits must be finite or -inf (a +inf logit has no softmax; clamp or mask it)");
+    return;
+  }
+  at::_assert_async(bad.logical_not(), "protege: logits contain +inf (must be finite or -inf)");
 }
 
 namespace {

@@ -103,6 +103,10 @@ int64_t get_chunk_budget_bytes();
 /// host synchronisation).
 void check_label_values(const at::Tensor& labels, int64_t vocab, int64_t ignore_index);
 
+/// Logits must not contain +inf (its softmax is undefined): a clear error naming `name` on the
+/// CPU, an asynchronous device assert elsewhere. One max-reduction, no temporary of the input's size.
+void check_no_pos_inf(const at::Tensor& logits, const char* name);
+
 /// Runs `f`, turning a protege::InvalidArgument into a c10::Error (RuntimeError in Python) with
 /// the same message; NotCompiledWithCuda and other protege errors pass through unchanged.
 template <typename F>

@@ -50,6 +50,8 @@ std::tuple<Tensor, Tensor> forward_impl(const Tensor& student, const Tensor& tea
                             temperature_scaling, labels.has_value());
   check_inputs(student, teacher, labels, o);
   const auto& rows_k = select_rows("protege::distill_loss", student.device(), RowOp::distill);
+  check_no_pos_inf(student, "student_logits");
+  check_no_pos_inf(teacher, "teacher_logits");
   const int64_t vs = student.size(-1);
   const auto s2d = student.reshape({-1, vs}).contiguous();
   const auto t2d = teacher.reshape({-1, teacher.size(-1)}).contiguous();

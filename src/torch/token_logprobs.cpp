@@ -19,6 +19,7 @@ std::tuple<Tensor, Tensor> forward_impl(const Tensor& logits, const Tensor& labe
                                         double temperature) {
   check_logits_labels(logits, labels, temperature);
   const auto& k = select_rows("protege::token_logprobs", logits.device(), RowOp::logprobs_forward);
+  check_no_pos_inf(logits, "logits");
   const int64_t vocab = logits.size(-1);
   const auto logits2d = logits.reshape({-1, vocab}).contiguous();
   const auto labels1d = labels.reshape({-1}).contiguous();

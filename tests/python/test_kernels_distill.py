@@ -414,3 +414,16 @@ def test_token_logprobs_all_neg_inf_row_is_uniform_not_nan():
     pt.token_logprobs(x, torch.tensor([1, 0])).sum().backward()
     assert not torch.isnan(x.grad).any()
     torch.testing.assert_close(x.grad[0], torch.tensor([-0.25, 0.75, -0.25, -0.25]))
+
+
+def test_pos_inf_logit_is_a_clear_error():
+    """A +inf logit has no softmax: both backends refuse it by name instead of returning NaN."""
+    x = torch.tensor([[0.0, math.inf, 1.0], [0.0, 1.0, 2.0]])
+    with pytest.raises(RuntimeError, match=r"student_logits contains \+inf"):
+        pt.distill_loss(x, torch.zeros(2, 3))
+    with pytest.raises(RuntimeError, match=r"teacher_logits contains \+inf"):
+        pt.distill_loss(torch.zeros(2, 3), x)
+    with pytest.raises(RuntimeError, match=r"logits contains \+inf"):
+        pt.token_logprobs(x, torch.tensor([1, 0]))
+    # -inf stays allowed (probability 0)
+    assert torch.isfinite(pt.token_logprobs(-x, torch.tensor([0, 0]))).all()
