@@ -180,9 +180,9 @@ def test_padding_slots_are_ignored_wherever_they_are():
 def test_all_padding_row_contributes_zero_with_zero_gradient():
     s, ids, vals, _ = _data(n=3, V=8, k=3, pad=False)
     ids[0] = -1
-    for tail in ("bucket", "renormalize"):
+    for tail, d in [(t, d) for t in ("bucket", "renormalize") for d in DIVS]:
         x = s.clone().requires_grad_(True)
-        out = sparse_distill_loss(x, ids, vals, tail=tail, divergence="jsd", reduction="none")
+        out = sparse_distill_loss(x, ids, vals, tail=tail, divergence=d, reduction="none")
         assert out[0] == 0
         out.sum().backward()
         assert x.grad[0].abs().max() == 0 and torch.isfinite(x.grad).all()
@@ -331,7 +331,8 @@ def _fused_data(n=9, H=6, V=13, k=5, seed=0):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("chunk", [1, 4, None])
 @pytest.mark.parametrize("divergence, tail, temperature",
-                         [("forward_kl", "bucket", 1.0), ("reverse_kl", "bucket", 1.0), ("jsd", "renormalize", 1.5)])
+                         [("forward_kl", "bucket", 1.0), ("forward_kl", "renormalize", 1.5), ("reverse_kl", "bucket", 1.0),
+                          ("jsd", "renormalize", 1.5)])
 def test_fused_matches_unfused_float64(reduction, chunk, divergence, tail, temperature):
     h, W, b, ids, vals, y = _fused_data()
     kw = dict(divergence=divergence, tail=tail, temperature=temperature, reduction=reduction, hard_label_weight=0.2)
@@ -462,3 +463,31 @@ def test_dense_scatter_workaround_is_bucket_with_a_renormalised_teacher():
     renormed = vals - torch.logsumexp(vals, -1, keepdim=True)
     torch.testing.assert_close(sparse_distill_loss(s, ids, renormed), dense, rtol=1e-5, atol=1e-6)
     assert float(sparse_distill_loss(s, ids, vals)) != pytest.approx(float(dense), rel=1e-2)
+
+
+@pytest.mark.parametrize("tail, temperature", [("bucket", 1.0), ("renormalize", 0.7)])
+def test_fused_closed_form_forward_kl_edge_rows(tail, temperature):
+    """The fused forward-KL gradient is closed-form: check it on an all-padding row, a row whose
+    ids cover the vocabulary, a zero-tail row and hard labels, against autograd on the unfused op."""
+    n, H, V = 4, 5, 6
+    g = torch.Generator().manual_seed(11)
+    h = torch.randn(n, H, generator=g, dtype=torch.float64)
+    W = torch.randn(V, H, generator=g, dtype=torch.float64)
+    full = torch.log_softmax(torch.randn(n, V, generator=g, dtype=torch.float64), -1)
+    ids = torch.stack([torch.randperm(V, generator=g) for _ in range(n)])
+    vals = full.gather(-1, ids)
+    ids[0] = -1                                        # all padding
+    ids[2, 3:] = -1                                    # ordinary tail
+    vals[3, :2] = torch.log(torch.tensor([0.4, 0.6], dtype=torch.float64))
+    ids[3, 2:] = -1                                    # tail mass exactly 0
+    y = torch.tensor([1, 4, -100, 0])
+    kw = dict(tail=tail, temperature=temperature, hard_label_weight=0.3)
+    a = [t.clone().requires_grad_(True) for t in (h, W)]
+    b = [t.clone().requires_grad_(True) for t in (h, W)]
+    got = fused_linear_sparse_distill_loss(a[0], a[1], ids, vals, y, chunk_size=3, **kw)
+    ref = sparse_distill_loss(b[0] @ b[1].t(), ids, vals, y, **kw)
+    _close(got, ref, rtol=1e-10, atol=1e-12)
+    got.backward()
+    ref.backward()
+    for x, z in zip(a, b):
+        _close(x.grad, z.grad, rtol=1e-10, atol=1e-12)

@@ -149,6 +149,16 @@ def _divergence(lp: torch.Tensor, lq: torch.Tensor, divergence: str, beta: float
     return beta * _kl(lp, lm) + (1.0 - beta) * _kl(lq, lm)
 
 
+def _outside_sum(e: torch.Tensor, ids: torch.Tensor, valid: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
+    """Σ_{j ∉ stored ids} e_j per row ``[n, 1]`` (one gradient path per element)."""
+    any_valid = valid.any(-1, keepdim=True)
+    first = ids.gather(-1, valid.to(torch.int32).argmax(-1, keepdim=True)).clamp(min=0)
+    target = torch.where(valid, ids, first)
+    zeros = torch.zeros(target.shape, dtype=e.dtype, device=e.device)
+    rest = e.scatter(-1, target, zeros).sum(-1, keepdim=True)
+    return torch.where(any_valid, rest, total)
+
+
 def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optional[torch.Tensor], *,
           divergence: str, beta: float, temperature: float, tail: str, hard_label_weight: float) -> torch.Tensor:
     """Per-row loss of 2-D student logits ``z [n, V]`` (compute dtype) and ids/log-probs ``[n, k]``."""
@@ -182,18 +192,14 @@ def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optiona
             m = torch.where(dead, torch.zeros_like(m), m)
         zc = z - m
         e = zc.exp()
-        log_total = _safe_log(e.sum(-1, keepdim=True))
+        total = e.sum(-1, keepdim=True)
+        log_total = _safe_log(total)
         lq_k = torch.where(valid, zc.gather(-1, safe_ids) - log_total, neg_inf)
         # The student's mass outside the stored ids: exp(z − m) with those ids zeroed, summed
-        # directly (no 1 − Σ q cancellation). Padding slots point at a stored id of their row (same
-        # value written twice, so deterministic), or rewrite column 0 with itself in a row with none.
-        any_valid = valid.any(-1, keepdim=True)
-        first = ids.gather(-1, valid.to(torch.int32).argmax(-1, keepdim=True))
-        target = torch.where(valid, ids, torch.where(any_valid, first, torch.zeros_like(first)))
-        keep_src = ~(valid | any_valid)
-        src = torch.where(keep_src, e.gather(-1, target), torch.zeros(target.shape, dtype=e.dtype, device=e.device))
-        outside = e.scatter(-1, target, src)
-        lq_tail = _safe_log(outside.sum(-1, keepdim=True)) - log_total
+        # directly (no 1 − Σ q cancellation). Padding slots point at a stored id of their row (0
+        # written twice, so deterministic); a row with no stored id takes the whole sum.
+        outside = _outside_sum(e, ids, valid, total)
+        lq_tail = _safe_log(outside) - log_total
         lp_tail = _log1mexp(lse_t)
         # A tail below the rounding of k stored log-probs (k·eps of their dtype) is 0, not noise.
         floor = valid.sum(-1, keepdim=True).to(z.dtype) * torch.finfo(lps.dtype).eps
@@ -377,6 +383,61 @@ class _FusedSparse(torch.autograd.Function):
         return gh, gw, gb, None, None, None, None, None, None, None, None
 
 
+def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weight):
+    """d loss / d z of forward KL (+ hard-label CE) per row, in closed form (no autograd graph).
+
+    bucket: ∂/∂z_j = q_j·(Σ_c p_c − [j∉S]·p_tail/Q_tail) − [j∈S]·p_j; renormalize (restricted
+    to S): (Q_j·Σ P − P_j)/T on S, 0 elsewhere; CE adds w·(softmax(z)_j − [j = y])."""
+    valid = ids >= 0
+    safe = ids.clamp(min=0)
+    zero_k = torch.zeros(ids.shape, dtype=z.dtype, device=z.device)
+    neg_inf = torch.full_like(zero_k, -math.inf)
+    lp = torch.where(valid, lps.to(z.dtype), neg_inf)
+    m = z.amax(-1, keepdim=True)
+    dead = torch.isneginf(m)
+    if bool(dead.any()):
+        z = torch.where(dead, torch.zeros_like(z), z)
+        m = torch.where(dead, torch.zeros_like(m), m)
+    q = None
+    if tail == "renormalize":
+        lp = lp / temperature
+        lse = torch.logsumexp(lp, -1, keepdim=True)
+        fin = torch.isfinite(lse)
+        P = torch.where(valid & fin, (lp - torch.where(fin, lse, torch.zeros_like(lse))).exp(), zero_k)
+        zk = torch.where(valid, z.gather(-1, safe) / temperature, neg_inf)
+        lse_s = torch.logsumexp(zk, -1, keepdim=True)
+        fin_s = torch.isfinite(lse_s)
+        Q = torch.where(valid & fin_s, (zk - torch.where(fin_s, lse_s, torch.zeros_like(lse_s))).exp(), zero_k)
+        gk = (Q * P.sum(-1, keepdim=True) - P) / temperature
+        g = torch.zeros_like(z).scatter_add_(-1, safe, torch.where(valid, gk, zero_k))
+    else:
+        e = (z - m).exp()
+        total = e.sum(-1, keepdim=True)
+        q = e / total
+        lse_t = torch.logsumexp(lp, -1, keepdim=True)
+        covers = valid.sum(-1, keepdim=True) == z.shape[-1]
+        fin = torch.isfinite(lse_t)
+        P = torch.where(valid, (lp - torch.where(covers & fin, lse_t, torch.zeros_like(lse_t))).exp(), zero_k)
+        p_tail = _log1mexp(lse_t).exp()
+        floor = valid.sum(-1, keepdim=True).to(z.dtype) * torch.finfo(lps.dtype).eps
+        p_tail = torch.where(covers | (p_tail <= floor), torch.zeros_like(p_tail), p_tail)
+        q_tail = _outside_sum(e, ids, valid, total) / total
+        ratio = torch.where(p_tail > 0, p_tail / q_tail, torch.zeros_like(p_tail))
+        sum_p = P.sum(-1, keepdim=True) + p_tail
+        g = q * (sum_p - ratio)
+        g.scatter_add_(-1, safe, torch.where(valid, q.gather(-1, safe) * ratio - P, zero_k))
+    w = float(hard_label_weight)
+    if w > 0:
+        if q is None:
+            q = (z - m).exp()
+            q = q / q.sum(-1, keepdim=True)
+        ce = q.clone()
+        ce.scatter_add_(-1, labels.clamp(min=0).unsqueeze(-1), torch.full((z.shape[0], 1), -1.0, dtype=z.dtype,
+                                                                         device=z.device))
+        g = (1.0 - w) * g + w * ce
+    return g
+
+
 def _chunk(hidden, weight, bias, ids, lps, labels, idx, opts, row_weight):
     """Loss of the rows ``idx`` and, when ``row_weight`` is given, d(Σ row_weight·loss)/d logits."""
     logits = _project(hidden.index_select(0, idx), weight, bias).detach()
@@ -384,6 +445,14 @@ def _chunk(hidden, weight, bias, ids, lps, labels, idx, opts, row_weight):
     if row_weight is None:
         with torch.no_grad():
             return _rows(logits, ids.index_select(0, idx), lps.index_select(0, idx), lab, **opts), None
+    if opts["divergence"] == "forward_kl" or (opts["divergence"] == "jsd" and opts["beta"] == 0.0):
+        cids, clps = ids.index_select(0, idx), lps.index_select(0, idx)
+        with torch.no_grad():
+            per = _rows(logits, cids, clps, lab, **opts)
+            g = _forward_kl_grad(logits, cids, clps, lab, temperature=opts["temperature"], tail=opts["tail"],
+                                 hard_label_weight=opts["hard_label_weight"])
+            w = row_weight if isinstance(row_weight, float) else row_weight.to(g.dtype).unsqueeze(-1)
+            return per, g * w
     logits.requires_grad_(True)
     with torch.enable_grad():
         per = _rows(logits, ids.index_select(0, idx), lps.index_select(0, idx), lab, **opts)
