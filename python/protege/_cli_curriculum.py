@@ -322,23 +322,26 @@ def run_feedback_requests(args) -> int:
 def _tally_results(path, on_error, id_field):
     """Per item id: (correct samples, verifiable samples) from records with ``outcome``
     (correct | wrong | unverifiable, as `protege answers check` writes) or a boolean ``correct``."""
-    from . import InvalidArgument
-    from ._io import iter_jsonl
+    from ._io import RecordError
 
-    tally = {}
-    for line, rec in iter_jsonl(path, on_error):
+    def validate(rec, line):
+        # Through the core reader: FILE:LINE: ... in strict mode, skipped and counted in skip mode.
         rid = rec.get(id_field)
         if isinstance(rid, bool) or not isinstance(rid, (str, int)):
-            raise InvalidArgument(f'{path}:{line}: field "{id_field}": expected the item id (str or int), got {rid!r}')
+            raise RecordError(f'field "{id_field}": expected the item id (str or int), got {rid!r}')
+        if not isinstance(rec.get("correct"), bool) and rec.get("outcome") not in ("correct", "wrong", "unverifiable"):
+            raise RecordError(f'expected a boolean "correct" or an "outcome" of correct, wrong or unverifiable (the '
+                              f'output of `protege answers check`), got '
+                              f'{ {k: rec[k] for k in ("correct", "outcome") if k in rec} or "neither"}')
+
+    tally = {}
+    for rec in _read(path, on_error, ids=False, validate=validate):
+        rid = rec.get(id_field)
         right, k = tally.get(str(rid), (0, 0))
         if isinstance(rec.get("correct"), bool):
             right, k = right + rec["correct"], k + 1
         elif rec.get("outcome") in ("correct", "wrong"):
             right, k = right + (rec["outcome"] == "correct"), k + 1
-        elif rec.get("outcome") != "unverifiable":
-            raise InvalidArgument(f'{path}:{line}: expected a boolean "correct" or an "outcome" of correct, wrong or '
-                                  f'unverifiable (the output of `protege answers check`), got '
-                                  f'{ {k: rec[k] for k in ("correct", "outcome") if k in rec} or "neither"}')
         tally[str(rid)] = (right, k)
     return tally
 

@@ -262,3 +262,16 @@ def test_field_errors_name_file_line_and_field(tmp_path, capsys):
     rc, err = _run(["curriculum", "ingest-categories", items, "--replies", replies, "-o", tmp_path / "c.jsonl",
                     "--quiet"], capsys)
     assert rc == 2 and f'{replies}:1: field "reply"' in err, err
+
+
+def test_results_records_are_checked_through_the_reader(tmp_path, capsys):
+    build, inp = _setup(tmp_path, "curriculum feedback-requests")
+    res = tmp_path / "res.jsonl"
+    _write(res, [{"id": f"q{k}", "correct": k % 2 == 0} for k in range(6)],
+           [(1, json.dumps({"id": "q1", "correct": "yes"}))])  # a bad record as line 2
+    out = tmp_path / "out.jsonl"
+    rc, err = _run(build(tmp_path, inp, out), capsys)
+    assert rc == 2 and f'{res}:2: expected a boolean "correct"' in err, err
+    rc, err = _run(build(tmp_path, inp, out) + ["--on-error", "skip"], capsys)
+    assert rc == 0 and "skipped 1 lines" in err and f'skipped {res}:2: expected a boolean "correct"' in err, err
+    assert len(out.read_text().splitlines()) == 6  # every valid result used
