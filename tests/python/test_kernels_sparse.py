@@ -279,6 +279,7 @@ def _bad(**over):
         ({"student_logits": torch.zeros(2, 5, dtype=torch.int64)}, "student_logits must be a float32"),
         ({"labels": torch.tensor([0, 5])}, "labels must lie in [0, 5) or equal ignore_index (-100), got 5"),
         ({"labels": torch.tensor([0])}, "labels must have shape [2], got [1]"),
+        ({"student_logits": torch.tensor([[0.0] * 5, [0.0, 0.0, math.inf, 0.0, 0.0]])}, "student_logits must not hold NaN or +inf, got inf at row 1, column 2"),
         ({"student_logits": torch.zeros(2, 5, device="meta")}, "teacher_ids must be on the same device as the student (meta), got cpu"),
     ],
 )

@@ -280,6 +280,11 @@ def sparse_distill_loss(
     cd = _compute_dtype(student_logits.dtype)
     k = teacher_ids.shape[-1]
     z = student_logits.reshape(-1, vocab).to(cd)
+    if validate:
+        bad = torch.isnan(z.detach()) | torch.isposinf(z.detach())
+        if bool(bad.any()):
+            r, c = (int(x) for x in bad.nonzero()[0])
+            _fail(f"student_logits must not hold NaN or +inf, got {float(z[r, c])} at row {r}, column {c}")
     ids = teacher_ids.reshape(-1, k)
     lps = teacher_logprobs.reshape(-1, k).detach()
     lab = None if labels is None else labels.reshape(-1)
