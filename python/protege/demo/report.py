@@ -14,7 +14,7 @@ from .._io import write_text_atomic
 from .._progress import format_table
 
 __all__ = ["summary_rows", "round_rows", "write_report", "wilson", "accuracy_figure", "curriculum_figure",
-           "losses_figure", "examples_table", "SHORT", "GLOSSARY"]
+           "losses_figure", "examples_table", "pairs_table", "SHORT", "GLOSSARY"]
 
 #: Short column names of the categories.
 SHORT = {"Addition and Subtraction": "add/sub", "Multiplication and Division": "mul/div",
@@ -266,6 +266,12 @@ def examples_table(examples: Sequence[Dict[str, Any]]) -> str:
     return _md_table(rows, ["correct answer", "wrong answer"])
 
 
+def pairs_table(pair_examples: Sequence[Dict[str, Any]]) -> str:
+    """Preference pairs ``{prompt, chosen, rejected}`` as a markdown table."""
+    return _md_table([[f"*{_cell(p['prompt'])}*", "`" + _cell(p["chosen"]) + "`", "`" + _cell(p["rejected"]) + "`"]
+                      for p in pair_examples], ["problem", "chosen", "rejected"])
+
+
 def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
     """Writes report.json, report.md and the PNG plots into ``out_dir``; returns the paths
     (``{"json", "md", "plots"}``)."""
@@ -320,8 +326,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
         lines += [f"## Preference pairs built in round {r['round']}", "",
                   f"protege.pairs turned the student's own samples into {r['pairs']} chosen/rejected pairs for DPO; "
                   "the first ones:", "",
-                  _md_table([[f"*{_cell(p['prompt'])}*", "`" + _cell(p["chosen"]) + "`", "`" + _cell(p["rejected"]) + "`"]
-                             for p in r["pair_examples"]], ["problem", "chosen", "rejected"]), ""]
+                  pairs_table(r["pair_examples"]), ""]
     lines += ["## Sample outputs of the final student", "",
               "The first held-out problems the final student gets right and the first it gets wrong:", "",
               examples_table(report.get("examples", [])), ""]
