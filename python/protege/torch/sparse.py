@@ -389,7 +389,7 @@ class _FusedSparse(torch.autograd.Function):
 
 
 def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weight):
-    """d loss / d z of forward KL (+ hard-label CE) per row, in closed form (no autograd graph).
+    """Per-row forward KL (+ hard-label CE) and its gradient wrt z, in closed form (no autograd graph).
 
     bucket: ∂/∂z_j = q_j·(Σ_c p_c − [j∉S]·p_tail/Q_tail) − [j∈S]·p_j; renormalize (restricted
     to S): (Q_j·Σ P − P_j)/T on S, 0 elsewhere; CE adds w·(softmax(z)_j − [j = y])."""
@@ -414,6 +414,10 @@ def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weigh
         fin_s = torch.isfinite(lse_s)
         Q = torch.where(valid & fin_s, (zk - torch.where(fin_s, lse_s, torch.zeros_like(lse_s))).exp(), zero_k)
         gk = (Q * P.sum(-1, keepdim=True) - P) / temperature
+        ok = valid & fin & fin_s
+        log_p = lp - torch.where(fin, lse, torch.zeros_like(lse))
+        log_q = zk - torch.where(fin_s, lse_s, torch.zeros_like(lse_s))
+        kl = torch.where(ok, P * (log_p - log_q), zero_k).sum(-1)
         g = torch.zeros_like(z).scatter_add_(-1, safe, torch.where(valid, gk, zero_k))
     else:
         e = (z - m).exp()
@@ -423,24 +427,37 @@ def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weigh
         covers = valid.sum(-1, keepdim=True) == z.shape[-1]
         fin = torch.isfinite(lse_t)
         P = torch.where(valid, (lp - torch.where(covers & fin, lse_t, torch.zeros_like(lse_t))).exp(), zero_k)
-        p_tail = _log1mexp(lse_t).exp()
+        log_p_tail = _log1mexp(lse_t)
+        p_tail = log_p_tail.exp()
         floor = valid.sum(-1, keepdim=True).to(z.dtype) * torch.finfo(lps.dtype).eps
         p_tail = torch.where(covers | (p_tail <= floor), torch.zeros_like(p_tail), p_tail)
-        q_tail = _outside_sum(e, ids, valid, total) / total
+        outside = _outside_sum(e, ids, valid, total)
+        q_tail = outside / total
+        log_total = _safe_log(total)
+        log_p = lp - torch.where(covers & fin, lse_t, torch.zeros_like(lse_t))
+        log_q = z.gather(-1, safe) - m - log_total
+        kl = torch.where(valid, P * (log_p - log_q), zero_k).sum(-1)
+        pos = p_tail > 0
+        tail_term = p_tail * (torch.where(pos, log_p_tail, torch.zeros_like(p_tail)) - (_safe_log(outside) - log_total))
+        kl = kl + torch.where(pos, tail_term, torch.zeros_like(p_tail)).squeeze(-1)
         ratio = torch.where(p_tail > 0, p_tail / q_tail, torch.zeros_like(p_tail))
         sum_p = P.sum(-1, keepdim=True) + p_tail
         g = q * (sum_p - ratio)
         g.scatter_add_(-1, safe, torch.where(valid, q.gather(-1, safe) * ratio - P, zero_k))
     w = float(hard_label_weight)
+    per = kl
     if w > 0:
         if q is None:
-            q = (z - m).exp()
-            q = q / q.sum(-1, keepdim=True)
+            e = (z - m).exp()
+            total = e.sum(-1, keepdim=True)
+            q = e / total
+        lab = labels.clamp(min=0).unsqueeze(-1)
+        ce_val = (_safe_log(total) - (z.gather(-1, lab) - m)).squeeze(-1)
         ce = q.clone()
-        ce.scatter_add_(-1, labels.clamp(min=0).unsqueeze(-1), torch.full((z.shape[0], 1), -1.0, dtype=z.dtype,
-                                                                         device=z.device))
+        ce.scatter_add_(-1, lab, torch.full((z.shape[0], 1), -1.0, dtype=z.dtype, device=z.device))
         g = (1.0 - w) * g + w * ce
-    return g
+        per = (1.0 - w) * kl + w * ce_val
+    return per, g
 
 
 def _chunk(hidden, weight, bias, ids, lps, labels, idx, opts, row_weight):
@@ -453,9 +470,8 @@ def _chunk(hidden, weight, bias, ids, lps, labels, idx, opts, row_weight):
     if opts["divergence"] == "forward_kl" or (opts["divergence"] == "jsd" and opts["beta"] == 0.0):
         cids, clps = ids.index_select(0, idx), lps.index_select(0, idx)
         with torch.no_grad():
-            per = _rows(logits, cids, clps, lab, **opts)
-            g = _forward_kl_grad(logits, cids, clps, lab, temperature=opts["temperature"], tail=opts["tail"],
-                                 hard_label_weight=opts["hard_label_weight"])
+            per, g = _forward_kl_grad(logits, cids, clps, lab, temperature=opts["temperature"], tail=opts["tail"],
+                                      hard_label_weight=opts["hard_label_weight"])
             w = row_weight if isinstance(row_weight, float) else row_weight.to(g.dtype).unsqueeze(-1)
             return per, g * w
     logits.requires_grad_(True)
