@@ -510,12 +510,19 @@ def fused_linear_sparse_distill_loss(
     (float64 for float64 hidden states); ``dW`` and ``db`` accumulate in that dtype and are cast to
     the weight's dtype.
 
+    The other options (``divergence``, ``beta``, ``temperature``, ``tail``, ``ignore_index``,
+    ``reduction``, ``hard_label_weight``, ``validate``) are those of :func:`sparse_distill_loss`.
+
     Args:
-        student_hidden: ``[..., H]``; student_weight: ``[V, H]``; student_bias: ``[V]`` or None.
-        teacher_ids, teacher_logprobs, labels: as in :func:`sparse_distill_loss`, leading shape ``[...]``.
+        student_hidden: ``[..., H]`` student hidden states.
+        student_weight: ``[V, H]`` student output-embedding (``lm_head``) weight.
+        teacher_ids: ``[..., k]`` int64 stored top-k token ids (``-1`` = padding), as in
+            :func:`sparse_distill_loss`.
+        teacher_logprobs: ``[..., k]`` stored teacher log-probs of those ids.
+        labels: optional ``[...]`` int64 labels (``ignore_index`` rows are dropped).
+        student_bias: ``[V]`` or None.
         chunk_size: tokens per chunk (None: from :func:`protege.torch.get_chunk_budget`, default
             256 MiB on the CPU and 2 GiB on a GPU).
-        The other options are those of :func:`sparse_distill_loss`.
     Returns:
         float32 (float64 for float64 hidden states): a scalar, or ``[...]`` for ``"none"``.
     Raises:
