@@ -26,6 +26,7 @@ using kernels::Divergence;
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr double kLogFloor = -1e20;
+constexpr double kPosInf = std::numeric_limits<double>::infinity();
 constexpr double kMaxLogRatio = 150.0;
 // Temporaries per block: about a dozen fp32 [block, V] tensors are alive at once. The block budget
 // is 64 MiB on the CPU (cache-friendly) and the chunk budget on a GPU (fewer, larger launches).
@@ -79,14 +80,15 @@ std::pair<Tensor, Tensor> distill_block(const Tensor& s, const Tensor& t, const 
   Tensor div, g;
   switch (o.effective_divergence()) {
     case Divergence::forward_kl: {
-      div = (p * (lp - lq)).sum(1);
+      // P > 0 where Q is exactly 0 (a −inf student logit): +inf (the gradient stays Q − P)
+      div = (p * (lp - lq)).sum(1).masked_fill_((lq.eq(kLogFloor) & lp.gt(kLogFloor)).any(1), kPosInf);
       if (want_grad) g = q - p;
       break;
     }
     case Divergence::reverse_kl: {
       const auto r = lq - lp;
       const auto kl = (q * r).sum(1, true);
-      div = kl.squeeze(1);
+      div = kl.squeeze(1).masked_fill((lp.eq(kLogFloor) & lq.gt(kLogFloor)).any(1), kPosInf);
       if (want_grad) g = q * (r - kl);
       break;
     }

@@ -427,3 +427,19 @@ def test_pos_inf_logit_is_a_clear_error():
         pt.token_logprobs(x, torch.tensor([1, 0]))
     # -inf stays allowed (probability 0)
     assert torch.isfinite(pt.token_logprobs(-x, torch.tensor([0, 0]))).all()
+
+
+@pytest.mark.parametrize("divergence", ["forward_kl", "reverse_kl", "jsd"])
+def test_support_mismatch_gives_inf_like_the_reference(divergence):
+    """KL(P‖Q) with P > 0 where Q = 0 (a −inf student logit) is +inf, and so is KL(Q‖P) with Q > 0
+    where P = 0; rows without such an entry, and JSD (bounded), stay finite and equal the reference."""
+    s = torch.tensor([[0.0, -math.inf, 1.0], [0.5, 1.0, 2.0], [0.0, -math.inf, 1.0]])
+    t = torch.tensor([[0.0, 0.3, 0.0], [0.0, 0.2, -math.inf], [0.0, -math.inf, 2.0]])
+    got = pt.distill_loss(s, t, divergence=divergence, reduction="none")
+    ref = reference(s, t, divergence=divergence, reduction="none")
+    assert torch.equal(torch.isinf(got), torch.isinf(ref.float()))
+    expected_inf = {"forward_kl": [True, False, False], "reverse_kl": [False, True, False], "jsd": [False] * 3}
+    assert torch.isinf(got).tolist() == expected_inf[divergence]
+    finite = ~torch.isinf(ref)
+    _close(got[finite], ref[finite])
+    assert torch.isinf(got.sum()) == any(expected_inf[divergence])

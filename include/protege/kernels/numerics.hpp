@@ -29,6 +29,7 @@
 
 #include <cstdint>  // for std::int64_t, std::uint16_t, std::uint32_t
 #include <cstring>  // for std::memcpy
+#include <limits>   // for std::numeric_limits
 #include <math.h>   // for expf, logf, log1pf, fabsf, fmaxf, fminf, rintf (host and device)
 
 #include "protege/config.hpp"
@@ -51,6 +52,8 @@ namespace kernels::num {
 inline constexpr float kNegInf = -__builtin_huge_valf();
 /// Log-probabilities are floored here so that p·log p stays 0 for p = 0 (exp(kLogFloor) = 0).
 inline constexpr float kLogFloor = -1e20f;
+/// +inf: the value of a KL divergence with support mismatch (P > 0 where Q = 0, or the reverse).
+inline constexpr float kPosInf = std::numeric_limits<float>::infinity();
 /// |log P − log Q| clamp inside the JSD mixture: beyond it the smaller probability is 0 in fp32
 /// relative to the larger one.
 inline constexpr float kMaxLogRatio = 150.0f;
@@ -271,11 +274,16 @@ struct DivElem {
 PROTEGE_HD DivElem div_elem(const DivConsts& c, float lq, float lp, float q, float p) {
   DivElem e;
   switch (c.divergence) {
-    case Divergence::forward_kl: e.loss = p * (lp - lq); break;
+    case Divergence::forward_kl:
+      e.loss = p * (lp - lq);
+      // P > 0 where Q is exactly 0 (a −inf student logit): KL(P‖Q) is +inf, not P·1e20
+      if (lq == kLogFloor && lp > kLogFloor) e.loss = kPosInf;
+      break;
     case Divergence::reverse_kl:
       e.h = lq - lp;
       e.qh = q * e.h;
       e.loss = e.qh;
+      if (lp == kLogFloor && lq > kLogFloor) e.loss = kPosInf;  // Q > 0 where P = 0: +inf
       break;
     case Divergence::jsd: {
       const float d = clamp_log_ratio(lp - lq);

@@ -201,11 +201,14 @@ float row_divergence(const Consts& c, Scratch& s, bool want_grad) {
     case Divergence::forward_kl: {
       const float loss = (p * (lp - lq)).sum();
       if (want_grad) g = q - p;
+      // P > 0 where Q is exactly 0 (a −inf student logit): KL(P‖Q) = +inf (the gradient stays Q − P)
+      if (((lq == num::kLogFloor) && (lp > num::kLogFloor)).any()) return std::numeric_limits<float>::infinity();
       return loss;
     }
     case Divergence::reverse_kl: {
       const float kl = (q * (lq - lp)).sum();  // h = log Q − log P, Σ Q h = KL
       if (want_grad) g = q * ((lq - lp) - kl);
+      if (((lp == num::kLogFloor) && (lq > num::kLogFloor)).any()) return std::numeric_limits<float>::infinity();
       return kl;
     }
     case Divergence::jsd: {
