@@ -1,5 +1,5 @@
 /// @file category.hpp
-/// Task categories (TAPIR / EasyDistill recipe, methods.md §1.5): category distributions (the
+/// Task categories (TAPIR, arXiv 2405.13448; the 32-category recipe of modelscope/easydistill, easydistill/operators/balance.py): category distributions (the
 /// default 32-category DistilQwen2 recipe or a user one), classifier-reply parsing and the
 /// classification request builder.
 ///

@@ -1,5 +1,5 @@
 /// @file critic.hpp
-/// Teacher-as-critic support (Small But Funny, methods.md §1.2 / §5): build pairwise judge
+/// Teacher-as-critic support (Small But Funny, Ravi et al., ACL 2024, arXiv 2402.18113): build pairwise judge
 /// *requests* for candidate pairs in both orders, ingest the judge's answers (token
 /// probabilities of "1" / "2", or a text choice), average over the two orders, report the
 /// position-bias rate, and turn the verdicts into preference pairs or rankings.
