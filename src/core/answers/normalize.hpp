@@ -41,6 +41,19 @@ bool canonical_decimal(std::string_view s, std::string& out);
 /// Whether `key` is a canonical decimal as canonical_decimal() writes it.
 [[nodiscard]] bool is_canonical_decimal(std::string_view key) noexcept;
 
+// ---- passes implemented in normalize_compact.cpp (run by normalize_key()) ----
+
+/// Pass 3: whitespace removal, ASCII lowercase, `.5` -> `0.5` (a space between a command name
+/// and a following letter is kept).
+void compact(std::string_view s, std::string& out);
+
+/// Matching brace partner of every brace in `s` (-1 when unmatched); escaped `\{ \}` are not
+/// grouping braces. `open` is scratch. Iterative, O(|s|).
+void match_braces(std::string_view s, std::vector<std::int32_t>& partner, std::vector<std::int32_t>& open);
+
+/// Pass 4: `\frac12` -> `\frac{1}{2}`, `\frac{1}2` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`.
+void fix_shorthand(std::string_view s, NormScratch& scratch, std::string& out);
+
 // ---- passes implemented in structure.cpp (operate on text that still has spaces) ----
 
 /// Removes commas that separate groups of exactly three digits (`1,234,567.5` -> `1234567.5`);
