@@ -28,6 +28,9 @@ struct RegisterBinder {
   RegisterBinder(const char* name, Binder fn) { binders().emplace_back(name, fn); }
 };
 
+/// Adds the TAPIR expansion/refinement bindings to the curriculum submodule (curriculum_tapir.cpp).
+void bind_curriculum_tapir(py::module_& sub);
+
 /// Wraps a Python callable `cb(done, total)` (or None) as a ProgressCallback that takes the GIL.
 inline ProgressCallback wrap_progress(const py::object& cb) {
   if (cb.is_none()) return {};
