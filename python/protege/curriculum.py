@@ -17,7 +17,7 @@ import json
 import math
 import os
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import InvalidArgument, _core
@@ -467,263 +467,20 @@ def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Option
     return RebalanceResult(out, [tuple(r) for r in table], list(absent))
 
 
-# ---------------------------------------------------------------------------------------------
-# rounds
-# ---------------------------------------------------------------------------------------------
-class Schedule:
-    """Hard share α_r per round (0-based): explicit list, linear, geometric or a callable."""
-
-    def __init__(self, values: Sequence[float], kind: str = "list"):
-        self.values = list(_c.schedule_list([float(v) for v in values]))
-        self.kind = kind
-
-    @classmethod
-    def linear(cls, start: float, end: float, rounds: int) -> "Schedule":
-        return cls(_c.schedule_linear(start, end, rounds), "linear")
-
-    @classmethod
-    def geometric(cls, start: float, ratio: float, rounds: int, cap: float = 1.0) -> "Schedule":
-        return cls(_c.schedule_geometric(start, ratio, rounds, cap), "geometric")
-
-    @classmethod
-    def from_callable(cls, fn: Callable[[int], float], rounds: int) -> "Schedule":
-        """α_r = fn(r) for r in range(rounds), evaluated once (validated to [0, 1])."""
-        return cls([float(fn(r)) for r in range(rounds)], "callable")
-
-    @property
-    def rounds(self) -> int:
-        return len(self.values)
-
-    def __getitem__(self, r: int) -> float:
-        return self.values[r]
-
-    def __repr__(self) -> str:
-        return f"Schedule({self.kind}, {self.values})"
-
-
-@dataclass
-class RoundPlan:
-    """One planned round: ``indices`` (pool positions in training order, array of uint32),
-    ``is_hard`` per row, counts, and a ``fingerprint`` that sampler states are tied to."""
-
-    round: int
-    hard_share: float
-    indices: array
-    is_hard: bytes
-    target_hard: int
-    target_easy: int
-    n_hard: int
-    n_easy: int
-    short_hard: int
-    short_easy: int
-    excluded_seen: int
-    fingerprint: int
-    #: hard rows that are the first copy of an item never planned before (n_hard − fresh_hard: repeats)
-    fresh_hard: int = 0
-    categories: Optional[List[str]] = field(default=None, repr=False)
-    #: optional per-row sampling weights (e.g. TAPIR's w(task)); a Sampler over the plan uses them
-    weights: Optional[List[float]] = field(default=None, repr=False)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def items(self, pool: Sequence[Any]) -> List[Any]:
-        """The planned rows of ``pool`` (repeats included), in order."""
-        return [pool[i] for i in self.indices]
-
-    def summary(self) -> Dict[str, Any]:
-        return {"round": self.round, "hard_share": self.hard_share, "size": len(self), "n_hard": self.n_hard,
-                "n_easy": self.n_easy, "short_hard": self.short_hard, "short_easy": self.short_easy,
-                "excluded_seen": self.excluded_seen, "fresh_hard": self.fresh_hard,
-                "repeat_hard": self.n_hard - self.fresh_hard, "fingerprint": f"{self.fingerprint:016x}"}
-
-
-class Planner:
-    """TAPIR multi-round planner: round r mixes the easier and the hard pool with hard share α_r.
-
-    Keeps how often each pool item was planned (``seen``, by id: the pool may grow between rounds)
-    so that ``max_seen`` (default :data:`DEFAULT_MAX_SEEN`; None: no cap) caps repeats across
-    rounds and ``fresh_first`` fills the hard share from never-planned hard items (e.g. new
-    expanded instructions) before planned ones. Between rounds, feed new student results back
-    (update ``difficulty`` / the hard mask) and call :meth:`plan` for the next round.
-    """
-
-    def __init__(self, schedule: Union[Schedule, Sequence[float], Callable[[int], float]],
-                 round_sizes: Union[int, Sequence[int]], *, rounds: Optional[int] = None, seed: int = 0,
-                 max_seen: Optional[int] = DEFAULT_MAX_SEEN, repeat_if_short: bool = True, shuffle: bool = True,
-                 threads: int = 0, fresh_first: bool = True):
-        if callable(schedule) and not isinstance(schedule, Schedule):
-            if rounds is None:
-                raise InvalidArgument("rounds: required with a callable schedule")
-            schedule = Schedule.from_callable(schedule, rounds)
-        elif not isinstance(schedule, Schedule):
-            schedule = Schedule(schedule)
-        self.schedule = schedule
-        self.round_sizes = [round_sizes] if isinstance(round_sizes, int) else list(round_sizes)
-        self.seed, self.max_seen = seed, max_seen
-        self.repeat_if_short, self.shuffle, self.threads = repeat_if_short, shuffle, threads
-        self.fresh_first = fresh_first
-        self.seen: Optional[array] = None
-        self._seen_ids: Optional[List[str]] = None  # the ids `seen` is aligned with (None: the caller's order)
-        self.plans: List[RoundPlan] = []
-
-    def plan(self, round: int, pool: Optional[List[Dict[str, Any]]] = None, *,
-             hard: Optional[Sequence[bool]] = None, ids: Optional[Sequence[str]] = None,
-             commit: bool = True) -> RoundPlan:
-        """Plans ``round`` over ``pool`` items (with an ``is_hard`` field, or a ``hard`` mask) or
-        columns ``hard`` + ``ids``. ``commit`` records the rows in ``seen``."""
-        if pool is not None:
-            ids = ensure_ids(pool)
-            if hard is None:
-                try:
-                    hard = [bool(it["is_hard"]) for it in pool]
-                except KeyError as exc:
-                    raise InvalidArgument('pool: field "is_hard" missing; pass hard=... or select_hard first') from exc
-        if hard is None or ids is None:
-            raise InvalidArgument("plan: give a pool, or both hard and ids")
-        ids = ids if isinstance(ids, (list, array)) else list(ids)
-        if len(hard) != len(ids):
-            raise InvalidArgument(f"plan: hard ({len(hard)}) and ids ({len(ids)}) differ in length")
-        mask = hard if isinstance(hard, (bytes, bytearray, array)) else bytes(1 if h else 0 for h in hard)
-        seen = self.seen if self.seen is not None and len(self.seen) == len(ids) else None
-        if self.seen is not None and self._seen_ids is not None and self._seen_ids != list(ids):
-            by_id = dict(zip(self._seen_ids, self.seen))  # the pool changed: carry the counts by id
-            seen = array("I", [by_id.get(i, 0) for i in ids])
-        counts = None
-        if commit:  # the rows are counted into `seen` by the core, in item order
-            counts = seen if seen is not None else array("I", [0]) * len(ids)
-        d = _c.plan_round(self.schedule.values, self.round_sizes, round, mask, ids, seen, self.seed, self.max_seen,
-                          self.repeat_if_short, self.shuffle, self.threads, counts, self.fresh_first)
-        idx = d.pop("indices")
-        plan = RoundPlan(indices=idx, **d)
-        if pool is not None:
-            plan.categories = [pool[i].get("category", "") for i in idx]
-        if commit:
-            self.seen = counts
-            self._seen_ids = list(ids)
-            self.plans.append(plan)
-        return plan
-
-
-# ---------------------------------------------------------------------------------------------
-# FDD
-# ---------------------------------------------------------------------------------------------
-def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool], Sequence[bool]], *, round: int,
-                      n: int = 1, seed: int = 0, harder_template: Optional[str] = None,
-                      similar_template: Optional[str] = None, answer_field: str = "answer") -> List[Dict[str, Any]]:
-    """FDD requests: a harder variant of each problem the student solved, a similar new problem for each it failed.
-
-    Args:
-        items: the problems (``prompt``/``problem``/``question``, ``id``, ``answer``).
-        correct: solved or not per item: a list aligned with ``items`` or a dict keyed by id.
-        round: the curriculum round (recorded in each request and its id).
-        n: requests per item.
-        seed: seed of the per-request generation seeds.
-        harder_template: the harder-variant prompt (placeholders ``{problem}``, ``{answer}``);
-            None: ``DEFAULT_HARDER_TEMPLATE``.
-        similar_template: the similar-problem prompt; None: ``DEFAULT_SIMILAR_TEMPLATE``.
-        answer_field: the field holding an item's answer.
-
-    Returns:
-        ``n`` requests per item, each ``{"request_id", "parent_id", "kind", "round", "sample",
-        "prompt", "seed"}`` (``request_id`` = ``parent:kind:rR:sample``).
-
-    Raises:
-        protege.InvalidArgument: an item without a result (naming its id) or lists of different lengths.
-
-    Examples:
-        >>> reqs = feedback_requests([{"id": "g1", "problem": "2+2?", "answer": "4"}], [True], round=1, n=2)
-        >>> [(r["request_id"], r["kind"]) for r in reqs]
-        [('g1:harder:r1:0', 'harder'), ('g1:harder:r1:1', 'harder')]
-    """
-    ids = ensure_ids(items)
-    if isinstance(correct, dict):
-        missing = [i for i in ids if i not in correct]
-        if missing:
-            raise InvalidArgument(f'correct: no result for item id "{missing[0]}" ({len(missing)} missing)')
-        flags = [bool(correct[i]) for i in ids]
-    else:
-        flags = [bool(c) for c in correct]
-        if len(flags) != len(ids):
-            raise InvalidArgument(f"correct ({len(flags)}) and items ({len(ids)}) differ in length")
-    problems = [_prompt_of(it, k) for k, it in enumerate(items)]
-    answers = [str(it.get(answer_field, "")) for it in items]
-    return list(_c.feedback_requests(ids, problems, [1 if f else 0 for f in flags], round, n, seed, harder_template,
-                                     similar_template, answers))
-
-
-@dataclass
-class IngestResult:
-    """``accepted``: new items with provenance; ``rejected``: ``(record, reason)``; ``counts`` by reason."""
-
-    accepted: List[Dict[str, Any]]
-    rejected: List[Tuple[Dict[str, Any], str]]
-    counts: Dict[str, int]
-
-
-def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[str, Any]], *, round: int,
-                     heldout: Sequence[Union[str, Dict[str, Any]]] = (), checker: Optional[Callable[[Dict[str, Any]], bool]] = None,
-                     require_verified: Optional[bool] = None, ngram: int = 5, near_threshold: float = 0.8,
-                     heldout_threshold: float = 0.5, tag: str = "problem", reply_field: str = "reply") -> IngestResult:
-    """Ingests teacher-generated problems with provenance and de-duplication.
-
-    Each record has ``parent_id`` (or a ``request_id`` from :func:`feedback_requests`), ``kind`` /
-    ``origin`` (``harder`` | ``similar``) and the problem as ``prompt`` or a teacher ``reply``
-    (``<problem>…</problem>`` extracted). Exact and word-n-gram near duplicates of the pool, the
-    held-out set and earlier accepted items are rejected. With a ``checker(record) -> bool`` the
-    record's ``verified`` is set from it and verification is required (unless
-    ``require_verified=False``). Unknown parents raise naming the position.
-    """
-    parents, kinds, prompts, verified, records = [], [], [], [], []
-    for k, g in enumerate(generated):
-        g = dict(g)
-        pid = g.get("parent_id")
-        if pid is None and "request_id" in g:
-            pid = str(g["request_id"]).split(":")[0]
-        if not isinstance(pid, str) or not pid:
-            raise InvalidArgument(f'generated[{k}]: field "parent_id": missing (or give request_id)')
-        kind = g.get("kind", g.get("origin"))
-        if kind not in ("harder", "similar"):
-            raise InvalidArgument(f'generated[{k}]: field "kind": expected "harder" or "similar", got {kind!r}')
-        if "prompt" in g and isinstance(g["prompt"], str):
-            text = g["prompt"].strip()
-        elif reply_field in g and isinstance(g[reply_field], str):
-            text = _c.parse_generated_problem(g[reply_field], tag, False)
-        else:
-            raise InvalidArgument(f'generated[{k}]: field "prompt" (or "{reply_field}"): missing or not a string')
-        g["parent_id"], g["prompt"] = pid, text
-        if checker is not None:
-            g["verified"] = bool(checker(g))
-        parents.append(pid)
-        kinds.append(kind)
-        prompts.append(text)
-        verified.append(g.get("verified"))
-        records.append(g)
-    pool_ids = ensure_ids(list(pool)) if pool else []
-    pool_texts = [_prompt_of(p, k) for k, p in enumerate(pool)]
-    held = [h if isinstance(h, str) else _prompt_of(h, k) for k, h in enumerate(heldout)]
-    need = checker is not None if require_verified is None else require_verified
-    acc, acc_ids, rej = _c.ingest_generated(pool_texts, held, parents, kinds, [round] * len(records), prompts,
-                                            verified, ngram, near_threshold, heldout_threshold, need, pool_ids)
-    accepted = []
-    for pos, cid in zip(acc, acc_ids):
-        g = records[pos]
-        item = {k: v for k, v in g.items() if k not in ("reply", "request_id", "kind")}
-        item.update({"id": cid, "prompt": g["prompt"], "parent_id": g["parent_id"], "round": round,
-                     "origin": kinds[pos]})
-        accepted.append(item)
-    rejected = [(records[pos], why) for pos, why in rej]
-    counts: Dict[str, int] = {"accepted": len(accepted)}
-    for _, why in rej:
-        counts[why] = counts.get(why, 0) + 1
-    return IngestResult(accepted, rejected, counts)
-
-
+from ._curriculum_planner import Planner, RoundPlan, Schedule  # noqa: E402,F401
+from ._curriculum_feedback import IngestResult, feedback_requests, ingest_generated  # noqa: E402,F401
 from ._curriculum_sampler import CurriculumCallback_factory as _cb_factory  # noqa: E402
 from ._curriculum_sampler import Sampler, plot_plan  # noqa: E402,F401
 from ._curriculum_expansion import (  # noqa: E402,F401
     DEFAULT_EXPANSION_TEMPLATE, DEFAULT_STYLE_PROMPTS, RefinementResult, RequestList, expansion_requests,
     ingest_expansions, ingest_refinements, refinement_requests)
+
+# the parts live in private modules; their public names belong to this one (help(), repr, pickle)
+for _obj in (IngestResult, feedback_requests, ingest_generated, Planner, RoundPlan, Schedule, Sampler, plot_plan,
+             RefinementResult, RequestList, expansion_requests, ingest_expansions, ingest_refinements,
+             refinement_requests):
+    _obj.__module__ = __name__
+del _obj
 
 
 def __getattr__(name: str):

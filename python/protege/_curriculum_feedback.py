@@ -1,0 +1,123 @@
+"""FDD (feedback-driven distillation): requests to the teacher for harder variants of the
+problems the student solved and similar new ones for those it failed, and the ingestion of the
+generated problems with provenance and de-duplication (part of :mod:`protege.curriculum`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import InvalidArgument, _core
+from .curriculum import _prompt_of, ensure_ids
+
+_c = _core.curriculum
+
+
+def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool], Sequence[bool]], *, round: int,
+                      n: int = 1, seed: int = 0, harder_template: Optional[str] = None,
+                      similar_template: Optional[str] = None, answer_field: str = "answer") -> List[Dict[str, Any]]:
+    """FDD requests: a harder variant of each problem the student solved, a similar new problem for each it failed.
+
+    Args:
+        items: the problems (``prompt``/``problem``/``question``, ``id``, ``answer``).
+        correct: solved or not per item: a list aligned with ``items`` or a dict keyed by id.
+        round: the curriculum round (recorded in each request and its id).
+        n: requests per item.
+        seed: seed of the per-request generation seeds.
+        harder_template: the harder-variant prompt (placeholders ``{problem}``, ``{answer}``);
+            None: ``DEFAULT_HARDER_TEMPLATE``.
+        similar_template: the similar-problem prompt; None: ``DEFAULT_SIMILAR_TEMPLATE``.
+        answer_field: the field holding an item's answer.
+
+    Returns:
+        ``n`` requests per item, each ``{"request_id", "parent_id", "kind", "round", "sample",
+        "prompt", "seed"}`` (``request_id`` = ``parent:kind:rR:sample``).
+
+    Raises:
+        protege.InvalidArgument: an item without a result (naming its id) or lists of different lengths.
+
+    Examples:
+        >>> reqs = feedback_requests([{"id": "g1", "problem": "2+2?", "answer": "4"}], [True], round=1, n=2)
+        >>> [(r["request_id"], r["kind"]) for r in reqs]
+        [('g1:harder:r1:0', 'harder'), ('g1:harder:r1:1', 'harder')]
+    """
+    ids = ensure_ids(items)
+    if isinstance(correct, dict):
+        missing = [i for i in ids if i not in correct]
+        if missing:
+            raise InvalidArgument(f'correct: no result for item id "{missing[0]}" ({len(missing)} missing)')
+        flags = [bool(correct[i]) for i in ids]
+    else:
+        flags = [bool(c) for c in correct]
+        if len(flags) != len(ids):
+            raise InvalidArgument(f"correct ({len(flags)}) and items ({len(ids)}) differ in length")
+    problems = [_prompt_of(it, k) for k, it in enumerate(items)]
+    answers = [str(it.get(answer_field, "")) for it in items]
+    return list(_c.feedback_requests(ids, problems, [1 if f else 0 for f in flags], round, n, seed, harder_template,
+                                     similar_template, answers))
+
+
+@dataclass
+class IngestResult:
+    """``accepted``: new items with provenance; ``rejected``: ``(record, reason)``; ``counts`` by reason."""
+
+    accepted: List[Dict[str, Any]]
+    rejected: List[Tuple[Dict[str, Any], str]]
+    counts: Dict[str, int]
+
+
+def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[str, Any]], *, round: int,
+                     heldout: Sequence[Union[str, Dict[str, Any]]] = (), checker: Optional[Callable[[Dict[str, Any]], bool]] = None,
+                     require_verified: Optional[bool] = None, ngram: int = 5, near_threshold: float = 0.8,
+                     heldout_threshold: float = 0.5, tag: str = "problem", reply_field: str = "reply") -> IngestResult:
+    """Ingests teacher-generated problems with provenance and de-duplication.
+
+    Each record has ``parent_id`` (or a ``request_id`` from :func:`feedback_requests`), ``kind`` /
+    ``origin`` (``harder`` | ``similar``) and the problem as ``prompt`` or a teacher ``reply``
+    (``<problem>…</problem>`` extracted). Exact and word-n-gram near duplicates of the pool, the
+    held-out set and earlier accepted items are rejected. With a ``checker(record) -> bool`` the
+    record's ``verified`` is set from it and verification is required (unless
+    ``require_verified=False``). Unknown parents raise naming the position.
+    """
+    parents, kinds, prompts, verified, records = [], [], [], [], []
+    for k, g in enumerate(generated):
+        g = dict(g)
+        pid = g.get("parent_id")
+        if pid is None and "request_id" in g:
+            pid = str(g["request_id"]).split(":")[0]
+        if not isinstance(pid, str) or not pid:
+            raise InvalidArgument(f'generated[{k}]: field "parent_id": missing (or give request_id)')
+        kind = g.get("kind", g.get("origin"))
+        if kind not in ("harder", "similar"):
+            raise InvalidArgument(f'generated[{k}]: field "kind": expected "harder" or "similar", got {kind!r}')
+        if "prompt" in g and isinstance(g["prompt"], str):
+            text = g["prompt"].strip()
+        elif reply_field in g and isinstance(g[reply_field], str):
+            text = _c.parse_generated_problem(g[reply_field], tag, False)
+        else:
+            raise InvalidArgument(f'generated[{k}]: field "prompt" (or "{reply_field}"): missing or not a string')
+        g["parent_id"], g["prompt"] = pid, text
+        if checker is not None:
+            g["verified"] = bool(checker(g))
+        parents.append(pid)
+        kinds.append(kind)
+        prompts.append(text)
+        verified.append(g.get("verified"))
+        records.append(g)
+    pool_ids = ensure_ids(list(pool)) if pool else []
+    pool_texts = [_prompt_of(p, k) for k, p in enumerate(pool)]
+    held = [h if isinstance(h, str) else _prompt_of(h, k) for k, h in enumerate(heldout)]
+    need = checker is not None if require_verified is None else require_verified
+    acc, acc_ids, rej = _c.ingest_generated(pool_texts, held, parents, kinds, [round] * len(records), prompts,
+                                            verified, ngram, near_threshold, heldout_threshold, need, pool_ids)
+    accepted = []
+    for pos, cid in zip(acc, acc_ids):
+        g = records[pos]
+        item = {k: v for k, v in g.items() if k not in ("reply", "request_id", "kind")}
+        item.update({"id": cid, "prompt": g["prompt"], "parent_id": g["parent_id"], "round": round,
+                     "origin": kinds[pos]})
+        accepted.append(item)
+    rejected = [(records[pos], why) for pos, why in rej]
+    counts: Dict[str, int] = {"accepted": len(accepted)}
+    for _, why in rej:
+        counts[why] = counts.get(why, 0) + 1
+    return IngestResult(accepted, rejected, counts)
