@@ -24,18 +24,18 @@ bit-reproducible.
 """
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 
 from .. import answers, curriculum as cu, pairs as pairs_mod
 from . import models as M
 from . import world as W
+from .training import dpo_phase, evaluate, sample_rationales, sft_steps  # noqa: F401 (re-exported)
 from .teacher import STYLE_PROMPTS, ProgrammaticTeacher, judge_request, solve_request
 
 __all__ = ["DemoConfig", "run", "quick_config", "tiny_config"]
@@ -140,124 +140,6 @@ class _NullBar:
 
     def close(self) -> None:
         pass
-
-
-# --------------------------------------------------------------------------------------------------
-# model helpers
-# --------------------------------------------------------------------------------------------------
-def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], *, max_new: int,
-             batch: int = 256, progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, Any]:
-    """Greedy accuracy per category with protege.answers; returns {"per_category", "overall", "texts",
-    "correct" (per problem), "n" (problems per category)}."""
-    texts: List[str] = []
-    for s in range(0, len(problems), batch):
-        chunk = problems[s: s + batch]
-        outs = model.generate([M.prompt_ids(tok, p.prompt) for p in chunk], max_new=max_new)
-        texts += [tok.decode(o) for o in outs]
-        if progress:
-            progress(min(s + batch, len(problems)), len(problems))
-    outcomes = answers.check_batch(texts, [p.answer for p in problems], threads=1)
-    per: Dict[str, List[int]] = defaultdict(list)
-    for p, o in zip(problems, outcomes):
-        per[p.category].append(int(o is answers.Outcome.correct))
-    per_cat = {c: sum(per[c]) / len(per[c]) for c in W.CATEGORIES if per[c]}
-    overall = sum(int(o is answers.Outcome.correct) for o in outcomes) / max(1, len(outcomes))
-    return {"per_category": per_cat, "overall": overall, "texts": texts,
-            "correct": [o is answers.Outcome.correct for o in outcomes], "n": {c: len(per[c]) for c in per_cat}}
-
-
-def _teacher_hidden(teacher: M.TinyGPT, toks: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return teacher.hidden(toks)
-
-
-def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]],
-              *, steps: int, cfg: DemoConfig, lr: float, progress, losses: List[float], opt_state=None):
-    """SFT with protege's fused_linear_distill_loss: (1-w)·JSD(teacher‖student logits) + w·CE.
-    ``rows(step)`` gives the batch (dicts with prompt, rationale)."""
-    import protege.torch as pt
-
-    w = 1.0 if not cfg.kd else cfg.hard_label_weight
-    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    student.train()
-    buckets: List[List[Dict[str, Any]]] = []
-    for step in range(steps):
-        for grp in opt.param_groups:
-            grp["lr"] = M.lr_at(step, steps, lr, warmup=min(20, max(1, steps // 10)))
-        if step % 4 == 0:  # draw 4 batches at once and group them by length (less padding)
-            drawn = [r for k in range(4) for r in rows(step + k)]
-            order = sorted(range(len(drawn)), key=lambda i: (len(drawn[i]["prompt"]) + len(drawn[i]["rationale"]), i))
-            size = len(order) // 4
-            groups = [[drawn[i] for i in order[k * size:(k + 1) * size]] for k in range(4)]
-            buckets = groups[1::2] + groups[0::2]
-        batch = buckets[step % 4]
-        toks, labels = M.encode_batch(tok, [r["prompt"] for r in batch], [r["rationale"] for r in batch])
-        h_t = _teacher_hidden(teacher, toks)
-        h_s = student.hidden(toks)
-        loss = pt.fused_linear_distill_loss(h_s, student.lm_head.weight, h_t, teacher.lm_head.weight, labels,
-                                            divergence="jsd", beta=cfg.jsd_beta, hard_label_weight=w)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-        progress(step + 1, steps)
-    student.eval()
-
-
-def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str, Any]], *, cfg: DemoConfig,
-              gen: torch.Generator, progress, losses: List[float]) -> Dict[str, float]:
-    """One DPO phase with protege's fused_linear_preference_loss; the reference is a frozen copy
-    of the student. Adds ``dpo_nll_weight`` × the chosen rationales' mean token NLL."""
-    import protege.torch as pt
-
-    ref = copy.deepcopy(student).eval()
-    for p in ref.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.AdamW(student.parameters(), lr=cfg.dpo_lr, weight_decay=0.0)
-    student.train()
-    n = len(pair_rows)
-    acc_sum, margin_sum = 0.0, 0.0
-    for step in range(cfg.dpo_steps):
-        idx = torch.randint(0, n, (min(cfg.dpo_batch, n),), generator=gen).tolist()
-        batch = [pair_rows[i] for i in idx]
-        prompts = [r["prompt"] for r in batch] * 2
-        comps = [r["chosen"] for r in batch] + [r["rejected"] for r in batch]
-        toks, labels = M.encode_batch(tok, prompts, comps)
-        h = student.hidden(toks)
-        with torch.no_grad():
-            h_ref = ref.hidden(toks)
-        loss, cr, rr = pt.fused_linear_preference_loss(h, student.lm_head.weight, labels, ref_hidden=h_ref,
-                                                        ref_weight=ref.lm_head.weight, kind="dpo", beta=cfg.dpo_beta)
-        if cfg.dpo_nll_weight > 0:
-            B = len(batch)
-            nll = -pt.fused_linear_sequence_logprobs(h[:B], student.lm_head.weight, labels[:B], average=True).mean()
-            loss = loss + cfg.dpo_nll_weight * nll
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-        acc_sum += float((cr > rr).float().mean())
-        margin_sum += float((cr - rr).mean())
-        progress(step + 1, cfg.dpo_steps)
-    student.eval()
-    k = max(1, cfg.dpo_steps)
-    return {"reward_accuracy": acc_sum / k, "reward_margin": margin_sum / k}
-
-
-def sample_rationales(model: M.TinyGPT, tok: M.Tokenizer, items: Sequence[Dict[str, Any]], *, k: int,
-                      temperature: float, max_new: int, gen: torch.Generator, progress,
-                      batch: int = 256) -> List[List[str]]:
-    """k sampled rationales per item (the k copies of an item decode in one batch)."""
-    flat = [it["prompt"] for it in items for _ in range(k)]
-    out: List[str] = []
-    for s in range(0, len(flat), batch):
-        ids = model.generate([M.prompt_ids(tok, p) for p in flat[s: s + batch]], max_new=max_new,
-                             temperature=temperature, generator=gen)
-        out += [tok.decode(o) for o in ids]
-        progress(min(s + batch, len(flat)), len(flat))
-    return [out[i * k: (i + 1) * k] for i in range(len(items))]
 
 
 def _subset(items: Sequence[Dict[str, Any]], n: int, seed: int, purpose: str) -> List[Dict[str, Any]]:
