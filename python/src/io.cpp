@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "json_py.hpp"
 #include "protege/io/jsonl.hpp"
 #include "protege/io/output.hpp"
 
@@ -13,32 +14,6 @@ namespace protege::python {
 namespace {
 
 using nlohmann::json;
-
-// JSON -> Python. Depth is bounded by the reader's max_depth, so the recursion is too.
-py::object to_py(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return py::none();
-    case json::value_t::boolean: return py::bool_(j.get<bool>());
-    case json::value_t::number_integer: return py::int_(j.get<std::int64_t>());
-    case json::value_t::number_unsigned: return py::int_(j.get<std::uint64_t>());
-    case json::value_t::number_float: return py::float_(j.get<double>());
-    case json::value_t::string: {
-      const auto& s = j.get_ref<const std::string&>();  // valid UTF-8: the parser checked it
-      return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict"));
-    }
-    case json::value_t::array: {
-      py::list out(j.size());
-      for (std::size_t i = 0; i < j.size(); ++i) out[i] = to_py(j[i]);
-      return out;
-    }
-    case json::value_t::object: {
-      py::dict out;
-      for (const auto& item : j.items()) out[py::str(item.key())] = to_py(item.value());
-      return out;
-    }
-    default: return py::none();
-  }
-}
 
 std::string type_name(const py::handle& h) { return py::str(py::type::of(h).attr("__name__")).cast<std::string>(); }
 
@@ -114,7 +89,7 @@ py::tuple read_jsonl(const std::string& path, const std::string& on_error, std::
   const auto report = io::read_jsonl(
       path,
       [&](json& rec, std::int64_t line) {
-        py::object obj = to_py(rec);
+        py::object obj = json_to_py(rec);
         if (!validate.is_none()) {
           try {
             validate(obj, line);

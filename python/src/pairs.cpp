@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "json_py.hpp"
 #include "protege/pairs/pairs.hpp"
 
 namespace protege::python {
@@ -38,31 +39,6 @@ json to_json(const py::handle& h, int depth = 0) {
                                     py::str(py::type::of(h).attr("__name__")).cast<std::string>()));
 }
 
-py::object to_py(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return py::none();
-    case json::value_t::boolean: return py::bool_(j.get<bool>());
-    case json::value_t::number_integer: return py::int_(j.get<std::int64_t>());
-    case json::value_t::number_unsigned: return py::int_(j.get<std::uint64_t>());
-    case json::value_t::number_float: return py::float_(j.get<double>());
-    case json::value_t::string: {
-      const auto& s = j.get_ref<const std::string&>();
-      return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
-    }
-    case json::value_t::array: {
-      py::list out(j.size());
-      for (std::size_t i = 0; i < j.size(); ++i) out[i] = to_py(j[i]);
-      return out;
-    }
-    case json::value_t::object: {
-      py::dict out;
-      for (const auto& [k, v] : j.items()) out[py::str(k)] = to_py(v);
-      return out;
-    }
-    default: return py::none();
-  }
-}
-
 pp::PairConfig make_config(const py::dict& options, int threads) {
   pp::PairConfig c = pp::config_from_json(to_json(options));
   c.threads = threads;
@@ -71,14 +47,14 @@ pp::PairConfig make_config(const py::dict& options, int threads) {
 
 py::list rows_to_py(const std::vector<json>& rows) {
   py::list out(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) out[i] = to_py(rows[i]);
+  for (std::size_t i = 0; i < rows.size(); ++i) out[i] = json_to_py(rows[i]);
   return out;
 }
 
 py::dict stats_to_py(const pp::Result& r) {
   json s = pp::stats_json(r);
   s["seconds"] = r.stats.seconds;
-  return to_py(s).cast<py::dict>();
+  return json_to_py(s).cast<py::dict>();
 }
 
 pp::Result build_from(pp::ReadResult read, const pp::PairConfig& c, const ProgressCallback& progress) {
@@ -155,7 +131,7 @@ void bind(py::module_& m) {
       py::arg("progress") = py::none(), "As build_file over in-memory JSONL text.");
   sub.def(
       "config",
-      [](const py::dict& options) { return to_py(pp::config_to_json(pp::config_from_json(to_json(options)))); },
+      [](const py::dict& options) { return json_to_py(pp::config_to_json(pp::config_from_json(to_json(options)))); },
       py::arg("options") = py::dict(), "The full validated configuration for these options.");
 
   // ---- critic ----
@@ -197,7 +173,7 @@ void bind(py::module_& m) {
           }
         }
         const auto r = pp::ingest_judgments(groups, js, cc);
-        return py::make_tuple(rows_to_py(pp::critic_rows(groups, r, f)), to_py(pp::critic_stats_json(r)));
+        return py::make_tuple(rows_to_py(pp::critic_rows(groups, r, f)), json_to_py(pp::critic_stats_json(r)));
       },
       py::arg("source"), py::arg("is_path"), py::arg("judgments"), py::arg("options") = py::dict(),
       py::arg("critic") = py::dict(), py::arg("format") = "trl");
