@@ -129,7 +129,7 @@ def accuracy_figure(report: Dict[str, Any]):
         yerr = None
         if n:
             ci = [wilson(v, n) for v in vals]
-            yerr = [[100 * (v - l) for v, (l, _) in zip(vals, ci)], [100 * (h - v) for v, (_, h) in zip(vals, ci)]]
+            yerr = [[100 * (v - lo) for v, (lo, _) in zip(vals, ci)], [100 * (h - v) for v, (_, h) in zip(vals, ci)]]
         bx.errorbar([x + 0.06 * (k - (len(cats) - 1) / 2) for x in xs], [100 * v for v in vals], yerr=yerr, marker="o",
                     ms=3, capsize=2, lw=1, label=f"{SHORT.get(c, c)} (n={n})" if n else SHORT.get(c, c))
     bx.set_title("Per category (bars: 95 % intervals)")
