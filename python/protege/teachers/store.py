@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .. import InvalidArgument, IoError
 
-__all__ = ["write_store", "TeacherStore", "from_openai_logprobs", "Conversion"]
+__all__ = ["write_store", "TeacherStore", "from_openai_logprobs", "Conversion", "example_from_logits"]
 
 FORMAT = "protege-teacher-logprobs"
 VERSION = 1
@@ -106,6 +106,34 @@ def write_store(path: str, examples: Iterable[Dict[str, Any]], *, k: int, vocab_
     with open(os.path.join(path, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
     return manifest
+
+
+def example_from_logits(token_ids, logits, *, k: int, start: int = 0) -> Dict[str, Any]:
+    """A store example from a causal LM's ``logits [L, V]`` over the sequence ``token_ids [L]``.
+
+    ``logits[t]`` is the model's prediction of ``token_ids[t + 1]`` (the usual causal-LM layout). The
+    example covers ``token_ids[start:]``: its row ``j`` holds the top-``k`` log-probs (log-softmax in
+    float32, ties broken by ``torch.topk``) predicting ``token_ids[start + j]``, i.e. from
+    ``logits[start + j - 1]``. With ``start = 0`` row 0 has no prediction and is all padding (``-1``).
+    ``start`` = the prompt length gives a completion-only example (``alignment="completion"``).
+    """
+    torch = _torch()
+    tok = torch.as_tensor(token_ids, dtype=torch.int64).reshape(-1)
+    z = torch.as_tensor(logits).detach()
+    if z.dim() != 2 or z.shape[0] != tok.numel():
+        raise InvalidArgument(f"logits: expected shape [{tok.numel()}, V], got {list(z.shape)}")
+    if not 0 <= start < tok.numel() or k < 1:
+        raise InvalidArgument(f"start must lie in [0, {tok.numel()}) and k >= 1, got start={start}, k={k}")
+    k = min(int(k), z.shape[1])
+    lp = torch.log_softmax(z.float(), -1)
+    vals, idx = lp.topk(k, dim=-1)
+    n = tok.numel() - start
+    top_ids = torch.full((n, k), -1, dtype=torch.int64)
+    top_lps = torch.zeros((n, k), dtype=torch.float32)
+    first = 1 if start == 0 else 0
+    top_ids[first:] = idx[start - 1 + first: tok.numel() - 1]
+    top_lps[first:] = vals[start - 1 + first: tok.numel() - 1]
+    return {"token_ids": tok[start:].clone(), "top_ids": top_ids, "top_logprobs": top_lps}
 
 
 class TeacherStore:
