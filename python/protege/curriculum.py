@@ -393,7 +393,7 @@ class RebalanceResult:
 
 def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Optional[Distribution] = None, *,
               categories: Optional[Sequence[Union[str, int]]] = None, ids: Optional[Sequence[str]] = None,
-              seed: int = 42, total: Optional[int] = None, shuffle: bool = True, policy: str = "target",
+              seed: int = 0, total: Optional[int] = None, shuffle: bool = True, policy: str = "target",
               alpha: float = 0.5, threads: int = 0,
               progress: Optional[Callable[[int, int], None]] = None) -> RebalanceResult:
     """Rebalances items to a category distribution (largest-remainder targets, total preserved or
@@ -404,7 +404,8 @@ def rebalance(items: Optional[List[Dict[str, Any]]] = None, distribution: Option
         distribution: the target; None: :meth:`Distribution.default`.
         categories: instead of items: names or indices into the distribution.
         ids: instead of items: string ids (or :func:`id_keys`), aligned with ``categories``.
-        seed: seed of the down- and up-sampling draws (hashed with each id).
+        seed: seed of the down- and up-sampling draws (hashed with each id); 0 by default, like every
+            protege seed.
         total: the output size (None: the input size).
         shuffle: shuffle the output rows (seeded); False keeps them grouped by category.
         policy: ``"target"`` (the distribution's ratios) or ``"temperature"`` (``p ∝ n^alpha``).

@@ -377,7 +377,7 @@ void bind(py::module_& m) {
         for (const auto& row : r.table) table.append(py::make_tuple(row.name, row.share, row.before, row.target, row.after));
         return py::make_tuple(to_array("I", r.indices), table, r.absent);
       },
-      py::arg("category"), py::arg("ids"), py::arg("distribution"), py::arg("seed") = 42, py::arg("total") = py::none(),
+      py::arg("category"), py::arg("ids"), py::arg("distribution"), py::arg("seed") = 0, py::arg("total") = py::none(),
       py::arg("shuffle") = true, py::arg("policy") = "target", py::arg("alpha") = 0.5, py::arg("threads") = 0,
       py::arg("progress") = py::none());
   sub.def("largest_remainder", &cur::largest_remainder, py::arg("weights"), py::arg("total"));

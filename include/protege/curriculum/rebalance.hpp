@@ -31,7 +31,7 @@ enum class RebalancePolicy : std::uint8_t {
 
 /// Rebalancing options.
 struct RebalanceOptions {
-  std::uint64_t seed = 42;              ///< seed of every random choice (EasyDistill default 42)
+  std::uint64_t seed = 0;               ///< seed of every random choice (0, like every protege seed default)
   std::optional<std::size_t> total;     ///< output size; unset = input size (preserved exactly)
   bool shuffle = true;                  ///< shuffle the output (seeded); false = input order, repeats adjacent
   RebalancePolicy policy = RebalancePolicy::target;  ///< target ratios or temperature
