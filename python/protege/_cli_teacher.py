@@ -90,8 +90,51 @@ def add_import_batch(cmds: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_import_batch)
 
 
+def add_pack(cmds: argparse._SubParsersAction) -> None:
+    """``teacher pack``: response JSONL with log-probs → a teacher log-prob store."""
+    c = cmds.add_parser(
+        "pack", help="pack responses with top-k log-probs (OpenAI-compatible / vLLM JSONL) into a teacher store",
+        description="Reads one generation per line (a 'teacher run' reply row with logprobs, a chat completion, a "
+                    "Batch API output line, or a /v1/completions response), maps every token string to an id "
+                    "through the tokenizer and writes a teacher log-prob store (safetensors shards + "
+                    "manifest.json) whose example i is the i-th line kept. Top-k entries that map to no single "
+                    "id, or repeat an id, become padding and are counted. Exit status 1 on a bad line "
+                    "(FILE:LINE and the field) unless --on-error skip.")
+    c.add_argument("input", nargs="+", help="response JSONL file(s), packed in this order")
+    c.add_argument("-o", "--output", required=True, help="store folder to create (must not exist)")
+    c.add_argument("--tokenizer", required=True,
+                   help="the teacher's tokenizer: a local folder (AutoTokenizer, no download) or a tokenizer.json")
+    c.add_argument("--k", type=int, default=None,
+                   help="log-probs kept per token (default: the longest top_logprobs list in the input)")
+    c.add_argument("--vocab-size", type=int, default=None,
+                   help="vocabulary size recorded in the manifest (default: len(tokenizer); give the model's "
+                        "padded size when it is larger)")
+    c.add_argument("--teacher", default="", help="teacher model name recorded in the manifest (default: empty)")
+    c.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                   help="stored log-prob dtype (default: float32)")
+    c.add_argument("--examples-per-shard", type=int, default=4096, help="examples per shard (default: 4096)")
+    c.add_argument("--on-error", choices=("strict", "skip"), default="strict",
+                   help="bad lines: fail naming file:line and the field (default), or skip and count them")
+    c.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    c.set_defaults(func=run_pack)
+
+
+def add_inspect(cmds: argparse._SubParsersAction) -> None:
+    """``teacher inspect``: a store's manifest and coverage statistics."""
+    c = cmds.add_parser(
+        "inspect", help="show a teacher store's manifest, size and coverage (teacher tail mass, slots used)",
+        description="Prints the manifest (format, k, vocab size, tokenizer, teacher, dtype, shards), the number of "
+                    "examples and tokens, the mean stored ids per token, the teacher's mass outside the stored "
+                    "ids (1 - sum p: mean, median, p90, max) and the share of tokens whose own id is stored.")
+    c.add_argument("store", help="store folder (with manifest.json)")
+    c.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    c.add_argument("--examples", type=int, default=0, metavar="N",
+                   help="also print the first N examples' first tokens with their top-3 (default: 0)")
+    c.set_defaults(func=run_inspect)
+
+
 #: The ``teacher`` subcommands, registered in this order.
-SUBCOMMANDS = (add_run, add_export_batch, add_import_batch)
+SUBCOMMANDS = (add_run, add_export_batch, add_import_batch, add_pack, add_inspect)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -226,4 +269,71 @@ def run_import_batch(args: argparse.Namespace) -> int:
     rows = [reply_row(q, r) for q, r in zip(requests, replies) if r is not None]
     n = _write_rows(args.output, rows)
     print(f"{n} replies written to {args.output}")
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from .teachers.pack import load_tokenizer, pack_jsonl
+
+    _check_paths(args.input, [args.output])
+    for path in args.input:
+        if not os.path.isfile(path):
+            from . import IoError
+
+            raise IoError(f"{path}: no such file")
+    tokenizer = load_tokenizer(args.tokenizer)
+    name = getattr(tokenizer, "name_or_path", "") or os.path.basename(os.path.normpath(args.tokenizer))
+    res = pack_jsonl(args.input, args.output, tokenizer, k=args.k, teacher=args.teacher, tokenizer_name=name,
+                     vocab_size=args.vocab_size, dtype=args.dtype, on_error=args.on_error,
+                     examples_per_shard=args.examples_per_shard)
+    if res["skipped"]:
+        from ._io import SkipReport, print_skipped
+
+        rep = SkipReport()
+        rep.count, rep.first = res["skipped"], list(res["skipped_first"])
+        print_skipped(rep)
+    if not args.quiet:
+        top = ", ".join(f"{t!r} x{n}" for t, n in res["unmapped_examples"])
+        print(f"teacher pack: {res['unmapped']} unmapped and {res['duplicates']} duplicate top-k entries became "
+              f"padding" + (f" (most frequent unmapped: {top})" if top else ""), file=sys.stderr)
+    print(f"{res['examples']} examples, {res['tokens']} tokens, k={res['k']} written to {args.output}")
+    return 0
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from .teachers.pack import store_stats
+    from .teachers.store import TeacherStore
+
+    store = TeacherStore(args.store)
+    stats = store_stats(store)
+    m = store.manifest
+    if args.json:
+        out = {"manifest": m, "stats": stats}
+        if args.examples:
+            out["examples"] = [{k: v.tolist() for k, v in store[i].items()} for i in range(min(args.examples,
+                                                                                             len(store)))]
+        print(json.dumps(out, indent=1, sort_keys=True))
+        return 0
+    t = stats["tail"]
+    print(f"store       {args.store}")
+    print(f"format      {m['format']} v{m['version']}, {len(m['shards'])} shard(s), dtype {m['dtype']}")
+    print(f"teacher     {m['teacher'] or '-'}; tokenizer {m['tokenizer'] or '-'}; vocab_size {m['vocab_size']}")
+    print(f"examples    {stats['examples']}; tokens {stats['tokens']} (per example: mean "
+          f"{_fmt(stats['tokens_per_example']['mean'])}, min {stats['tokens_per_example']['min']}, max "
+          f"{stats['tokens_per_example']['max']})")
+    print(f"k           {stats['k']}; stored ids per token: mean {_fmt(stats['slots_used'])}")
+    print(f"tail mass   1 - sum p: mean {_fmt(t['mean'])}, median {_fmt(t['median'])}, p90 {_fmt(t['p90'])}, "
+          f"max {_fmt(t['max'])}; tokens with tail < 1e-3: {_fmt(100 * stats['tail_below_1e-3'])} %")
+    print(f"sampled id  among the stored ids for {_fmt(100 * stats['sampled_in_topk'])} % of tokens")
+    for i in range(min(args.examples, len(store))):
+        ex = store[i]
+        shown = []
+        for j in range(min(8, ex["token_ids"].numel())):
+            top = [(int(a), float(b)) for a, b in zip(ex["top_ids"][j][:3], ex["top_logprobs"][j][:3]) if int(a) >= 0]
+            shown.append(f"{int(ex['token_ids'][j])}:[" + " ".join(f"{a}={b:.2f}" for a, b in top) + "]")
+        print(f"example {i} ({ex['token_ids'].numel()} tokens): " + " ".join(shown))
     return 0

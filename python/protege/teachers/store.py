@@ -204,6 +204,8 @@ class Conversion:
     example: Dict[str, List]
     unmapped: int = 0
     unmapped_tokens: List[str] = field(default_factory=list)
+    #: top-k entries whose token maps to an id already in that position's list (kept once; the repeat is padding)
+    duplicates: int = 0
 
 
 def _token_to_id(tok: str, tokenizer, vocab: Dict[str, int]) -> Optional[int]:
@@ -216,33 +218,48 @@ def _token_to_id(tok: str, tokenizer, vocab: Dict[str, int]) -> Optional[int]:
     return ids[0] if len(ids) == 1 and (unk is None or ids[0] != unk) else None
 
 
-def from_openai_logprobs(content: Sequence[Dict[str, Any]], tokenizer, *, k: Optional[int] = None) -> Conversion:
+def from_openai_logprobs(content: Sequence[Dict[str, Any]], tokenizer, *, k: Optional[int] = None,
+                         where: str = "logprobs.content") -> Conversion:
     """Converts an OpenAI-compatible ``choices[i].logprobs.content`` list (each entry: ``token``,
     ``logprob``, ``top_logprobs: [{token, logprob}, ...]``) into a store example.
 
     Token strings are mapped to ids through ``tokenizer`` (a ``transformers`` tokenizer): vLLM's
     ``token_id:N`` form, then the vocabulary, then encoding the string when that gives exactly one
-    id. A sampled token that cannot be mapped raises ``InvalidArgument`` (position named); an
-    unmappable or repeated top-k entry becomes a padding slot and is counted in ``unmapped``.
-    ``k`` caps the entries kept per position (default: the longest list).
+    id. A sampled token that cannot be mapped raises ``InvalidArgument`` naming ``where[position]``;
+    an unmappable top-k entry (or one with a non-finite log-prob) becomes a padding slot counted in
+    ``unmapped``, a repeated id one counted in ``duplicates``. ``k`` caps the entries kept per
+    position (default: the longest list).
     """
     vocab = tokenizer.get_vocab()
-    kk = k or max((len(e.get("top_logprobs") or []) for e in content), default=1) or 1
+    kk = k or max((len(e["top_logprobs"]) for e in content
+                   if isinstance(e, dict) and isinstance(e.get("top_logprobs"), list)), default=1) or 1
     out = Conversion(example={"token_ids": [], "top_ids": [], "top_logprobs": []})
     for pos, e in enumerate(content):
-        if "token" not in e:
-            raise InvalidArgument(f"logprobs.content[{pos}]: missing field 'token'")
+        if not isinstance(e, dict) or not isinstance(e.get("token"), str):
+            raise InvalidArgument(f"{where}[{pos}]: missing field 'token' (expected an object with a string token)")
         tid = _token_to_id(e["token"], tokenizer, vocab)
         if tid is None:
-            raise InvalidArgument(f"logprobs.content[{pos}].token {e['token']!r} does not map to one token id")
+            raise InvalidArgument(f"{where}[{pos}].token {e['token']!r} does not map to one token id")
+        if not isinstance(e.get("top_logprobs") or [], list):
+            raise InvalidArgument(f"{where}[{pos}].top_logprobs: expected a list, got "
+                                  f"{type(e.get('top_logprobs')).__name__}")
         ids: List[int] = []
         lps: List[float] = []
-        for t in (e.get("top_logprobs") or [])[:kk]:
-            lp = float(t.get("logprob", math.nan))
-            i = _token_to_id(t.get("token", ""), tokenizer, vocab)
-            if i is None or i in ids or not math.isfinite(lp):
+        for j, t in enumerate((e.get("top_logprobs") or [])[:kk]):
+            if not isinstance(t, dict) or not isinstance(t.get("token"), str):
+                raise InvalidArgument(f"{where}[{pos}].top_logprobs[{j}]: expected an object with a string token")
+            try:
+                lp = float(t.get("logprob", math.nan))
+            except (TypeError, ValueError):
+                raise InvalidArgument(f"{where}[{pos}].top_logprobs[{j}].logprob: expected a number, got "
+                                      f"{t.get('logprob')!r}") from None
+            i = _token_to_id(t["token"], tokenizer, vocab)
+            if i is not None and i in ids:
+                out.duplicates += 1
+                continue
+            if i is None or not math.isfinite(lp):
                 out.unmapped += 1
-                out.unmapped_tokens.append(t.get("token", ""))
+                out.unmapped_tokens.append(t["token"])
                 continue
             ids.append(i)
             lps.append(lp)
