@@ -4,6 +4,11 @@ Workloads (forward + backward, bf16 inputs, each also at N = 1024 tokens):
   P1  fused-linear JSD (β = 0.5): N = 8192, H_s = 2048, H_t = 4096, V = 128256
   P2  row-wise JSD on given logits: N = 8192, V = 128256
   P3  fused-linear DPO with a reference model: B = 8 pairs, T = 1024, H = 4096, V = 128256
+  P4  fused-linear sparse distillation from stored teacher top-k log-probs (forward KL, tail "bucket"):
+      N = 8192, H = 2048, V = 128256, k = 20 (also k = 100, and N = 1024); the stored log-probs are float32
+      and hold 0.9 of the teacher's mass (the rest is the tail). Liger-Kernel has no such loss, so P4 runs
+      without it (listed under ``not_applicable``); torch_eager / torch_compile are the unfused
+      ``h @ W.T`` + log-softmax + gather path.
 Providers: protege_aten, protege_native (``protege.torch.use_backend``), liger (its fused-linear
 JSD, JSD and fused-linear DPO modules; skipped with a note when not importable), torch_eager,
 torch_compile. Each provider is first checked against a float64 reference at a small shape; then
@@ -40,6 +45,19 @@ FULL = {
     "P3": dict(b=8, t=1024, h=4096, v=128256),
     "P3_n1024": dict(b=1, t=512, h=4096, v=128256),  # 2·B·T = 1024 tokens
 }
+#: sparse (stored top-k) workloads, run by default after FULL / SMOKE; not every provider has them
+SPARSE = {
+    "P4": dict(n=8192, h=2048, v=128256, k=20),
+    "P4_k100": dict(n=8192, h=2048, v=128256, k=100),
+    "P4_n1024": dict(n=1024, h=2048, v=128256, k=20),
+}
+SPARSE_SMOKE = {
+    "P4": dict(n=48, h=16, v=96, k=8),
+    "P4_k100": dict(n=48, h=16, v=96, k=24),
+    "P4_n1024": dict(n=16, h=16, v=96, k=8),
+}
+SPARSE_PROVIDERS = ["protege_aten", "protege_native", "torch_eager", "torch_compile"]
+STORED_MASS = 0.9
 SMOKE = {
     "P1": dict(n=48, hs=16, ht=24, v=96),
     "P1_n1024": dict(n=16, hs=16, ht=24, v=96),
@@ -50,7 +68,7 @@ SMOKE = {
 }
 # correctness shapes (float64 reference); the full vocabulary on a device
 CHECK_GPU = {"P1": dict(n=64, hs=128, ht=256, v=128256), "P2": dict(n=64, v=128256),
-             "P3": dict(b=2, t=32, h=128, v=128256)}
+             "P3": dict(b=2, t=32, h=128, v=128256), "P4": dict(n=64, h=128, v=128256, k=20)}
 BETA = 0.5
 DPO_BETA = 0.1
 
@@ -75,6 +93,18 @@ def eager_seq_logps(hidden, weight, labels):
     return tok.sum(-1)
 
 
+def eager_sparse_kl(hidden, weight, ids, logprobs):
+    """Forward KL over the stored ids + one tail category (tail "bucket"), per token, then the mean."""
+    logits = hidden @ weight.T
+    lq = torch.log_softmax(logits.float() if logits.dtype != torch.float64 else logits, -1)
+    lq_k = lq.gather(-1, ids)
+    lq_out = lq.scatter(-1, ids, float("-inf")).logsumexp(-1)  # the student's mass outside the stored ids
+    lp = logprobs.to(lq.dtype)
+    p_tail = 1 - lp.exp().sum(-1)
+    kl = (lp.exp() * (lp - lq_k)).sum(-1) + p_tail * (torch.log(p_tail) - lq_out)
+    return kl.mean()
+
+
 def eager_dpo(hidden, weight, labels, ref_hidden, ref_weight, beta=DPO_BETA):
     seq = eager_seq_logps(hidden, weight, labels)
     with torch.no_grad():
@@ -95,6 +125,14 @@ def make_inputs(workload, shape, device, dtype, seed=0):
         return (torch.randn(*size, generator=g) * scale).to(device=device, dtype=dtype)
 
     kind = workload[:2]
+    if kind == "P4":
+        n, h, v, k = shape["n"], shape["h"], shape["v"], shape["k"]
+        # k distinct ids per row without an [N, V] draw: base + j·step (mod V) with step < V / k
+        base = torch.randint(0, v, (n, 1), generator=g)
+        step = torch.randint(1, max(2, v // k), (n, 1), generator=g)
+        ids = (base + torch.arange(k)[None] * step) % v
+        lps = torch.log_softmax(torch.randn(n, k, generator=g) * 2, -1) + math.log(STORED_MASS)
+        return dict(hs=rnd(n, h), ws=rnd(v, h, scale=1 / math.sqrt(h)), ids=ids.to(device), lps=lps.to(device))
     if kind == "P1":
         n, hs, ht, v = shape["n"], shape["hs"], shape["ht"], shape["v"]
         return dict(hs=rnd(n, hs), ws=rnd(v, hs, scale=1 / math.sqrt(hs)), ht=rnd(n, ht),
@@ -109,7 +147,7 @@ def make_inputs(workload, shape, device, dtype, seed=0):
 
 
 def grad_leaf(workload):
-    return {"P1": "hs", "P2": "s", "P3": "hidden"}[workload[:2]]
+    return {"P1": "hs", "P2": "s", "P3": "hidden", "P4": "hs"}[workload[:2]]
 
 
 def build(provider, workload, x, smoke):
@@ -126,6 +164,9 @@ def build(provider, workload, x, smoke):
                     return pt.fused_linear_distill_loss(x["hs"], x["ws"], x["ht"], x["wt"], beta=BETA)
                 if kind == "P2":
                     return pt.distill_loss(x["s"], x["t"], beta=BETA)
+                if kind == "P4":
+                    return pt.fused_linear_sparse_distill_loss(x["hs"], x["ws"], x["ids"], x["lps"],
+                                                               divergence="forward_kl", tail="bucket")
                 return pt.fused_linear_preference_loss(x["hidden"], x["weight"], x["labels"],
                                                        ref_hidden=x["ref_hidden"], ref_weight=x["ref_weight"],
                                                        kind="dpo", beta=DPO_BETA)[0]
@@ -157,6 +198,8 @@ def build(provider, workload, x, smoke):
             return eager_jsd(x["hs"] @ x["ws"].T, t)
         if kind == "P2":
             return eager_jsd(x["s"], x["t"])
+        if kind == "P4":
+            return eager_sparse_kl(x["hs"], x["ws"], x["ids"], x["lps"])
         return eager_dpo(x["hidden"], x["weight"], x["labels"], x["ref_hidden"], x["ref_weight"])
 
     if provider == "torch_eager":
@@ -168,7 +211,7 @@ def build(provider, workload, x, smoke):
 def leaves(workload, x):
     """The tensors that receive gradients (student hidden + weight)."""
     kind = workload[:2]
-    return [x["hs"], x["ws"]] if kind == "P1" else ([x["s"]] if kind == "P2" else [x["hidden"], x["weight"]])
+    return [x["hs"], x["ws"]] if kind in ("P1", "P4") else ([x["s"]] if kind == "P2" else [x["hidden"], x["weight"]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +327,8 @@ def commit():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny shapes on the CPU")
-    ap.add_argument("--workloads", default=",".join(FULL))
+    ap.add_argument("--workloads", default=",".join([*FULL, *SPARSE]),
+                    help="comma-separated (default: all, P1..P4)")
     ap.add_argument("--providers", default=",".join(PROVIDERS))
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
@@ -294,12 +338,18 @@ def main(argv=None):
     if not smoke and not torch.cuda.is_available():
         ap.error("no CUDA device: run with --smoke for the CPU smoke mode")
     device = torch.device("cpu" if smoke else "cuda")
-    shapes = SMOKE if smoke else FULL
+    shapes = {**SMOKE, **SPARSE_SMOKE} if smoke else {**FULL, **SPARSE}
     dtype = torch.float32 if smoke else torch.bfloat16
     reps, warmup = (2, 1) if smoke else (args.reps, args.warmup)
-    records, checks, skipped = [], [], []
+    records, checks, skipped, not_applicable = [], [], [], []
     for wl in args.workloads.split(","):
+        if wl not in shapes:
+            ap.error(f"--workloads: unknown workload {wl!r} (expected some of {', '.join(shapes)})")
         for prov in args.providers.split(","):
+            if wl in SPARSE and prov not in SPARSE_PROVIDERS:
+                not_applicable.append({"workload": wl, "provider": prov,
+                                       "reason": "no top-k sparse distillation loss in this provider"})
+                continue
             try:
                 chk_shape = shapes[wl] if smoke else CHECK_GPU[wl[:2]]
                 checks.append(check(prov, wl, chk_shape, device, dtype, smoke))
@@ -323,6 +373,7 @@ def main(argv=None):
         "records": records,
         "checks": checks,
         "skipped": skipped,
+        "not_applicable": not_applicable,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:

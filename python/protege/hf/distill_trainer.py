@@ -158,7 +158,7 @@ class DistillationTrainer(ProtegeTrainerMixin, Trainer):
                         break
             data_collator = TeacherStoreCollator(pad)
         s_head = head_of(model, role="model")
-        if store.vocab_size != s_head.vocab_size and options["vocab_mismatch"] is None:
+        if store.vocab_size > s_head.vocab_size and options["vocab_mismatch"] is None:
             raise protege.InvalidArgument(
                 f"teacher_store: vocab_size is {store.vocab_size} but the student's output vocabulary has "
                 f"{s_head.vocab_size} rows; pass vocab_mismatch='truncate'")

@@ -17,7 +17,7 @@ from torch import nn
 import protege
 import protege.torch as pt
 
-from ._model import backbone_hidden, head_of, redirect
+from ._model import UnsupportedModel, backbone_hidden, head_of, redirect
 from .loss import shifted_targets
 
 __all__ = ["sparse_distill_step_loss"]
@@ -53,9 +53,10 @@ def sparse_distill_step_loss(
         divergence, beta, tail, temperature, hard_label_weight, chunk_size: as in
             :func:`protege.torch.fused_linear_sparse_distill_loss` (``tail="bucket"`` keeps the teacher's
             mass outside the stored ids as one category; ``temperature`` ≠ 1 needs ``tail="renormalize"``).
-        teacher_vocab_size: the store's ``vocab_size`` (checked against the student's output rows).
-        vocab_mismatch: None (the sizes must agree) or ``"truncate"``: stored ids ≥ the student's
-            vocabulary become padding, so their mass joins the teacher's tail.
+        teacher_vocab_size: the store's ``vocab_size``; a smaller one than the student's output rows (a
+            padded student vocabulary) needs nothing, a larger one needs ``vocab_mismatch``.
+        vocab_mismatch: None or ``"truncate"``: stored ids ≥ the student's vocabulary become padding, so
+            their mass joins the teacher's tail.
         num_items_in_batch: valid target tokens of the whole accumulated batch (HF Trainer convention).
             Given: the loss is ``sum / num_items_in_batch``; None: the mean over this batch's valid tokens.
 
@@ -70,6 +71,10 @@ def sparse_distill_step_loss(
         protege.hf.UnsupportedModel: the student soft-caps its logits.
     """
     s_head = head_of(student, role="student")
+    if getattr(s_head, "softcap", None) is not None:
+        raise UnsupportedModel(
+            f"student: soft-caps its logits (final_logit_softcapping={s_head.softcap}); the sparse distillation "
+            "op has no soft-capping option, and skipping it would compute a wrong loss")
     for key in ("teacher_ids", "teacher_logprobs"):
         if batch.get(key) is None:
             raise protege.InvalidArgument(
@@ -77,7 +82,7 @@ def sparse_distill_step_loss(
     if vocab_mismatch not in (None, "truncate"):
         raise protege.InvalidArgument(f"vocab_mismatch: expected None or 'truncate' for a stored teacher, got "
                                       f"{vocab_mismatch!r}")
-    if teacher_vocab_size is not None and int(teacher_vocab_size) != s_head.vocab_size and vocab_mismatch is None:
+    if teacher_vocab_size is not None and int(teacher_vocab_size) > s_head.vocab_size and vocab_mismatch is None:
         raise protege.InvalidArgument(
             f"teacher store: vocab_size is {teacher_vocab_size} but the student's output vocabulary has "
             f"{s_head.vocab_size} rows; pass vocab_mismatch='truncate' (stored ids beyond the student's vocabulary "
