@@ -1,5 +1,5 @@
 // Memory bounds of the input path: the per-text shingle cap of the near-duplicate index
-// (pairs::detail::kMaxShingles) and the reader's line and depth limits.
+// (text::kMaxShingles) and the reader's line and depth limits.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,11 +9,9 @@
 
 #include "protege/io/jsonl.hpp"
 
-// The pairs text helpers are internal (hidden in the shared library): this test compiles them in.
-#include "pairs/shingle_index.cpp"  // NOLINT(bugprone-suspicious-include)
-#include "pairs/text.cpp"           // NOLINT(bugprone-suspicious-include)
+#include "protege/text/similarity.hpp"
 
-namespace pd = protege::pairs::detail;
+namespace pd = protege::text;
 namespace io = protege::io;
 
 namespace {
@@ -36,11 +34,11 @@ bool sorted_unique(const std::vector<std::uint64_t>& v) {
 
 TEST_CASE("texts below the shingle cap keep every n-gram (unchanged behaviour)", "[io][limits]") {
   const std::string s = words(0, 1000);
-  const auto sh = pd::shingles(s, 3);
+  const auto sh = pd::shingle_set(s, 3, pd::NgramHash::mixed).shingles;
   CHECK(sh.size() == 998);
   CHECK(sorted_unique(sh));
   std::vector<std::uint64_t> keys;
-  (void)pd::word_ngram_keys(s, 3, keys);
+  (void)pd::word_ngrams(s, 3, pd::NgramHash::keys, keys);
   CHECK(std::set<std::uint64_t>(keys.begin(), keys.end()).size() == 998);
 }
 
@@ -51,7 +49,7 @@ TEST_CASE("a long text keeps the bottom kMaxShingles of its n-gram hashes, indep
   const int n = 3;
   const std::string full = words(0, n_words);
   std::vector<std::uint64_t> got;
-  const std::uint64_t seq = pd::word_ngrams(full, n, got);
+  const std::uint64_t seq = pd::word_ngrams(full, n, pd::NgramHash::mixed, got);
   REQUIRE(got.size() == pd::kMaxShingles);
   CHECK(sorted_unique(got));
   // Reference: the union of the exact shingle sets of overlapping pieces (each piece has fewer
@@ -59,7 +57,7 @@ TEST_CASE("a long text keeps the bottom kMaxShingles of its n-gram hashes, indep
   std::vector<std::uint64_t> all;
   const std::size_t piece = 50000;
   for (std::size_t start = 0; start + n <= n_words; start += piece) {
-    const auto sh = pd::shingles(words(start, std::min(n_words, start + piece + n - 1)), n);
+    const auto sh = pd::shingle_set(words(start, std::min(n_words, start + piece + n - 1)), n, pd::NgramHash::mixed).shingles;
     all.insert(all.end(), sh.begin(), sh.end());
   }
   std::sort(all.begin(), all.end());
@@ -69,10 +67,10 @@ TEST_CASE("a long text keeps the bottom kMaxShingles of its n-gram hashes, indep
   CHECK(got == all);
   // The sequence hash still covers every word: one more word changes it.
   std::vector<std::uint64_t> again;
-  CHECK(pd::word_ngrams(full + " extra", n, again) != seq);
-  // The index path (word_ngram_keys) is capped too.
+  CHECK(pd::word_ngrams(full + " extra", n, pd::NgramHash::mixed, again) != seq);
+  // The index hashes (NgramHash::keys) are capped too.
   std::vector<std::uint64_t> keys;
-  (void)pd::word_ngram_keys(full, n, keys);
+  (void)pd::word_ngrams(full, n, pd::NgramHash::keys, keys);
   CHECK(keys.size() == pd::kMaxShingles);
   // A capped text is a near-duplicate of itself through the index: |A ∩ A| = |A|.
   pd::ShingleIndex index;

@@ -2,16 +2,16 @@
 #include "protege/curriculum/feedback.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "answers/text_util.hpp"
-#include "curriculum/util.hpp"
+#include "curriculum/reply_text.hpp"
 #include "protege/curriculum/item.hpp"
 #include "protege/error.hpp"
 #include "protege/random.hpp"
+#include "protege/text/similarity.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace curriculum {
@@ -123,66 +123,6 @@ std::string normalize_for_dedup(std::string_view text) {
   return out;
 }
 
-namespace {
-// Set of hashed word n-grams of a normalised text (the whole text when shorter than n words).
-std::vector<std::uint64_t> ngrams(const std::string& norm, std::size_t n) {
-  std::vector<std::uint64_t> words;
-  std::size_t b = 0;
-  while (b < norm.size()) {
-    std::size_t e = norm.find(' ', b);
-    if (e == std::string::npos) e = norm.size();
-    words.push_back(fnv1a64(std::string_view(norm).substr(b, e - b)));
-    b = e + 1;
-  }
-  std::vector<std::uint64_t> grams;
-  if (words.empty()) return grams;
-  const std::size_t len = std::min(n, words.size());
-  for (std::size_t i = 0; i + len <= words.size(); ++i) {
-    std::uint64_t h = 0x5EED;
-    for (std::size_t k = 0; k < len; ++k) h = hash_combine(h, words[i + k]);
-    grams.push_back(h);
-  }
-  std::sort(grams.begin(), grams.end());
-  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
-  return grams;
-}
-
-// Exact + near-duplicate index over a growing set of documents.
-class DedupIndex {
- public:
-  explicit DedupIndex(std::size_t n) : n_(n) {}
-  void add(const std::string& norm) {
-    const auto id = static_cast<std::uint32_t>(sizes_.size());
-    exact_.insert(fnv1a64(norm));
-    auto g = ngrams(norm, n_);
-    sizes_.push_back(g.size());
-    for (std::uint64_t x : g) postings_[x].push_back(id);
-  }
-  [[nodiscard]] bool exact(const std::string& norm) const { return exact_.count(fnv1a64(norm)) > 0; }
-  // Largest Jaccard similarity of `grams` with any indexed document.
-  [[nodiscard]] double best_jaccard(const std::vector<std::uint64_t>& grams) const {
-    std::unordered_map<std::uint32_t, std::size_t> shared;
-    for (std::uint64_t x : grams) {
-      auto it = postings_.find(x);
-      if (it == postings_.end()) continue;
-      for (std::uint32_t d : it->second) ++shared[d];
-    }
-    double best = 0.0;
-    for (const auto& [d, s] : shared) {
-      const double uni = static_cast<double>(grams.size() + sizes_[d] - s);
-      best = std::max(best, uni > 0 ? static_cast<double>(s) / uni : 0.0);
-    }
-    return best;
-  }
-
- private:
-  std::size_t n_;
-  std::unordered_set<std::uint64_t> exact_;
-  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> postings_;
-  std::vector<std::size_t> sizes_;
-};
-}  // namespace
-
 IngestResult ingest_generated(const std::vector<std::string>& pool_texts, const std::vector<std::string>& heldout_texts,
                               const std::vector<GeneratedItem>& generated, const IngestOptions& options,
                               const std::vector<std::string>& known_parents) {
@@ -200,35 +140,37 @@ IngestResult ingest_generated(const std::vector<std::string>& pool_texts, const 
       }
     }
   }
-  DedupIndex pool(options.ngram);
-  DedupIndex heldout(options.ngram);
-  DedupIndex batch(options.ngram);
-  for (const auto& t : pool_texts) pool.add(normalize_for_dedup(t));
-  for (const auto& t : heldout_texts) heldout.add(normalize_for_dedup(t));
+  // Exact duplicates by word sequence, near duplicates by word n-gram Jaccard (text::CorpusIndex).
+  text::CorpusIndex pool(options.ngram);
+  text::CorpusIndex heldout(options.ngram);
+  text::CorpusIndex batch(options.ngram);
+  for (const auto& t : pool_texts) pool.add(pool.fingerprint(normalize_for_dedup(t)));
+  for (const auto& t : heldout_texts) heldout.add(heldout.fingerprint(normalize_for_dedup(t)));
   IngestResult result;
   for (std::size_t i = 0; i < generated.size(); ++i) {
     const GeneratedItem& g = generated[i];
     const std::string norm = normalize_for_dedup(g.prompt);
     std::optional<RejectReason> why;
+    text::ShingleSet doc;
     if (norm.empty()) {
       why = RejectReason::empty;
     } else if (options.require_verified && !(g.verified && *g.verified)) {
       why = RejectReason::unverified;
     } else {
-      const auto grams = ngrams(norm, options.ngram);
-      if (heldout.exact(norm)) why = RejectReason::duplicate_heldout;
-      else if (heldout.best_jaccard(grams) >= options.heldout_threshold) why = RejectReason::near_duplicate_heldout;
-      else if (pool.exact(norm)) why = RejectReason::duplicate_pool;
-      else if (pool.best_jaccard(grams) >= options.near_threshold) why = RejectReason::near_duplicate_pool;
-      else if (batch.exact(norm)) why = RejectReason::duplicate_batch;
-      else if (batch.best_jaccard(grams) >= options.near_threshold) why = RejectReason::near_duplicate_batch;
+      doc = batch.fingerprint(norm);
+      if (heldout.contains(doc)) why = RejectReason::duplicate_heldout;
+      else if (heldout.best_jaccard(doc) >= options.heldout_threshold) why = RejectReason::near_duplicate_heldout;
+      else if (pool.contains(doc)) why = RejectReason::duplicate_pool;
+      else if (pool.best_jaccard(doc) >= options.near_threshold) why = RejectReason::near_duplicate_pool;
+      else if (batch.contains(doc)) why = RejectReason::duplicate_batch;
+      else if (batch.best_jaccard(doc) >= options.near_threshold) why = RejectReason::near_duplicate_batch;
     }
     if (why) {
       result.rejected.emplace_back(i, *why);
       ++result.reason_counts[static_cast<std::size_t>(*why)];
       continue;
     }
-    batch.add(norm);
+    batch.add(doc);
     result.accepted.push_back(i);
     result.accepted_ids.push_back(content_id(g.prompt));
   }

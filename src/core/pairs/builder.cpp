@@ -2,13 +2,11 @@
 #include <algorithm>      // for std::sort
 #include <array>          // for std::array
 #include <chrono>         // for std::chrono::steady_clock
-#include <memory>         // for std::make_shared
-#include <utility>        // for std::pair
+#include <utility>        // for std::move
 
-#include "pairs/shingle_index.hpp"
 #include "pairs/strategies.hpp"
-#include "pairs/text.hpp"
 #include "protege/pairs/pair_builder.hpp"
+#include "protege/text/similarity.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs {
@@ -24,9 +22,9 @@ bool rule_matches(const TierRule& r, const Grade& g, std::string_view text) {
 }
 
 Drop content_filter(const PairConfig& c, std::string_view text, std::size_t length) {
-  if (c.drop_empty && detail::is_blank(text)) return Drop::empty;
+  if (c.drop_empty && text::is_blank(text)) return Drop::empty;
   if (!c.end_markers.empty()) {
-    const std::string_view t = detail::rstrip(text);
+    const std::string_view t = text::rstrip(text);
     bool ends = false;
     for (const auto& m : c.end_markers) ends = ends || t.ends_with(m);
     if (!ends) return Drop::truncated;
@@ -37,42 +35,6 @@ Drop content_filter(const PairConfig& c, std::string_view text, std::size_t leng
 }
 
 }  // namespace
-
-std::string_view to_string(Drop d) noexcept {
-  switch (d) {
-    case Drop::kept: return "kept";
-    case Drop::empty: return "empty";
-    case Drop::truncated: return "truncated";
-    case Drop::too_short: return "too_short";
-    case Drop::too_long: return "too_long";
-    case Drop::no_answer: return "no_answer";
-    case Drop::duplicate: return "duplicate";
-    case Drop::near_duplicate: return "near_duplicate";
-  }
-  return "";
-}
-
-std::string_view to_string(Category c) noexcept {
-  switch (c) {
-    case Category::easy: return "easy";
-    case Category::hard: return "hard";
-    case Category::mixed: return "mixed";
-    case Category::unverifiable: return "unverifiable";
-    case Category::ungraded: return "ungraded";
-  }
-  return "";
-}
-
-void Group::own_completions(std::vector<std::string> texts) {
-  auto held = std::make_shared<const std::vector<std::string>>(std::move(texts));
-  completions.assign(held->begin(), held->end());
-  if (storage) {
-    storage = std::make_shared<const std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(
-        std::move(storage), std::move(held));
-  } else {
-    storage = std::move(held);
-  }
-}
 
 PairBuilder::PairBuilder(PairConfig config) : config_(std::move(config)) { validate(config_); }
 
@@ -106,7 +68,7 @@ GroupResult PairBuilder::process(const Group& group) const {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string_view text = group.completions[i];
     Grade& g = res.grades[i];
-    g.length = detail::utf8_length(text);
+    g.length = text::utf8_length(text);
     g.has_score = has_scores;
     g.score = has_scores ? group.scores[i] : 0.0;
     g.drop = content_filter(c, text, g.length);
@@ -154,24 +116,29 @@ GroupResult PairBuilder::process(const Group& group) const {
   }
 
   // ---- de-duplication (first occurrence wins, against kept completions) ----
-  const bool need_shingles =
-      (c.dedup && c.near_dup != NearDupMethod::none) || c.strategy == Strategy::most_diverse;
-  // Exact near-duplicates without most_diverse: shingle-set sizes and intersections come from a
-  // per-prompt hash index (no sorted sets); same sizes, same Jaccard values, same decisions.
-  const bool use_index = c.dedup && c.near_dup == NearDupMethod::exact && c.strategy != Strategy::most_diverse &&
-                         n <= detail::ShingleIndex::kMaxCompletions;
-  std::vector<std::vector<std::uint64_t>> shingles(need_shingles && !use_index ? n : 0);
-  std::vector<std::vector<std::uint64_t>> signatures;
-  if (c.dedup && c.near_dup == NearDupMethod::minhash) signatures.resize(n);
+  // Duplicates: equal word sequences (sequence hash, then equal_normalized()). Near duplicates:
+  // Jaccard of the word n-gram shingle sets >= near_dup_threshold, exact or the MinHash estimate.
+  // Exact Jaccard takes |A|, |B|, |A ∩ B| from a per-prompt ShingleIndex (no sorted sets) when
+  // nothing else needs the sorted sets and the prompt has at most 64 completions; otherwise from
+  // the sorted sets (NgramHash::mixed, the hashes MinHash signatures are defined on), which
+  // most_diverse uses as well. Both give the same sizes, so the same decisions.
+  const bool exact_near = c.dedup && c.near_dup == NearDupMethod::exact;
+  const bool minhash_near = c.dedup && c.near_dup == NearDupMethod::minhash;
+  const bool use_index = exact_near && c.strategy != Strategy::most_diverse && n <= text::ShingleIndex::kMaxTexts;
+  const bool need_sets = (c.dedup && c.near_dup != NearDupMethod::none && !use_index) ||
+                         c.strategy == Strategy::most_diverse;
+  const int gram_n = use_index || need_sets ? c.ngram : 0;
+  const text::NgramHash kind = use_index ? text::NgramHash::keys : text::NgramHash::mixed;
+  std::vector<std::vector<std::uint64_t>> shingles(need_sets ? n : 0);
+  std::vector<std::vector<std::uint64_t>> signatures(minhash_near ? n : 0);
   // Per-thread scratch, reused across prompts (no allocation per prompt).
   thread_local std::vector<std::uint32_t> kept;
   thread_local std::vector<std::uint64_t> seq_hash;
+  thread_local std::vector<std::uint64_t> grams;
+  thread_local text::ShingleIndex index;
   kept.clear();
   seq_hash.assign(n, 0);
-  const int shingle_n = need_shingles ? c.ngram : 0;
-  thread_local detail::ShingleIndex index;
-  thread_local std::vector<std::uint64_t> grams;
-  std::array<std::uint32_t, detail::ShingleIndex::kMaxCompletions> distinct{};
+  std::array<std::uint32_t, text::ShingleIndex::kMaxTexts> distinct{};
   std::uint64_t kept_mask = 0;
   if (use_index) {
     std::size_t bytes = 0;
@@ -182,58 +149,41 @@ GroupResult PairBuilder::process(const Group& group) const {
     Grade& g = res.grades[i];
     if (g.drop != Drop::kept) continue;
     const std::string_view text = group.completions[i];
-    if (use_index) {
-      seq_hash[i] = detail::word_ngram_keys(text, c.ngram, grams);
-    } else if (c.dedup || need_shingles) {
-      detail::TextInfo info = detail::analyze(text, shingle_n);
-      seq_hash[i] = info.sequence_hash;
-      if (need_shingles) shingles[i] = std::move(info.shingles);
+    if (c.dedup || need_sets) {
+      seq_hash[i] = text::word_ngrams(text, gram_n, kind, grams);
+      if (need_sets) {
+        std::sort(grams.begin(), grams.end());
+        shingles[i].assign(grams.begin(), std::unique(grams.begin(), grams.end()));
+      }
     }
     if (c.dedup) {
       for (const std::uint32_t j : kept) {
-        if (seq_hash[j] == seq_hash[i] && detail::equal_normalized(text, group.completions[j])) {
+        if (seq_hash[j] == seq_hash[i] && text::equal_normalized(text, group.completions[j])) {
           g.drop = Drop::duplicate;
           break;
         }
       }
       if (g.drop != Drop::kept) continue;
+      std::array<std::uint32_t, text::ShingleIndex::kMaxTexts> inter{};
       if (use_index) {
-        std::array<std::uint32_t, detail::ShingleIndex::kMaxCompletions> inter{};
         distinct[i] = static_cast<std::uint32_t>(index.add(grams, static_cast<unsigned>(i), kept_mask, inter.data()));
-        for (const std::uint32_t j : kept) {
-          const std::size_t a = distinct[i];
-          const std::size_t b = distinct[j];
-          const double lo = static_cast<double>(std::min(a, b));
-          const double hi = static_cast<double>(std::max(a, b));
-          if (hi > 0 && lo < c.near_dup_threshold * hi) continue;
-          // as detail::jaccard(): |A ∩ B| / |A ∪ B|, 1 when both are empty
-          const double jac = a == 0 && b == 0 ? 1.0
-                                              : static_cast<double>(inter[j]) / static_cast<double>(a + b - inter[j]);
-          if (jac >= c.near_dup_threshold) {
-            g.drop = Drop::near_duplicate;
-            break;
-          }
+      }
+      if (minhash_near) signatures[i] = text::minhash(shingles[i], c.minhash_perms);
+      const bool near = c.near_dup != NearDupMethod::none;
+      for (std::size_t k = 0; near && k < kept.size(); ++k) {
+        const std::uint32_t j = kept[k];
+        double similarity = 0.0;
+        if (minhash_near) {
+          similarity = text::minhash_similarity(signatures[i], signatures[j]);
+        } else {
+          const std::size_t a = use_index ? distinct[i] : shingles[i].size();
+          const std::size_t b = use_index ? distinct[j] : shingles[j].size();
+          if (!text::jaccard_may_reach(a, b, c.near_dup_threshold)) continue;
+          similarity = use_index ? text::jaccard_from_counts(inter[j], a, b) : text::jaccard(shingles[i], shingles[j]);
         }
-      } else if (c.near_dup == NearDupMethod::exact) {
-        const auto& a = shingles[i];
-        for (const std::uint32_t j : kept) {
-          const auto& b = shingles[j];
-          // J(A, B) <= min(|A|, |B|) / max(|A|, |B|): skip pairs that cannot reach the threshold.
-          const double lo = static_cast<double>(std::min(a.size(), b.size()));
-          const double hi = static_cast<double>(std::max(a.size(), b.size()));
-          if (hi > 0 && lo < c.near_dup_threshold * hi) continue;
-          if (detail::jaccard(a, b) >= c.near_dup_threshold) {
-            g.drop = Drop::near_duplicate;
-            break;
-          }
-        }
-      } else if (c.near_dup == NearDupMethod::minhash) {
-        signatures[i] = detail::minhash(shingles[i], c.minhash_perms);
-        for (const std::uint32_t j : kept) {
-          if (detail::minhash_similarity(signatures[i], signatures[j]) >= c.near_dup_threshold) {
-            g.drop = Drop::near_duplicate;
-            break;
-          }
+        if (similarity >= c.near_dup_threshold) {
+          g.drop = Drop::near_duplicate;
+          break;
         }
       }
       if (g.drop != Drop::kept) continue;

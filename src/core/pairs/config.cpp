@@ -4,57 +4,60 @@
 #include <cmath>    // for std::isfinite
 #include <utility>  // for std::pair
 
+#include <fmt/ranges.h>  // for fmt::join
+
+#include "enum_table.hpp"
 #include "protege/error.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Strategy>, 6> kStrategies{{
+using protege::detail::make_enum_table;
+
+// Each enum's names, in the order the "expected one of" errors list them.
+constexpr auto kStrategies = make_enum_table<Strategy>({
     {"best_worst", Strategy::best_worst},
     {"all", Strategy::all},
     {"random_k", Strategy::random_k},
     {"hard_negative", Strategy::hard_negative},
     {"length_balanced", Strategy::length_balanced},
     {"most_diverse", Strategy::most_diverse},
-}};
+});
 
-constexpr std::array<std::pair<std::string_view, GradeMode>, 4> kGrades{{
+constexpr auto kGrades = make_enum_table<GradeMode>({
     {"auto", GradeMode::automatic},
     {"correctness", GradeMode::correctness},
     {"score", GradeMode::score},
     {"both", GradeMode::both},
-}};
+});
 
-constexpr std::array<std::string_view, 3> kNearDup{"exact", "minhash", "none"};
-constexpr std::array<std::string_view, 3> kInputFormats{"auto", "grouped", "flat"};
-constexpr std::array<std::string_view, 2> kHardNeg{"score", "length"};
+constexpr auto kNearDup = make_enum_table<NearDupMethod>({
+    {"exact", NearDupMethod::exact},
+    {"minhash", NearDupMethod::minhash},
+    {"none", NearDupMethod::none},
+});
 
-template <typename Array>
-std::string join_names(const Array& names) {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out += ", ";
-    if constexpr (requires { n.first; }) {
-      out += n.first;
-    } else {
-      out += n;
-    }
-  }
-  return out;
-}
+constexpr auto kInputFormats = make_enum_table<InputFormat>({
+    {"auto", InputFormat::automatic},
+    {"grouped", InputFormat::grouped},
+    {"flat", InputFormat::flat},
+});
 
-template <typename Array>
-std::size_t find_name(const Array& names, std::string_view name, std::string_view option) {
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if constexpr (requires { names[i].first; }) {
-      if (names[i].first == name) return i;
-    } else {
-      if (names[i] == name) return i;
-    }
-  }
-  throw InvalidArgument(fmt::format("unknown {} \"{}\" (expected one of: {})", option, name, join_names(names)));
-}
+constexpr auto kHardNeg = make_enum_table<HardNegativeBy>({
+    {"score", HardNegativeBy::score},
+    {"length", HardNegativeBy::length},
+});
+
+constexpr auto kPercent = make_enum_table<answers::PercentMode>({
+    {"drop", answers::PercentMode::drop},
+    {"divide", answers::PercentMode::divide},
+});
+
+constexpr auto kOnError = make_enum_table<io::OnError>({
+    {"strict", io::OnError::strict},
+    {"skip", io::OnError::skip},
+});
 
 // ---- typed JSON option accessors ----
 std::string opt_string(const nlohmann::json& v, std::string_view key) {
@@ -123,19 +126,13 @@ TierRule parse_tier_rule(const nlohmann::json& v, std::size_t index) {
 
 }  // namespace
 
-std::string_view to_string(Strategy s) noexcept {
-  for (const auto& [name, value] : kStrategies) if (value == s) return name;
-  return "";
-}
+std::string_view to_string(Strategy s) noexcept { return kStrategies.name(s); }
 
-Strategy parse_strategy(std::string_view name) { return kStrategies[find_name(kStrategies, name, "strategy")].second; }
+Strategy parse_strategy(std::string_view name) { return kStrategies.parse(name, "strategy"); }
 
-std::string_view to_string(GradeMode g) noexcept {
-  for (const auto& [name, value] : kGrades) if (value == g) return name;
-  return "";
-}
+std::string_view to_string(GradeMode g) noexcept { return kGrades.name(g); }
 
-GradeMode parse_grade_mode(std::string_view name) { return kGrades[find_name(kGrades, name, "grade mode")].second; }
+GradeMode parse_grade_mode(std::string_view name) { return kGrades.parse(name, "grade mode"); }
 
 void validate(const PairConfig& c) {
   PROTEGE_CHECK(c.k >= 1, "k must be >= 1, got {}", c.k);
@@ -192,19 +189,15 @@ PairConfig config_from_json(const nlohmann::json& options) {
       c.length_ratio_max = opt_number(v[1], "length_window[1]");
     } else if (key == "length_ratio_min") c.length_ratio_min = opt_number(v, key);
     else if (key == "length_ratio_max") c.length_ratio_max = opt_number(v, key);
-    else if (key == "hard_negative_by") c.hard_negative_by = static_cast<HardNegativeBy>(find_name(kHardNeg, opt_string(v, key), key));
+    else if (key == "hard_negative_by") c.hard_negative_by = kHardNeg.parse(opt_string(v, key), key);
     else if (key == "diverse_candidates") c.diverse_candidates = static_cast<int>(opt_int(v, key));
     else if (key == "require_chosen_correct") c.require_chosen_correct = opt_bool(v, key);
     else if (key == "grade") c.grade = parse_grade_mode(opt_string(v, key));
     else if (key == "answer_style") c.answer_options.style = answers::parse_style(opt_string(v, key));
     else if (key == "after_think") c.answer_options.after_think = opt_bool(v, key);
     else if (key == "rel_tol") c.answer_options.rel_tol = opt_number(v, key);
-    else if (key == "percent") {
-      const std::string p = opt_string(v, key);
-      if (p == "drop") c.answer_options.percent = answers::PercentMode::drop;
-      else if (p == "divide") c.answer_options.percent = answers::PercentMode::divide;
-      else throw InvalidArgument(fmt::format("unknown percent \"{}\" (expected one of: drop, divide)", p));
-    } else if (key == "tiers") {
+    else if (key == "percent") c.answer_options.percent = kPercent.parse(opt_string(v, key), key);
+    else if (key == "tiers") {
       if (!v.is_array()) throw InvalidArgument(fmt::format("pairs option \"tiers\": expected array, got {}", io::json_type_name(v)));
       c.tier_rules.clear();
       for (std::size_t i = 0; i < v.size(); ++i) c.tier_rules.push_back(parse_tier_rule(v[i], i));
@@ -219,14 +212,14 @@ PairConfig config_from_json(const nlohmann::json& options) {
       (key == "min_chars" ? c.min_chars : key == "max_chars" ? c.max_chars : c.max_line_bytes) = static_cast<std::size_t>(n);
     } else if (key == "drop_no_answer") c.drop_no_answer = opt_bool(v, key);
     else if (key == "dedup") c.dedup = opt_bool(v, key);
-    else if (key == "near_dup") c.near_dup = static_cast<NearDupMethod>(find_name(kNearDup, opt_string(v, key), key));
+    else if (key == "near_dup") c.near_dup = kNearDup.parse(opt_string(v, key), key);
     else if (key == "near_dup_threshold") c.near_dup_threshold = opt_number(v, key);
     else if (key == "ngram") c.ngram = static_cast<int>(opt_int(v, key));
     else if (key == "minhash_perms") c.minhash_perms = static_cast<int>(opt_int(v, key));
     else if (key == "kto_min_tier") c.kto_min_tier = static_cast<int>(opt_int(v, key));
     else if (key == "kto_score_threshold") c.kto_score_threshold = opt_number(v, key);
     else if (key == "stats_per_prompt") c.stats_per_prompt = opt_bool(v, key);
-    else if (key == "input_format") c.input_format = static_cast<InputFormat>(find_name(kInputFormats, opt_string(v, key), key));
+    else if (key == "input_format") c.input_format = kInputFormats.parse(opt_string(v, key), key);
     else if (key == "id_field") c.fields.id = opt_string(v, key);
     else if (key == "prompt_field") c.fields.prompt = opt_string(v, key);
     else if (key == "messages_field") c.fields.messages = opt_string(v, key);
@@ -237,7 +230,7 @@ PairConfig config_from_json(const nlohmann::json& options) {
     else if (key == "score_field") c.fields.score = opt_string(v, key);
     else if (key == "on_error") c.on_error = io::parse_on_error(opt_string(v, key));
     else {
-      throw InvalidArgument(fmt::format("unknown pairs option \"{}\" (known: {})", key, join_names(kKnown)));
+      throw InvalidArgument(fmt::format("unknown pairs option \"{}\" (known: {})", key, fmt::join(kKnown, ", ")));
     }
   }
   validate(c);
@@ -263,14 +256,14 @@ nlohmann::json config_to_json(const PairConfig& c) {
       {"min_margin", c.min_margin},
       {"length_ratio_min", c.length_ratio_min},
       {"length_ratio_max", c.length_ratio_max},
-      {"hard_negative_by", std::string(kHardNeg[static_cast<std::size_t>(c.hard_negative_by)])},
+      {"hard_negative_by", std::string(kHardNeg.name(c.hard_negative_by))},
       {"diverse_candidates", c.diverse_candidates},
       {"require_chosen_correct", c.require_chosen_correct},
       {"grade", std::string(to_string(c.grade))},
       {"answer_style", std::string(answers::to_string(c.answer_options.style))},
       {"after_think", c.answer_options.after_think},
       {"rel_tol", c.answer_options.rel_tol},
-      {"percent", c.answer_options.percent == answers::PercentMode::drop ? "drop" : "divide"},
+      {"percent", std::string(kPercent.name(c.answer_options.percent))},
       {"tiers", tiers},
       {"drop_empty", c.drop_empty},
       {"end_markers", c.end_markers},
@@ -278,14 +271,14 @@ nlohmann::json config_to_json(const PairConfig& c) {
       {"max_chars", c.max_chars},
       {"drop_no_answer", c.drop_no_answer},
       {"dedup", c.dedup},
-      {"near_dup", std::string(kNearDup[static_cast<std::size_t>(c.near_dup)])},
+      {"near_dup", std::string(kNearDup.name(c.near_dup))},
       {"near_dup_threshold", c.near_dup_threshold},
       {"ngram", c.ngram},
       {"minhash_perms", c.minhash_perms},
       {"kto_min_tier", c.kto_min_tier},
       {"kto_score_threshold", c.kto_score_threshold},
       {"stats_per_prompt", c.stats_per_prompt},
-      {"input_format", std::string(kInputFormats[static_cast<std::size_t>(c.input_format)])},
+      {"input_format", std::string(kInputFormats.name(c.input_format))},
       {"id_field", c.fields.id},
       {"prompt_field", c.fields.prompt},
       {"messages_field", c.fields.messages},
@@ -294,7 +287,7 @@ nlohmann::json config_to_json(const PairConfig& c) {
       {"scores_field", c.fields.scores},
       {"completion_field", c.fields.completion},
       {"score_field", c.fields.score},
-      {"on_error", c.on_error == io::OnError::strict ? "strict" : "skip"},
+      {"on_error", std::string(kOnError.name(c.on_error))},
       {"max_line_bytes", c.max_line_bytes},
   };
 }

@@ -9,14 +9,20 @@
 #include <unordered_map>  // for std::unordered_map
 #include <unordered_set>  // for std::unordered_set
 
-#include "pairs/text.hpp"
+#include "enum_table.hpp"
 #include "protege/error.hpp"
 #include "protege/io/jsonl.hpp"
 #include "protege/random.hpp"
+#include "protege/text/similarity.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs {
 namespace {
+
+constexpr auto kSelections = protege::detail::make_enum_table<JudgeSelection>({
+    {"most_diverse", JudgeSelection::most_diverse},
+    {"all", JudgeSelection::all},
+});
 
 using nlohmann::json;
 
@@ -61,8 +67,8 @@ std::vector<std::uint32_t> candidates_of(const Group& g, const CriticConfig& c) 
   const std::size_t limit = c.candidates > 0 ? std::min<std::size_t>(g.completions.size(), static_cast<std::size_t>(c.candidates))
                                              : g.completions.size();
   for (std::size_t i = 0; i < limit; ++i) {
-    if (detail::is_blank(g.completions[i])) continue;
-    if (!seen.insert(detail::normalize_ws(g.completions[i])).second) continue;
+    if (text::is_blank(g.completions[i])) continue;
+    if (!seen.insert(text::normalize_ws(g.completions[i])).second) continue;
     out.push_back(static_cast<std::uint32_t>(i));
   }
   return out;
@@ -76,11 +82,11 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> select(const Group& g, cons
   if (all.empty()) return all;
   if (c.selection == JudgeSelection::most_diverse) {
     std::vector<std::vector<std::uint64_t>> sh(g.completions.size());
-    for (const auto i : cand) sh[i] = detail::shingles(g.completions[i], c.ngram);
+    for (const auto i : cand) sh[i] = text::shingle_set(g.completions[i], c.ngram, text::NgramHash::keys).shingles;
     std::size_t best = 0;
     double best_d = -1.0;
     for (std::size_t k = 0; k < all.size(); ++k) {
-      const double d = 1.0 - detail::jaccard(sh[all[k].first], sh[all[k].second]);
+      const double d = 1.0 - text::jaccard(sh[all[k].first], sh[all[k].second]);
       if (d > best_d) {
         best_d = d;
         best = k;
@@ -120,7 +126,7 @@ int parse_choice_text(std::string_view t) {
   const std::size_t pos = lower.rfind("answer:");
   if (pos != std::string::npos) {
     std::size_t i = pos + 7;
-    while (i < t.size() && (detail::is_space(t[i]) || t[i] == '*' || t[i] == '"' || t[i] == '\'' || t[i] == '(')) ++i;
+    while (i < t.size() && (text::is_space(t[i]) || t[i] == '*' || t[i] == '"' || t[i] == '\'' || t[i] == '(')) ++i;
     if (i < t.size() && standalone(i)) return t[i] - '0';
   }
   for (std::size_t i = t.size(); i-- > 0;) {
@@ -147,10 +153,7 @@ CriticConfig critic_config_from_json(const json& options) {
     else if (key == "criteria") { need(v.is_string(), "string"); c.criteria = v.get<std::string>(); }
     else if (key == "selection") {
       need(v.is_string(), "string");
-      const auto s = v.get<std::string>();
-      if (s == "most_diverse") c.selection = JudgeSelection::most_diverse;
-      else if (s == "all") c.selection = JudgeSelection::all;
-      else throw InvalidArgument(fmt::format("unknown selection \"{}\" (expected one of: most_diverse, all)", s));
+      c.selection = kSelections.parse(v.get<std::string>(), "selection");
     } else if (key == "candidates") { need(v.is_number_integer(), "integer"); c.candidates = v.get<int>(); }
     else if (key == "max_pairs_per_prompt") { need(v.is_number_integer(), "integer"); c.max_pairs_per_prompt = v.get<int>(); }
     else if (key == "ngram") { need(v.is_number_integer(), "integer"); c.ngram = v.get<int>(); }
@@ -275,8 +278,8 @@ CriticResult ingest_judgments(const std::vector<Group>& groups, const std::vecto
       v.winner = v.p_a_mean > 0.5 ? 0 : 1;
       if (c.length_filter) {
         const Group& g = groups[gi];
-        const double lw = static_cast<double>(detail::utf8_length(g.completions[v.winner == 0 ? a : b]));
-        const double ll = static_cast<double>(detail::utf8_length(g.completions[v.winner == 0 ? b : a]));
+        const double lw = static_cast<double>(text::utf8_length(g.completions[v.winner == 0 ? a : b]));
+        const double ll = static_cast<double>(text::utf8_length(g.completions[v.winner == 0 ? b : a]));
         const double ratio = ll > 0 ? lw / ll : 0.0;
         v.length_ok = ratio >= c.length_ratio_min && ratio <= c.length_ratio_max;
         res.length_filtered += v.length_ok ? 0 : 1;

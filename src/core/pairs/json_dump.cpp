@@ -4,6 +4,8 @@
 #include <cmath>    // for std::isfinite
 #include <cstdint>  // for std::uint8_t
 
+#include "protege/text/similarity.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>  // for the 16-byte scan of dump_string
 #endif
@@ -13,45 +15,6 @@ namespace pairs::detail {
 namespace {
 
 using nlohmann::json;
-
-// Whether s is well-formed UTF-8 (the same rules as nlohmann's serializer: no overlongs, no
-// surrogates, nothing above U+10FFFF).
-bool valid_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* const end = p + s.size();
-  const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    const std::ptrdiff_t left = end - p;
-    std::ptrdiff_t n = 0;
-    if (in(c, 0xC2, 0xDF)) {
-      n = left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
-    } else if (c == 0xE0) {
-      n = left >= 3 && in(p[1], 0xA0, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
-      n = left >= 3 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xED) {
-      n = left >= 3 && in(p[1], 0x80, 0x9F) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xF0) {
-      n = left >= 4 && in(p[1], 0x90, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    } else if (in(c, 0xF1, 0xF3)) {
-      n = left >= 4 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    } else if (c == 0xF4) {
-      n = left >= 4 && in(p[1], 0x80, 0x8F) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    }
-    if (n == 0) return false;
-    p += n;
-  }
-  return true;
-}
-
-}  // namespace
-
-namespace {
 
 // The first byte at or after p that must be escaped ('"', '\\', a control byte < 0x20) or, with
 // `stop_high`, is not ASCII (>= 0x80). 16 bytes at a time with SSE2.
@@ -94,7 +57,7 @@ void dump_string(std::string_view s, std::string& out) {
     const auto c = static_cast<unsigned char>(*p);
     if (c >= 0x80) {
       // Everything before is ASCII, so the whole text is valid exactly when the rest is.
-      if (!valid_utf8(std::string_view(p, static_cast<std::size_t>(end - p)))) {
+      if (!text::valid_utf8(std::string_view(p, static_cast<std::size_t>(end - p)))) {
         out.resize(start);
         out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);  // U+FFFD replacement rules
         return;

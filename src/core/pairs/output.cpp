@@ -5,6 +5,7 @@
 #include <array>  // for std::array
 #include <future>  // for std::async, std::promise
 
+#include "enum_table.hpp"
 #include "pairs/json_dump.hpp"
 #include "protege/io/jsonl.hpp"
 #include "protege/log.hpp"
@@ -23,8 +24,15 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 7> kFormats{"trl", "trl_conversational", "kto", "ranking",
-                                                   "sft", "llamafactory", "openrlhf"};
+constexpr auto kFormats = protege::detail::make_enum_table<Format>({
+    {"trl", Format::trl},
+    {"trl_conversational", Format::trl_conversational},
+    {"kto", Format::kto},
+    {"ranking", Format::ranking},
+    {"sft", Format::sft},
+    {"llamafactory", Format::llamafactory},
+    {"openrlhf", Format::openrlhf},
+});
 
 bool is_messages(const json& prompt) { return prompt.is_array(); }
 
@@ -226,18 +234,9 @@ std::size_t append_text(const Result& r, std::size_t gi, Format f, std::string& 
 
 }  // namespace
 
-Format parse_format(std::string_view name) {
-  for (std::size_t i = 0; i < kFormats.size(); ++i) {
-    if (kFormats[i] == name) return static_cast<Format>(i);
-  }
-  throw InvalidArgument(fmt::format(
-      "unknown format \"{}\" (expected one of: trl, trl_conversational, kto, ranking, sft, llamafactory, openrlhf)", name));
-}
+Format parse_format(std::string_view name) { return kFormats.parse(name, "format"); }
 
-std::string_view to_string(Format f) noexcept {
-  const auto i = static_cast<std::size_t>(f);
-  return i < kFormats.size() ? kFormats[i] : "";
-}
+std::string_view to_string(Format f) noexcept { return kFormats.name(f); }
 
 std::vector<json> rows(const Result& result, Format format) {
   std::vector<json> out;

@@ -2,8 +2,8 @@
 
 #include <algorithm>  // for std::sort, std::stable_sort
 
-#include "pairs/text.hpp"
 #include "protege/random.hpp"
+#include "protege/text/similarity.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace pairs::detail {
@@ -110,7 +110,7 @@ std::vector<PairIndex> most_diverse(const PromptView& v, const PairConfig& c) {
   const PairIndex* best = nullptr;
   double best_distance = -1.0;
   for (const PairIndex& p : candidates) {
-    const double d = 1.0 - jaccard((*v.shingles)[p.chosen], (*v.shingles)[p.rejected]);
+    const double d = 1.0 - text::jaccard((*v.shingles)[p.chosen], (*v.shingles)[p.rejected]);
     if (d > best_distance) {
       best_distance = d;
       best = &p;

@@ -1,7 +1,9 @@
-#include "pairs/text.hpp"
+// Text similarity: word splitting (64 bytes at a time), word n-gram hashing with a bottom-k cap,
+// Jaccard, MinHash and the two near-duplicate indexes. See protege/text/similarity.hpp.
+#include "protege/text/similarity.hpp"
 
 #include <algorithm>  // for std::sort, std::unique, std::min
-#include <bit>        // for std::endian, std::countr_zero
+#include <bit>        // for std::endian, std::countr_zero, std::bit_ceil
 #include <cstring>    // for std::memcpy
 #include <limits>     // for std::numeric_limits
 
@@ -12,7 +14,7 @@
 #endif
 
 PROTEGE_NAMESPACE_BEGIN
-namespace pairs::detail {
+namespace text {
 
 std::size_t utf8_length(std::string_view s) noexcept {
   std::size_t n = 0;
@@ -34,6 +36,39 @@ std::size_t utf8_length(std::string_view s) noexcept {
 #endif
   for (; i < s.size(); ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0u) != 0x80u;
   return n;
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::ptrdiff_t left = end - p;
+    std::ptrdiff_t n = 0;
+    if (in(c, 0xC2, 0xDF)) {
+      n = left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
+    } else if (c == 0xE0) {
+      n = left >= 3 && in(p[1], 0xA0, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
+      n = left >= 3 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xED) {
+      n = left >= 3 && in(p[1], 0x80, 0x9F) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xF0) {
+      n = left >= 4 && in(p[1], 0x90, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    } else if (in(c, 0xF1, 0xF3)) {
+      n = left >= 4 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    } else if (c == 0xF4) {
+      n = left >= 4 && in(p[1], 0x80, 0x8F) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
+    }
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
 }
 
 std::string normalize_ws(std::string_view s) {
@@ -180,20 +215,20 @@ inline void for_each_word_hash(std::string_view s, F&& f) {
 
 namespace {
 
-// Bottom-k bookkeeping shared by word_ngrams() and word_ngram_keys(): `out` collects word hashes;
-// every kNgramBlock words, the n-grams of the block so far are computed in place (by `combine`)
-// and folded into `acc`, the sorted kMaxShingles smallest distinct n-gram hashes seen, keeping the
-// last n - 1 word hashes for the next block. Memory stays O(kNgramBlock + kMaxShingles) whatever
-// the text's length; a text with at most kMaxShingles distinct n-grams keeps them all.
+// Bottom-k bookkeeping of word_ngrams(): `out` collects word hashes; every kNgramBlock words, the
+// n-grams of the block so far are computed in place (by `combine`) and folded into `acc`, the
+// sorted `cap` smallest distinct n-gram hashes seen, keeping the last n - 1 word hashes for the
+// next block. Memory stays O(kNgramBlock + cap) whatever the text's length; a text with at most
+// `cap` distinct n-grams keeps them all.
 constexpr std::size_t kNgramBlock = std::size_t{1} << 20;
 
-void fold_bottom_k(std::vector<std::uint64_t>& acc, std::uint64_t* first, std::uint64_t* last) {
+void fold_bottom_k(std::vector<std::uint64_t>& acc, std::uint64_t* first, std::uint64_t* last, std::size_t cap) {
   std::sort(first, last);
   last = std::unique(first, last);
   std::vector<std::uint64_t> merged;
-  merged.reserve(std::min(kMaxShingles, acc.size() + static_cast<std::size_t>(last - first)));
+  merged.reserve(std::min(cap, acc.size() + static_cast<std::size_t>(last - first)));
   std::size_t i = 0;
-  while (merged.size() < kMaxShingles && (i < acc.size() || first != last)) {
+  while (merged.size() < cap && (i < acc.size() || first != last)) {
     std::uint64_t v;
     if (first == last || (i < acc.size() && acc[i] < *first)) v = acc[i++];
     else if (i < acc.size() && acc[i] == *first) v = (++first, acc[i++]);
@@ -206,7 +241,8 @@ void fold_bottom_k(std::vector<std::uint64_t>& acc, std::uint64_t* first, std::u
 template <typename Combine>
 class NgramCollector {
  public:
-  NgramCollector(int n, std::vector<std::uint64_t>& out, Combine combine) : n_(n), out_(out), combine_(combine) {}
+  NgramCollector(int n, std::vector<std::uint64_t>& out, Combine combine, std::size_t cap)
+      : n_(n), out_(out), combine_(combine), cap_(cap) {}
 
   void add(std::uint64_t word_hash) {
     out_.push_back(word_hash);
@@ -214,7 +250,7 @@ class NgramCollector {
   }
 
   // The n-grams in `out` (bottom-k of them, sorted, when the text was long or had more than
-  // kMaxShingles of them).
+  // `cap` of them).
   void finish() {
     if (!blocked_) {
       if (out_.empty()) return;
@@ -222,9 +258,9 @@ class NgramCollector {
       const std::size_t count = out_.size() - width + 1;
       combine_(out_.data(), count, width);
       out_.resize(count);
-      if (out_.size() > kMaxShingles) {
+      if (out_.size() > cap_) {
         std::vector<std::uint64_t> acc;
-        fold_bottom_k(acc, out_.data(), out_.data() + out_.size());
+        fold_bottom_k(acc, out_.data(), out_.data() + out_.size(), cap_);
         out_.swap(acc);
       }
       return;
@@ -233,7 +269,7 @@ class NgramCollector {
     if (out_.size() >= width) {
       const std::size_t count = out_.size() - width + 1;
       combine_(out_.data(), count, width);
-      fold_bottom_k(acc_, out_.data(), out_.data() + count);
+      fold_bottom_k(acc_, out_.data(), out_.data() + count, cap_);
     }
     out_.swap(acc_);
   }
@@ -244,7 +280,7 @@ class NgramCollector {
     const std::size_t count = out_.size() - width + 1;
     std::uint64_t* m = out_.data();
     combine_(m, count, width);  // in place, left to right: m[count..] (the last n - 1 words) untouched
-    fold_bottom_k(acc_, m, m + count);
+    fold_bottom_k(acc_, m, m + count, cap_);
     std::copy(m + count, m + out_.size(), m);
     out_.resize(width - 1);
     blocked_ = true;
@@ -253,14 +289,13 @@ class NgramCollector {
   int n_;
   std::vector<std::uint64_t>& out_;
   Combine combine_;
+  std::size_t cap_;
   std::vector<std::uint64_t> acc_;
   bool blocked_ = false;
 };
 
-}  // namespace
-
-std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>& out) {
-  out.clear();
+// NgramHash::mixed: word hash mixed by splitmix64, n-grams chained by splitmix64.
+std::uint64_t ngrams_mixed(std::string_view s, int n, std::vector<std::uint64_t>& out, std::size_t cap) {
   // The sequence hash is only a pre-filter before equal_normalized(), so any hash of the word
   // sequence will do: a multiply chain over the mixed word hashes.
   std::uint64_t h = 0x13198A2E03707344ULL;
@@ -279,7 +314,7 @@ std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>&
       }
     }
   };
-  NgramCollector<decltype(combine)> grams(n, out, combine);
+  NgramCollector<decltype(combine)> grams(n, out, combine, cap);
   for_each_word_hash(s, [&](std::uint64_t wh) {
     const std::uint64_t m = mix64(wh + kWordMix);
     h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
@@ -289,8 +324,6 @@ std::uint64_t word_ngrams(std::string_view s, int n, std::vector<std::uint64_t>&
   if (n > 0) grams.finish();
   return mix64(h ^ words);
 }
-
-namespace {
 
 // murmur3's 64-bit finaliser (full avalanche, two multiplies).
 inline std::uint64_t fmix64(std::uint64_t h) noexcept {
@@ -319,10 +352,8 @@ inline std::uint64_t word_key(const char* w, std::size_t size, const char* end) 
 
 inline std::uint64_t rotl(std::uint64_t x, unsigned r) noexcept { return r == 0 ? x : (x << r) | (x >> (64 - r)); }
 
-}  // namespace
-
-std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64_t>& out) {
-  out.clear();
+// NgramHash::keys: word_key per word, n-grams combined by XOR of rotations.
+std::uint64_t ngrams_keys(std::string_view s, int n, std::vector<std::uint64_t>& out, std::size_t cap) {
   std::uint64_t h = 0x13198A2E03707344ULL;
   std::uint64_t words = 0;
   const char* const end = s.data() + s.size();
@@ -339,7 +370,7 @@ std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64
       }
     }
   };
-  NgramCollector<decltype(combine)> grams(n, out, combine);
+  NgramCollector<decltype(combine)> grams(n, out, combine, cap);
   for_each_word(s, [&](const char* w, std::size_t size) {
     const std::uint64_t m = word_key(w, size, end);
     h = (h ^ m) * 0x9E3779B97F4A7C15ULL;
@@ -350,12 +381,21 @@ std::uint64_t word_ngram_keys(std::string_view s, int n, std::vector<std::uint64
   return fmix64(h ^ words);
 }
 
-TextInfo analyze(std::string_view s, int n) {
-  TextInfo info;
-  info.sequence_hash = word_ngrams(s, n, info.shingles);
-  std::sort(info.shingles.begin(), info.shingles.end());
-  info.shingles.erase(std::unique(info.shingles.begin(), info.shingles.end()), info.shingles.end());
-  return info;
+}  // namespace
+
+std::uint64_t word_ngrams(std::string_view s, int n, NgramHash kind, std::vector<std::uint64_t>& out,
+                          std::size_t max_shingles) {
+  out.clear();
+  if (max_shingles == 0) max_shingles = 1;
+  return kind == NgramHash::mixed ? ngrams_mixed(s, n, out, max_shingles) : ngrams_keys(s, n, out, max_shingles);
+}
+
+ShingleSet shingle_set(std::string_view s, int n, NgramHash kind, std::size_t max_shingles) {
+  ShingleSet set;
+  set.sequence_hash = word_ngrams(s, n, kind, set.shingles, max_shingles);
+  std::sort(set.shingles.begin(), set.shingles.end());
+  set.shingles.erase(std::unique(set.shingles.begin(), set.shingles.end()), set.shingles.end());
+  return set;
 }
 
 bool equal_normalized(std::string_view a, std::string_view b) noexcept {
@@ -374,8 +414,6 @@ bool equal_normalized(std::string_view a, std::string_view b) noexcept {
   }
 }
 
-std::vector<std::uint64_t> shingles(std::string_view s, int n) { return analyze(s, n).shingles; }
-
 double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) noexcept {
   if (a.empty() && b.empty()) return 1.0;
   std::size_t inter = 0;
@@ -390,8 +428,7 @@ double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint6
     i += static_cast<std::size_t>(x <= y);
     j += static_cast<std::size_t>(y <= x);
   }
-  const std::size_t uni = a.size() + b.size() - inter;
-  return static_cast<double>(inter) / static_cast<double>(uni);
+  return jaccard_from_counts(inter, na, nb);
 }
 
 std::vector<std::uint64_t> minhash(const std::vector<std::uint64_t>& sh, int perms) {
@@ -412,5 +449,96 @@ double minhash_similarity(const std::vector<std::uint64_t>& a, const std::vector
   return static_cast<double>(eq) / static_cast<double>(a.size());
 }
 
-}  // namespace pairs::detail
+// ---- ShingleIndex ----
+
+// Invariant: every slot not listed in touched_ is empty, so emptying the index only clears the
+// slots the last prompt used.
+void ShingleIndex::reset(std::size_t expected) {
+  for (const std::uint32_t i : touched_) slots_[i] = Slot{};
+  touched_.clear();
+  // The first table is sized for at most kMaxShingles shingles (grow() doubles it when a prompt
+  // has more), so a size estimate from a huge completion does not reserve memory up front.
+  expected = std::min(expected, kMaxShingles);
+  cap_ = std::max<std::size_t>(256, std::bit_ceil(2 * expected + 1));
+  if (slots_.size() < cap_) slots_.resize(cap_);
+  used_ = 0;
+}
+
+void ShingleIndex::grow() {
+  std::vector<Slot> old;
+  old.reserve(touched_.size());
+  for (const std::uint32_t i : touched_) {
+    old.push_back(slots_[i]);
+    slots_[i] = Slot{};
+  }
+  cap_ *= 2;
+  if (slots_.size() < cap_) slots_.resize(cap_);
+  touched_.clear();
+  for (const Slot& s : old) {
+    std::size_t i = s.key & (cap_ - 1);
+    while (slots_[i].mask != 0) i = (i + 1) & (cap_ - 1);
+    slots_[i] = s;
+    touched_.push_back(static_cast<std::uint32_t>(i));
+  }
+}
+
+std::size_t ShingleIndex::add(const std::vector<std::uint64_t>& hashes, unsigned bit, std::uint64_t others,
+                              std::uint32_t* inter) {
+  const std::uint64_t me = std::uint64_t{1} << bit;
+  std::size_t distinct = 0;
+  for (const std::uint64_t h : hashes) {
+    if (2 * (used_ + 1) > cap_) grow();
+    std::size_t i = h & (cap_ - 1);
+    for (;;) {
+      Slot& s = slots_[i];
+      if (s.mask == 0) {
+        s.key = h;
+        s.mask = me;
+        touched_.push_back(static_cast<std::uint32_t>(i));
+        ++used_;
+        ++distinct;
+        break;
+      }
+      if (s.key == h) {
+        if ((s.mask & me) == 0) {
+          ++distinct;
+          for (std::uint64_t m = s.mask & others; m != 0; m &= m - 1) ++inter[std::countr_zero(m)];
+          s.mask |= me;
+        }
+        break;
+      }
+      i = (i + 1) & (cap_ - 1);
+    }
+  }
+  return distinct;
+}
+
+// ---- CorpusIndex ----
+
+ShingleSet CorpusIndex::fingerprint(std::string_view s) const {
+  return shingle_set(s, n_, NgramHash::keys, static_cast<std::size_t>(-1));
+}
+
+void CorpusIndex::add(const ShingleSet& doc) {
+  const auto id = static_cast<std::uint32_t>(sizes_.size());
+  sequences_.insert(doc.sequence_hash);
+  sizes_.push_back(doc.shingles.size());
+  for (const std::uint64_t x : doc.shingles) postings_[x].push_back(id);
+}
+
+bool CorpusIndex::contains(const ShingleSet& doc) const { return sequences_.count(doc.sequence_hash) > 0; }
+
+double CorpusIndex::best_jaccard(const ShingleSet& doc) const {
+  std::unordered_map<std::uint32_t, std::size_t> shared;
+  for (const std::uint64_t x : doc.shingles) {
+    const auto it = postings_.find(x);
+    if (it == postings_.end()) continue;
+    for (const std::uint32_t d : it->second) ++shared[d];
+  }
+  double best = 0.0;
+  for (const auto& [d, inter] : shared) best = std::max(best, jaccard_from_counts(inter, doc.shingles.size(), sizes_[d]));
+  return best;
+}
+
+}  // namespace text
 PROTEGE_NAMESPACE_END
