@@ -242,7 +242,7 @@ TEST_CASE("planner: hard share, seen caps, shortfalls, determinism", "[curriculu
 // ---- sorts and selection behind the seeded shuffles and picks ----
 #include <random>
 
-#include "curriculum/util.hpp"
+#include "curriculum/key_sort.hpp"
 #include "protege/random.hpp"
 
 namespace {

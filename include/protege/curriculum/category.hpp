@@ -48,6 +48,12 @@ class PROTEGE_API Distribution {
   /// InvalidArgument as from_pairs
   [[nodiscard]] static Distribution from_json_text(std::string_view text, const std::string& source = "<distribution>");
 
+  /// Rebuilds a distribution from its accessors' values (e.g. after serialisation): `ratios` are
+  /// kept bit for bit. @throws InvalidArgument as from_pairs, when the sizes differ, or when the
+  ///         ratios do not sum to 1 within 1e-6
+  [[nodiscard]] static Distribution from_normalised(std::vector<std::string> names, std::vector<double> ratios,
+                                                    bool renormalised, double input_sum);
+
   /// Category names in order.
   [[nodiscard]] const std::vector<std::string>& names() const noexcept { return names_; }
   /// Normalised ratios (sum 1), same order.

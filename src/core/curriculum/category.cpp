@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "answers/text_util.hpp"
-#include "curriculum/util.hpp"
+#include "curriculum/reply_text.hpp"
 #include "protege/error.hpp"
 #include "protege/log.hpp"
 
@@ -64,6 +64,20 @@ Distribution Distribution::from_pairs(const std::vector<std::pair<std::string, d
     log(LogLevel::warning, "distribution: ratios sum to {} instead of 1; renormalising", sum);
   }
   for (auto& r : d.ratios_) r /= sum;
+  return d;
+}
+
+Distribution Distribution::from_normalised(std::vector<std::string> names, std::vector<double> ratios,
+                                           bool renormalised, double input_sum) {
+  PROTEGE_CHECK(names.size() == ratios.size(), "distribution: {} names but {} ratios", names.size(), ratios.size());
+  std::vector<std::pair<std::string, double>> pairs;
+  pairs.reserve(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) pairs.emplace_back(names[i], ratios[i]);
+  Distribution d = from_pairs(pairs);  // the checks (names, ratios)
+  PROTEGE_CHECK(!d.renormalised_, "distribution: normalised ratios must sum to 1, got {}", d.input_sum_);
+  d.ratios_ = std::move(ratios);
+  d.renormalised_ = renormalised;
+  d.input_sum_ = input_sum;
   return d;
 }
 

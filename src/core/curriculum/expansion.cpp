@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "answers/text_util.hpp"
-#include "curriculum/util.hpp"
+#include "curriculum/reply_text.hpp"
 #include "protege/curriculum/item.hpp"
 #include "protege/curriculum/rebalance.hpp"
 #include "protege/error.hpp"

@@ -6,7 +6,7 @@
 #include <span>
 #include <unordered_map>
 
-#include "curriculum/util.hpp"
+#include "curriculum/key_sort.hpp"
 
 #include <fmt/format.h>
 

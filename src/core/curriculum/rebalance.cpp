@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "curriculum/util.hpp"
+#include "curriculum/key_sort.hpp"
 #include "protege/curriculum/item.hpp"
 #include "protege/error.hpp"
 #include "protege/log.hpp"
