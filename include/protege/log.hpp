@@ -1,9 +1,11 @@
 /// @file log.hpp
 /// protege's logging: silent by default; the host installs a callback and a level.
 ///
-/// Thread safety: set_log_callback / set_log_level are NOT thread-safe with respect to each
-/// other (set them before use); log() may be called from any thread (the callback must then be
-/// thread-safe itself).
+/// Thread safety: every function here may be called from any thread. set_log_callback swaps the
+/// callback under a mutex; a message being delivered at that moment still goes to the callback it
+/// started with (held by a shared pointer), so a replaced callback may receive at most the messages
+/// already in flight. The level is an atomic. The callback is called from whichever thread logs,
+/// possibly several at once, so it must be thread-safe itself.
 #pragma once
 
 #include <functional>   // for std::function
