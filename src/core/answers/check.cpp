@@ -14,6 +14,7 @@
 #include "protege/answers/answers.hpp"
 #include "protege/error.hpp"
 #include "protege/parallel.hpp"
+#include "protege/text/similarity.hpp"  // for text::valid_utf8
 #include "text_util.hpp"
 #include "value.hpp"
 
@@ -73,7 +74,7 @@ class Checker {
     std::string_view gold_answer;
     const detail::GoldStatus status = detail::extract_gold(gold, options_.after_think, gold_scratch_, gold_answer);
     bool gold_ok = status != detail::GoldStatus::marker_failed &&
-                   gold_answer.size() <= options_.limits.max_answer_chars && detail::valid_utf8(gold_answer);
+                   gold_answer.size() <= options_.limits.max_answer_chars && text::valid_utf8(gold_answer);
     if (gold_ok) {
       detail::normalize_key(gold_answer, percent_divides_, norm_, gold_key_);
       gold_ok = !gold_key_.empty();

@@ -59,8 +59,5 @@ namespace detail {
 /// O(|s|) plus O(|lower|) per candidate.
 [[nodiscard]] std::size_t rfind_icase(std::string_view s, std::string_view lower, std::size_t anchor) noexcept;
 
-/// Whether `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-[[nodiscard]] bool valid_utf8(std::string_view s) noexcept;
-
 }  // namespace detail
 PROTEGE_NAMESPACE_END
