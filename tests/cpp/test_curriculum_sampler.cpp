@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "protege/curriculum/category.hpp"
+#include "protege/curriculum/difficulty.hpp"
 #include "protege/curriculum/feedback.hpp"
+#include "protege/curriculum/rebalance.hpp"
 #include "protege/curriculum/sampler.hpp"
 #include "protege/error.hpp"
 
@@ -228,4 +231,19 @@ TEST_CASE("sampler state: JSON round trip and resume checks", "[curriculum][samp
   SamplerConfig m = c;
   m.mapping = {1, 2};
   CHECK_THROWS_WITH(SamplerCore(m), Catch::Contains("mapping"));
+}
+
+TEST_CASE("curriculum enum names: to_string, the parser and its error list come from one table", "[curriculum][enums]") {
+  for (auto m : {SamplerMode::global, SamplerMode::sharded}) CHECK(parse_sampler_mode(to_string(m)) == m);
+  CHECK(std::string(to_string(SamplerMode::sharded)) == "sharded");
+  CHECK_THROWS_WITH(parse_sampler_mode("local"), "unknown mode \"local\" (expected one of: global, sharded)");
+  for (auto k : {FeedbackKind::harder, FeedbackKind::similar}) CHECK(parse_feedback_kind(to_string(k)) == k);
+  CHECK_THROWS_WITH(parse_feedback_kind("expand"), "unknown origin \"expand\" (expected one of: harder, similar)");
+  for (auto p : {RebalancePolicy::target, RebalancePolicy::temperature}) CHECK(parse_rebalance_policy(to_string(p)) == p);
+  CHECK_THROWS_WITH(parse_rebalance_policy("magic"), "unknown policy \"magic\" (expected one of: target, temperature)");
+  CHECK(to_string(RejectReason::near_duplicate_heldout) == "near_duplicate_heldout");
+  CHECK(to_string(RejectReason::unverified) == "unverified");
+  CHECK(to_string(ScoreStatus::out_of_range) == "out_of_range");
+  CHECK(to_string(Band::medium) == "medium");
+  CHECK(to_string(CategoryMatch::word) == "word");
 }

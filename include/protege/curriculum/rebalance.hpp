@@ -13,6 +13,7 @@
 #include <cstdint>  // for std::int32_t, std::uint64_t, std::uint32_t
 #include <optional> // for std::optional
 #include <string>   // for std::string
+#include <string_view>  // for std::string_view
 #include <span>     // for std::span
 #include <vector>   // for std::vector
 
@@ -28,6 +29,11 @@ enum class RebalancePolicy : std::uint8_t {
   target = 0,       ///< the distribution's ratios, renormalised over the categories present
   temperature = 1,  ///< p_c ∝ n_c^α over the categories present (α = 1: unchanged, 0: uniform)
 };
+
+/// "target" or "temperature".
+[[nodiscard]] PROTEGE_API std::string_view to_string(RebalancePolicy policy) noexcept;
+/// Parses "target" / "temperature". @throws InvalidArgument listing the accepted names
+[[nodiscard]] PROTEGE_API RebalancePolicy parse_rebalance_policy(std::string_view name);
 
 /// Rebalancing options.
 struct RebalanceOptions {

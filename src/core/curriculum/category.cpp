@@ -9,6 +9,7 @@
 
 #include "answers/text_util.hpp"
 #include "curriculum/reply_text.hpp"
+#include "enum_table.hpp"
 #include "protege/error.hpp"
 #include "protege/log.hpp"
 
@@ -121,12 +122,9 @@ std::optional<std::size_t> Distribution::index_of(std::string_view name) const n
 }
 
 std::string_view to_string(CategoryMatch match) noexcept {
-  switch (match) {
-    case CategoryMatch::tag: return "tag";
-    case CategoryMatch::word: return "word";
-    case CategoryMatch::fallback: return "fallback";
-  }
-  return "?";
+  static constexpr auto kNames = ::protege::detail::make_enum_table<CategoryMatch>(
+      {{"tag", CategoryMatch::tag}, {"word", CategoryMatch::word}, {"fallback", CategoryMatch::fallback}});
+  return kNames.name(match);
 }
 
 CategoryParser::CategoryParser(std::vector<std::string> categories, std::string fallback, std::string tag)

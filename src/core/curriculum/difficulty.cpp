@@ -10,6 +10,7 @@
 
 #include "answers/text_util.hpp"
 #include "curriculum/reply_text.hpp"
+#include "enum_table.hpp"
 #include "protege/error.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
@@ -19,24 +20,17 @@ using ::protege::detail::is_digit;
 using ::protege::detail::is_space;
 using ::protege::detail::starts_at_icase;
 
-std::string_view to_string(ScoreStatus status) noexcept {
-  switch (status) {
-    case ScoreStatus::ok: return "ok";
-    case ScoreStatus::missing: return "missing";
-    case ScoreStatus::not_number: return "not_number";
-    case ScoreStatus::out_of_range: return "out_of_range";
-  }
-  return "?";
-}
+namespace {
+constexpr auto kScoreStatusNames = ::protege::detail::make_enum_table<ScoreStatus>(
+    {{"ok", ScoreStatus::ok}, {"missing", ScoreStatus::missing}, {"not_number", ScoreStatus::not_number},
+     {"out_of_range", ScoreStatus::out_of_range}});
+constexpr auto kBandNames =
+    ::protege::detail::make_enum_table<Band>({{"easy", Band::easy}, {"medium", Band::medium}, {"hard", Band::hard}});
+}  // namespace
 
-std::string_view to_string(Band band) noexcept {
-  switch (band) {
-    case Band::easy: return "easy";
-    case Band::medium: return "medium";
-    case Band::hard: return "hard";
-  }
-  return "?";
-}
+std::string_view to_string(ScoreStatus status) noexcept { return kScoreStatusNames.name(status); }
+
+std::string_view to_string(Band band) noexcept { return kBandNames.name(band); }
 
 namespace {
 // "score" [":" | "=" | "is" | "of"] number ["/" number]; returns the number after the last

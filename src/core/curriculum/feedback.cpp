@@ -8,6 +8,7 @@
 
 #include "answers/text_util.hpp"
 #include "curriculum/reply_text.hpp"
+#include "enum_table.hpp"
 #include "protege/curriculum/item.hpp"
 #include "protege/error.hpp"
 #include "protege/random.hpp"
@@ -20,27 +21,25 @@ using ::protege::detail::is_alnum;
 using ::protege::detail::to_lower;
 using ::protege::detail::trim;
 
-std::string_view to_string(FeedbackKind kind) noexcept { return kind == FeedbackKind::harder ? "harder" : "similar"; }
+namespace {
+constexpr auto kFeedbackKindNames = ::protege::detail::make_enum_table<FeedbackKind>(
+    {{"harder", FeedbackKind::harder}, {"similar", FeedbackKind::similar}});
+constexpr auto kRejectReasonNames = ::protege::detail::make_enum_table<RejectReason>(
+    {{"empty", RejectReason::empty},
+     {"duplicate_pool", RejectReason::duplicate_pool},
+     {"near_duplicate_pool", RejectReason::near_duplicate_pool},
+     {"duplicate_heldout", RejectReason::duplicate_heldout},
+     {"near_duplicate_heldout", RejectReason::near_duplicate_heldout},
+     {"duplicate_batch", RejectReason::duplicate_batch},
+     {"near_duplicate_batch", RejectReason::near_duplicate_batch},
+     {"unverified", RejectReason::unverified}});
+}  // namespace
 
-FeedbackKind parse_feedback_kind(std::string_view name) {
-  if (name == "harder") return FeedbackKind::harder;
-  if (name == "similar") return FeedbackKind::similar;
-  throw InvalidArgument(fmt::format("origin: expected \"harder\" or \"similar\", got \"{}\"", name));
-}
+std::string_view to_string(FeedbackKind kind) noexcept { return kFeedbackKindNames.name(kind); }
 
-std::string_view to_string(RejectReason reason) noexcept {
-  switch (reason) {
-    case RejectReason::empty: return "empty";
-    case RejectReason::duplicate_pool: return "duplicate_pool";
-    case RejectReason::near_duplicate_pool: return "near_duplicate_pool";
-    case RejectReason::duplicate_heldout: return "duplicate_heldout";
-    case RejectReason::near_duplicate_heldout: return "near_duplicate_heldout";
-    case RejectReason::duplicate_batch: return "duplicate_batch";
-    case RejectReason::near_duplicate_batch: return "near_duplicate_batch";
-    case RejectReason::unverified: return "unverified";
-  }
-  return "?";
-}
+FeedbackKind parse_feedback_kind(std::string_view name) { return kFeedbackKindNames.parse(name, "origin"); }
+
+std::string_view to_string(RejectReason reason) noexcept { return kRejectReasonNames.name(reason); }
 
 FeedbackRequests::FeedbackRequests(std::size_t n_per_item, std::uint64_t seed, std::string harder_template,
                                    std::string similar_template)

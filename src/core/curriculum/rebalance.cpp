@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "curriculum/key_sort.hpp"
+#include "enum_table.hpp"
 #include "protege/curriculum/item.hpp"
 #include "protege/error.hpp"
 #include "protege/log.hpp"
@@ -17,6 +18,15 @@
 
 PROTEGE_NAMESPACE_BEGIN
 namespace curriculum {
+
+namespace {
+constexpr auto kPolicyNames = ::protege::detail::make_enum_table<RebalancePolicy>(
+    {{"target", RebalancePolicy::target}, {"temperature", RebalancePolicy::temperature}});
+}  // namespace
+
+std::string_view to_string(RebalancePolicy policy) noexcept { return kPolicyNames.name(policy); }
+
+RebalancePolicy parse_rebalance_policy(std::string_view name) { return kPolicyNames.parse(name, "policy"); }
 
 std::vector<std::size_t> largest_remainder(const std::vector<double>& weights, std::size_t total) {
   long double sum = 0.0L;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "enum_table.hpp"
 #include "protege/error.hpp"
 #include "protege/random.hpp"
 
@@ -41,13 +42,14 @@ std::uint64_t FeistelPermutation::operator()(std::uint64_t i) const noexcept {
   return x;
 }
 
-const char* to_string(SamplerMode mode) noexcept { return mode == SamplerMode::global ? "global" : "sharded"; }
+namespace {
+constexpr auto kSamplerModeNames = ::protege::detail::make_enum_table<SamplerMode>(
+    {{"global", SamplerMode::global}, {"sharded", SamplerMode::sharded}});
+}  // namespace
 
-SamplerMode parse_sampler_mode(const std::string& name) {
-  if (name == "global") return SamplerMode::global;
-  if (name == "sharded") return SamplerMode::sharded;
-  throw InvalidArgument(fmt::format("mode: expected \"global\" or \"sharded\", got \"{}\"", name));
-}
+const char* to_string(SamplerMode mode) noexcept { return kSamplerModeNames.name(mode).data(); }  // literals
+
+SamplerMode parse_sampler_mode(const std::string& name) { return kSamplerModeNames.parse(name, "mode"); }
 
 nlohmann::json SamplerState::to_json() const {
   return {{"version", 1},
