@@ -82,6 +82,28 @@ Tensor project(const Tensor& h, const Tensor& w, const OptTensor& b) {
   return out;
 }
 
+// A head's logit transform on one chunk of projected logits: z → scale·z, then c·tanh(z / c).
+// Half-precision logits are promoted to fp32 first (the tanh is not rounded to bf16); float32 and
+// float64 keep their dtype. `z` is a fresh tensor from project(), modified in place.
+Tensor transform_logits(Tensor z, const kernels::LogitTransform& t) {
+  if (t.identity()) return z;
+  if (z.scalar_type() != at::kFloat && z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
+  if (t.scale != 1.0) z.mul_(t.scale);
+  if (t.softcap > 0.0) z.div_(t.softcap).tanh_().mul_(t.softcap);
+  return z;
+}
+
+// Chain rule through transform_logits, in place: g = dL/d(transformed z) → dL/d(raw z).
+// d/dz c·tanh(s·z / c) = s·(1 − tanh²), with tanh recovered from the transformed logits `zt`.
+void chain_logit_transform(const Tensor& g, const Tensor& zt, const kernels::LogitTransform& t) {
+  if (t.identity()) return;
+  if (t.softcap > 0.0) {
+    const auto th = zt.to(g.scalar_type()).div(t.softcap);
+    g.mul_(1.0 - th.square());
+  }
+  if (t.scale != 1.0) g.mul_(t.scale);
+}
+
 // d weight (fp32 accumulator) += gᵀ @ h: half inputs with fp32 accumulation on CUDA, an fp32 GEMM
 // elsewhere (the CPU has no mixed-precision GEMM).
 void accumulate_dw(Tensor& gw, const Tensor& g32, const Tensor& g_h, const Tensor& h) {
@@ -171,13 +193,14 @@ Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, 
   for (int64_t start = 0; start < plan.n; start += chunk) {
     const int64_t c = std::min(chunk, plan.n - start);
     const auto hs_c = take(hs2, plan.idx, start, c);
-    const auto ls = project(hs_c, ws_c, bs_c);
-    const auto lt = project(take(ht2, plan.idx, start, c), wt_c, bt_c);
+    const auto ls = transform_logits(project(hs_c, ws_c, bs_c), o.student_logits);
+    const auto lt = transform_logits(project(take(ht2, plan.idx, start, c), wt_c, bt_c), o.teacher_logits);
     const Tensor lab_c = plan.labels.defined() ? take(plan.labels, plan.idx, start, c).contiguous() : Tensor();
     const Tensor rs_c = row_scale.defined() ? take(row_scale, plan.idx, start, c).contiguous() : Tensor();
     const Tensor g_c = compute_grad ? grad_buf.narrow(0, 0, c) : Tensor();
     k.distill(ls, lt, lab_c, o, loss_valid.narrow(0, start, c), g_c, kernel_scale, rs_c);
     if (compute_grad) {
+      chain_logit_transform(g_c, ls, o.student_logits);
       const auto g_h = maybe_cast(g_c, cs);
       put(gh, plan.idx, start, c, at::mm(g_h, ws_c));
       accumulate_dw(gw, g_c, g_h, hs_c);
@@ -206,7 +229,8 @@ Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, 
 std::tuple<Tensor, Tensor> fused_logprobs_forward_loop(const Tensor& hidden, const Tensor& weight,
                                                        const Tensor& labels, const OptTensor& bias,
                                                        int64_t ignore_index, double temperature,
-                                                       std::optional<int64_t> chunk_size, const RowKernels& k) {
+                                                       std::optional<int64_t> chunk_size, const RowKernels& k,
+                                                       const kernels::LogitTransform& head) {
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   at::NoGradGuard no_grad;
   const int64_t h = hidden.size(-1), v = weight.size(0);
@@ -222,7 +246,7 @@ std::tuple<Tensor, Tensor> fused_logprobs_forward_loop(const Tensor& hidden, con
   const int64_t chunk = pick_chunk(chunk_size, plan.n, v * 4, hidden.device());
   for (int64_t start = 0; start < plan.n; start += chunk) {
     const int64_t c = std::min(chunk, plan.n - start);
-    const auto logits = project(take(h2, plan.idx, start, c), w_c, b_c);
+    const auto logits = transform_logits(project(take(h2, plan.idx, start, c), w_c, b_c), head);
     const auto lab_c = take(plan.labels, plan.idx, start, c).contiguous();
     k.logprobs_forward(logits, lab_c, ignore_index, temperature, logp_v.narrow(0, start, c),
                        lse_v.narrow(0, start, c));
@@ -237,7 +261,7 @@ std::tuple<Tensor, Tensor> fused_logprobs_forward_loop(const Tensor& hidden, con
 Grads3 fused_logprobs_backward_loop(const Tensor& grad, const Tensor& hidden, const Tensor& weight,
                                     const Tensor& labels, const OptTensor& bias, const Tensor& lse,
                                     int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size,
-                                    const RowKernels& k) {
+                                    const RowKernels& k, const kernels::LogitTransform& head) {
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   at::NoGradGuard no_grad;
   const int64_t h = hidden.size(-1), v = weight.size(0);
@@ -256,12 +280,13 @@ Grads3 fused_logprobs_backward_loop(const Tensor& grad, const Tensor& hidden, co
   for (int64_t start = 0; start < plan.n; start += chunk) {
     const int64_t c = std::min(chunk, plan.n - start);
     const auto h_c = take(h2, plan.idx, start, c);
-    const auto logits = project(h_c, w_c, b_c);
+    const auto logits = transform_logits(project(h_c, w_c, b_c), head);
     const auto lab_c = take(plan.labels, plan.idx, start, c).contiguous();
     const auto g_c = take(g1d, plan.idx, start, c).contiguous();
     const auto lse_c = take(lse1d, plan.idx, start, c).contiguous();
     auto gl = gbuf.narrow(0, 0, c);
     k.logprobs_backward(g_c, logits, lab_c, lse_c, ignore_index, temperature, gl);
+    chain_logit_transform(gl, logits, head);
     const auto g_h = maybe_cast(gl, cs);
     put(gh, plan.idx, start, c, at::mm(g_h, w_c));
     accumulate_dw(gw, gl, g_h, h_c);

@@ -28,25 +28,30 @@ using Grads3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 /// fused_linear_distill_loss: (loss, d student_hidden, d student_weight, d student_bias). With
 /// `compute_grad` the gradients are those of the reduced loss (reduction mean/sum, times the
-/// scalar grad_loss when given) or, for reduction none, of Σ grad_loss[r]·loss[r].
+/// scalar grad_loss when given) or, for reduction none, of Σ grad_loss[r]·loss[r]. The options'
+/// student_logits / teacher_logits transforms apply to each chunk's projected logits (gradient
+/// through them exact: scale·(1 − tanh²)).
 Grads4 fused_distill_loop(const at::Tensor& hs, const at::Tensor& ws, const at::Tensor& ht, const at::Tensor& wt,
                           const std::optional<at::Tensor>& labels, const std::optional<at::Tensor>& bs,
                           const std::optional<at::Tensor>& bt, std::optional<int64_t> chunk_size,
                           const kernels::DistillOptions& o, const std::optional<at::Tensor>& grad_loss,
                           bool compute_grad, const RowKernels& rows);
 
-/// fused_linear_token_logprobs forward: (log p(label) [...], lse [...]), fp32.
+/// fused_linear_token_logprobs forward: (log p(label) [...], lse [...]), fp32. `head` scales /
+/// softcaps each chunk's logits before the row backend sees them.
 std::tuple<at::Tensor, at::Tensor> fused_logprobs_forward_loop(const at::Tensor& hidden, const at::Tensor& weight,
                                                                const at::Tensor& labels,
                                                                const std::optional<at::Tensor>& bias,
                                                                int64_t ignore_index, double temperature,
                                                                std::optional<int64_t> chunk_size,
-                                                               const RowKernels& rows);
+                                                               const RowKernels& rows,
+                                                               const kernels::LogitTransform& head = {});
 
 /// fused_linear_token_logprobs backward: (d hidden, d weight, d bias) for upstream `grad`.
 Grads3 fused_logprobs_backward_loop(const at::Tensor& grad, const at::Tensor& hidden, const at::Tensor& weight,
                                     const at::Tensor& labels, const std::optional<at::Tensor>& bias,
                                     const at::Tensor& lse, int64_t ignore_index, double temperature,
-                                    std::optional<int64_t> chunk_size, const RowKernels& rows);
+                                    std::optional<int64_t> chunk_size, const RowKernels& rows,
+                                    const kernels::LogitTransform& head = {});
 
 }  // namespace protege::torch_detail

@@ -31,6 +31,19 @@ inline DistillOptions to_options(std::string_view divergence, double beta, doubl
   });
 }
 
+/// A head's `logit_scale` / `softcap` arguments → validated transform (c10::Error naming the argument).
+inline kernels::LogitTransform to_transform(double scale, std::optional<double> softcap, std::string_view scale_name,
+                                            std::string_view softcap_name) {
+  return torch_errors([&] {
+    return kernels::make_logit_transform(scale, softcap.has_value() ? &*softcap : nullptr, scale_name, softcap_name);
+  });
+}
+
+/// The schema's `float? softcap` spelling of a transform's softcap (0 = None).
+inline std::optional<double> softcap_arg(const kernels::LogitTransform& t) {
+  return t.softcap > 0.0 ? std::optional<double>(t.softcap) : std::nullopt;
+}
+
 /// Schema spellings of the enum options (for calling an internal op from a saved DistillOptions).
 inline const char* divergence_name(kernels::Divergence d) {
   switch (d) {

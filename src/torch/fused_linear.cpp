@@ -72,13 +72,29 @@ void check_fl_distill(const Tensor& hs, const Tensor& ws, const Tensor& ht, cons
   check_vocab_sizes(o, ws.sym_size(0), wt.sym_size(0), "student_weight", "teacher_weight");
 }
 
+// The options of one call: the distillation options plus the student / teacher head transforms.
+DistillOptions fl_options(string_view divergence, double beta, double temperature, int64_t ignore_index,
+                          string_view reduction, double hard_label_weight, string_view vocab_mismatch,
+                          string_view temperature_scaling, bool has_labels, double student_logit_scale,
+                          double teacher_logit_scale, std::optional<double> student_softcap,
+                          std::optional<double> teacher_softcap) {
+  auto o = to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                      temperature_scaling, has_labels);
+  o.student_logits = to_transform(student_logit_scale, student_softcap, "student_logit_scale", "student_softcap");
+  o.teacher_logits = to_transform(teacher_logit_scale, teacher_softcap, "teacher_logit_scale", "teacher_softcap");
+  return o;
+}
+
 Grads4 fl_distill_impl(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt, const OptTensor& labels,
                        const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size,
                        string_view divergence, double beta, double temperature, int64_t ignore_index,
                        string_view reduction, double hard_label_weight, string_view vocab_mismatch,
-                       string_view temperature_scaling, const OptTensor& grad_loss, bool compute_grad) {
-  const auto o = to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                            temperature_scaling, labels.has_value());
+                       string_view temperature_scaling, const OptTensor& grad_loss, bool compute_grad,
+                       double student_logit_scale, double teacher_logit_scale, std::optional<double> student_softcap,
+                       std::optional<double> teacher_softcap) {
+  const auto o = fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                            temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
+                            student_softcap, teacher_softcap);
   check_chunk(chunk_size);
   check_fl_distill(hs, ws, ht, wt, labels, bs, bt, o);
   const auto& k = select_rows("protege::fused_linear_distill_loss", hs.device(), RowOp::distill);
@@ -89,9 +105,12 @@ Grads4 fl_distill_meta(const Tensor& hs, const Tensor& ws, const Tensor& ht, con
                        const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size,
                        string_view divergence, double beta, double temperature, int64_t ignore_index,
                        string_view reduction, double hard_label_weight, string_view vocab_mismatch,
-                       string_view temperature_scaling, const OptTensor& /*grad_loss*/, bool compute_grad) {
-  const auto o = to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                            temperature_scaling, labels.has_value());
+                       string_view temperature_scaling, const OptTensor& /*grad_loss*/, bool compute_grad,
+                       double student_logit_scale, double teacher_logit_scale, std::optional<double> student_softcap,
+                       std::optional<double> teacher_softcap) {
+  const auto o = fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                            temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
+                            student_softcap, teacher_softcap);
   check_chunk(chunk_size);
   check_fl_distill(hs, ws, ht, wt, labels, bs, bt, o);
   const auto fopts = hs.options().dtype(at::kFloat);
@@ -104,10 +123,12 @@ Grads4 fl_distill_meta(const Tensor& hs, const Tensor& ws, const Tensor& ht, con
 
 using FlDistillSig = Grads4(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
                             const OptTensor&, const OptTensor&, std::optional<int64_t>, string_view, double, double,
-                            int64_t, string_view, double, string_view, string_view, const OptTensor&, bool);
+                            int64_t, string_view, double, string_view, string_view, const OptTensor&, bool, double,
+                            double, std::optional<double>, std::optional<double>);
 using FlDistillPublicSig = Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
                                   const OptTensor&, const OptTensor&, std::optional<int64_t>, string_view, double,
-                                  double, int64_t, string_view, double, string_view, string_view);
+                                  double, int64_t, string_view, double, string_view, string_view, double, double,
+                                  std::optional<double>, std::optional<double>);
 
 auto& fl_distill_op() {
   static auto op =
@@ -126,10 +147,13 @@ Tensor fl_distill_composite(const Tensor& hs, const Tensor& ws, const Tensor& ht
                             const OptTensor& labels, const OptTensor& bs, const OptTensor& bt,
                             std::optional<int64_t> chunk_size, string_view divergence, double beta,
                             double temperature, int64_t ignore_index, string_view reduction,
-                            double hard_label_weight, string_view vocab_mismatch, string_view temperature_scaling) {
+                            double hard_label_weight, string_view vocab_mismatch, string_view temperature_scaling,
+                            double student_logit_scale, double teacher_logit_scale,
+                            std::optional<double> student_softcap, std::optional<double> teacher_softcap) {
   return std::get<0>(fl_distill_op().call(hs, ws, ht, wt, labels, bs, bt, chunk_size, divergence, beta, temperature,
                                           ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                                          temperature_scaling, std::nullopt, false));
+                                          temperature_scaling, std::nullopt, false, student_logit_scale,
+                                          teacher_logit_scale, student_softcap, teacher_softcap));
 }
 
 OptTensor opt(const Tensor& t) { return t.defined() ? OptTensor(t) : std::nullopt; }
@@ -140,14 +164,17 @@ class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinea
       ::torch::autograd::AutogradContext* ctx, const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt,
       const OptTensor& labels, const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size,
       string_view divergence, double beta, double temperature, int64_t ignore_index, string_view reduction,
-      double hard_label_weight, string_view vocab_mismatch, string_view temperature_scaling) {
+      double hard_label_weight, string_view vocab_mismatch, string_view temperature_scaling,
+      double student_logit_scale, double teacher_logit_scale, std::optional<double> student_softcap,
+      std::optional<double> teacher_softcap) {
     const bool need = hs.requires_grad() || ws.requires_grad() || (bs.has_value() && bs->requires_grad());
     const bool per_row = reduction == "none";
     at::AutoDispatchBelowADInplaceOrView guard;
     auto [loss, gh, gw, gb] =
         fl_distill_op().call(hs, ws, ht, wt, labels, bs, bt, chunk_size, divergence, beta, temperature, ignore_index,
                              reduction, hard_label_weight, vocab_mismatch, temperature_scaling, std::nullopt,
-                             need && !per_row);
+                             need && !per_row, student_logit_scale, teacher_logit_scale, student_softcap,
+                             teacher_softcap);
     ctx->saved_data["need"] = need;
     ctx->saved_data["per_row"] = per_row;
     ctx->saved_data["has_bias"] = bs.has_value();
@@ -155,8 +182,9 @@ class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinea
       // Backward recomputes the chunks: it needs the inputs and the options (one object).
       ctx->save_for_backward({hs, ws, ht, wt, labels.value_or(Tensor()), bs.value_or(Tensor()), bt.value_or(Tensor())});
       ctx->saved_data["options"] = c10::make_intrusive<SavedOptions>(
-          to_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                     temperature_scaling, labels.has_value()),
+          fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                     temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
+                     student_softcap, teacher_softcap),
           chunk_size);
     } else {
       ctx->save_for_backward({gh, gw, gb});
@@ -166,7 +194,7 @@ class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinea
 
   static ::torch::autograd::variable_list backward(::torch::autograd::AutogradContext* ctx,
                                                  ::torch::autograd::variable_list grads) {
-    ::torch::autograd::variable_list out(16);
+    ::torch::autograd::variable_list out(20);
     if (!ctx->saved_data["need"].toBool() || !grads[0].defined()) return out;
     const auto s = ctx->get_saved_variables();
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
@@ -186,7 +214,8 @@ class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinea
     auto [loss, gh, gw, gb] = fl_distill_op().call(
         s[0], s[1], s[2], s[3], opt(s[4]), opt(s[5]), opt(s[6]), saved->chunk_size, divergence_name(o.divergence),
         o.beta, o.temperature, o.ignore_index, "none", o.hard_label_weight, mismatch_name(o.vocab_mismatch),
-        o.t2 ? "t2" : "none", grads[0], true);
+        o.t2 ? "t2" : "none", grads[0], true, o.student_logits.scale, o.teacher_logits.scale,
+        softcap_arg(o.student_logits), softcap_arg(o.teacher_logits));
     out[0] = gh;
     out[1] = gw;
     if (has_bias) out[5] = gb;
@@ -198,10 +227,13 @@ Tensor fl_distill_autograd(const Tensor& hs, const Tensor& ws, const Tensor& ht,
                            const OptTensor& labels, const OptTensor& bs, const OptTensor& bt,
                            std::optional<int64_t> chunk_size, string_view divergence, double beta, double temperature,
                            int64_t ignore_index, string_view reduction, double hard_label_weight,
-                           string_view vocab_mismatch, string_view temperature_scaling) {
+                           string_view vocab_mismatch, string_view temperature_scaling, double student_logit_scale,
+                           double teacher_logit_scale, std::optional<double> student_softcap,
+                           std::optional<double> teacher_softcap) {
   return FusedLinearDistillFunction::apply(hs, ws, ht, wt, labels, bs, bt, chunk_size, divergence, beta, temperature,
                                            ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                                           temperature_scaling)[0];
+                                           temperature_scaling, student_logit_scale, teacher_logit_scale,
+                                           student_softcap, teacher_softcap)[0];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -220,50 +252,57 @@ void check_fl_logprobs(const Tensor& hidden, const Tensor& weight, const Tensor&
 
 std::tuple<Tensor, Tensor> fl_logprobs_fwd_impl(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                                                 const OptTensor& bias, int64_t ignore_index, double temperature,
-                                                std::optional<int64_t> chunk_size) {
+                                                std::optional<int64_t> chunk_size, double logit_scale,
+                                                std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
+  const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
   const auto& k = select_rows("protege::fused_linear_token_logprobs", hidden.device(), RowOp::logprobs_forward);
-  return fused_logprobs_forward_loop(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, k);
+  return fused_logprobs_forward_loop(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, k, head);
 }
 
 Grads3 fl_logprobs_bwd_impl(const Tensor& grad, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                             const OptTensor& bias, const Tensor& lse, int64_t ignore_index, double temperature,
-                            std::optional<int64_t> chunk_size) {
+                            std::optional<int64_t> chunk_size, double logit_scale, std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
+  const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
   TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ", grad.sizes());
   TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
   const auto& k = select_rows("protege::fused_linear_token_logprobs (backward)", hidden.device(),
                               RowOp::logprobs_backward);
   return fused_logprobs_backward_loop(grad, hidden, weight, labels, bias, lse, ignore_index, temperature, chunk_size,
-                                      k);
+                                      k, head);
 }
 
 std::tuple<Tensor, Tensor> fl_logprobs_fwd_meta(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                                                 const OptTensor& bias, int64_t /*ignore_index*/, double temperature,
-                                                std::optional<int64_t> chunk_size) {
+                                                std::optional<int64_t> chunk_size, double logit_scale,
+                                                std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
+  to_transform(logit_scale, softcap, "logit_scale", "softcap");
   const auto opts = hidden.options().dtype(at::kFloat);
   return {at::empty_symint(labels.sym_sizes(), opts), at::empty_symint(labels.sym_sizes(), opts)};
 }
 
 Grads3 fl_logprobs_bwd_meta(const Tensor& /*grad*/, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                             const OptTensor& bias, const Tensor& /*lse*/, int64_t /*ignore_index*/,
-                            double temperature, std::optional<int64_t> chunk_size) {
+                            double temperature, std::optional<int64_t> chunk_size, double logit_scale,
+                            std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
+  to_transform(logit_scale, softcap, "logit_scale", "softcap");
   return {at::empty_symint(hidden.sym_sizes(), hidden.options()), at::empty_symint(weight.sym_sizes(), weight.options()),
           bias.has_value() ? at::empty_symint(bias->sym_sizes(), bias->options()) : at::empty({0}, hidden.options())};
 }
 
 using FlLpFwdSig = std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, int64_t,
-                                              double, std::optional<int64_t>);
+                                              double, std::optional<int64_t>, double, std::optional<double>);
 using FlLpBwdSig = Grads3(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const Tensor&,
-                          int64_t, double, std::optional<int64_t>);
+                          int64_t, double, std::optional<int64_t>, double, std::optional<double>);
 using FlLpPublicSig = Tensor(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, int64_t, double,
-                             std::optional<int64_t>);
+                             std::optional<int64_t>, double, std::optional<double>);
 
 auto& fl_lp_fwd_op() {
   static auto op = c10::Dispatcher::singleton()
@@ -285,8 +324,10 @@ auto& fl_lp_public_op() {
 }
 
 Tensor fl_logprobs_composite(const Tensor& hidden, const Tensor& weight, const Tensor& labels, const OptTensor& bias,
-                             int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size) {
-  return std::get<0>(fl_lp_fwd_op().call(hidden, weight, labels, bias, ignore_index, temperature, chunk_size));
+                             int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size,
+                             double logit_scale, std::optional<double> softcap) {
+  return std::get<0>(
+      fl_lp_fwd_op().call(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, logit_scale, softcap));
 }
 
 class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLinearLogprobsFunction> {
@@ -294,9 +335,13 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
   static ::torch::autograd::variable_list forward(::torch::autograd::AutogradContext* ctx, const Tensor& hidden,
                                                 const Tensor& weight, const Tensor& labels, const OptTensor& bias,
                                                 int64_t ignore_index, double temperature,
-                                                std::optional<int64_t> chunk_size) {
+                                                std::optional<int64_t> chunk_size, double logit_scale,
+                                                std::optional<double> softcap) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    auto [logp, lse] = fl_lp_fwd_op().call(hidden, weight, labels, bias, ignore_index, temperature, chunk_size);
+    auto [logp, lse] =
+        fl_lp_fwd_op().call(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, logit_scale, softcap);
+    ctx->saved_data["logit_scale"] = logit_scale;
+    ctx->saved_data["softcap"] = softcap.has_value() ? c10::IValue(*softcap) : c10::IValue();
     ctx->save_for_backward({hidden, weight, labels, bias.value_or(Tensor()), lse});
     ctx->saved_data["ignore_index"] = ignore_index;
     ctx->saved_data["temperature"] = temperature;
@@ -306,14 +351,17 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
 
   static ::torch::autograd::variable_list backward(::torch::autograd::AutogradContext* ctx,
                                                  ::torch::autograd::variable_list grads) {
-    ::torch::autograd::variable_list out(7);
+    ::torch::autograd::variable_list out(9);
     if (!grads[0].defined()) return out;
     const auto s = ctx->get_saved_variables();
     const auto& cs = ctx->saved_data.at("chunk_size");
     const std::optional<int64_t> chunk = cs.isNone() ? std::nullopt : std::optional<int64_t>(cs.toInt());
+    const auto& sc = ctx->saved_data.at("softcap");
+    const std::optional<double> softcap = sc.isNone() ? std::nullopt : std::optional<double>(sc.toDouble());
     auto [gh, gw, gb] = fl_lp_bwd_op().call(grads[0], s[0], s[1], s[2], opt(s[3]), s[4],
                                             ctx->saved_data.at("ignore_index").toInt(),
-                                            ctx->saved_data.at("temperature").toDouble(), chunk);
+                                            ctx->saved_data.at("temperature").toDouble(), chunk,
+                                            ctx->saved_data.at("logit_scale").toDouble(), softcap);
     out[0] = gh;
     out[1] = gw;
     if (s[3].defined()) out[3] = gb;
@@ -322,8 +370,10 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
 };
 
 Tensor fl_logprobs_autograd(const Tensor& hidden, const Tensor& weight, const Tensor& labels, const OptTensor& bias,
-                            int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size) {
-  return FusedLinearLogprobsFunction::apply(hidden, weight, labels, bias, ignore_index, temperature, chunk_size)[0];
+                            int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size,
+                            double logit_scale, std::optional<double> softcap) {
+  return FusedLinearLogprobsFunction::apply(hidden, weight, labels, bias, ignore_index, temperature, chunk_size,
+                                            logit_scale, softcap)[0];
 }
 
 }  // namespace
@@ -368,14 +418,16 @@ at::Tensor fused_linear_distill_loss(const at::Tensor& student_hidden, const at:
       student_hidden, student_weight, teacher_hidden, teacher_weight, labels, linear.student_bias,
       linear.teacher_bias, linear.chunk_size, options.divergence, options.beta, options.temperature,
       options.ignore_index, options.reduction, options.hard_label_weight, options.vocab_mismatch,
-      options.temperature_scaling);
+      options.temperature_scaling, linear.student_logit_scale, linear.teacher_logit_scale, linear.student_softcap,
+      linear.teacher_softcap);
 }
 
 at::Tensor fused_linear_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& labels,
                                        const std::optional<at::Tensor>& bias, std::int64_t ignore_index,
-                                       double temperature, std::optional<std::int64_t> chunk_size) {
+                                       double temperature, std::optional<std::int64_t> chunk_size,
+                                       double logit_scale, std::optional<double> softcap) {
   return protege::torch_detail::fl_lp_public_op().call(hidden, weight, labels, bias, ignore_index, temperature,
-                                                       chunk_size);
+                                                       chunk_size, logit_scale, softcap);
 }
 
 }  // namespace torch

@@ -72,7 +72,7 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss_impl(const Tensor& pc_in, con
                                                         string_view kind, double beta, double label_smoothing,
                                                         double gamma, const OptTensor& chosen_lengths,
                                                         const OptTensor& rejected_lengths, string_view reduction,
-                                                        bool user_lengths) {
+                                                        bool user_lengths, bool builtin_nll = true) {
   check_real(pc_in, "policy_chosen_logps");
   check_real(pr_in, "policy_rejected_logps");
   TORCH_CHECK(pr_in.sym_sizes() == pc_in.sym_sizes(), "policy_rejected_logps must have shape ", pc_in.sym_sizes(),
@@ -142,12 +142,13 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss_impl(const Tensor& pc_in, con
     const auto c = length_normalise(pc, chosen_lengths, "chosen_lengths");
     const auto r = length_normalise(pr, rejected_lengths, "rejected_lengths");
     const auto log_odds = (c - r) - (log1m_exp(c) - log1m_exp(r));
-    loss = -c - at::log_sigmoid(log_odds) * beta;
+    loss = -at::log_sigmoid(log_odds) * beta;
+    if (builtin_nll) loss = loss - c;
     chosen_rewards = c * beta;
     rejected_rewards = r * beta;
   } else if (kind == "cpo") {
-    const auto nll = -length_normalise(pc, chosen_lengths, "chosen_lengths");
-    loss = smoothed_sigmoid((pc - pr) * beta, label_smoothing) + nll;
+    loss = smoothed_sigmoid((pc - pr) * beta, label_smoothing);
+    if (builtin_nll) loss = loss - length_normalise(pc, chosen_lengths, "chosen_lengths");
     chosen_rewards = pc * beta;
     rejected_rewards = pr * beta;
   } else {
@@ -235,11 +236,29 @@ Tensor sequence_logprobs(const Tensor& logits, const Tensor& labels, int64_t ign
   return seq;
 }
 
+// The chosen-side NLL term of fused_linear_preference_loss (reduction mean / sum / none of the
+// per-pair values; see the schema's documentation in functional.py): token log-probs `tok [B, T]`
+// over targets `nll_labels [B, T]`.
+Tensor chosen_nll(const Tensor& tok, const Tensor& nll_labels, int64_t ignore_index, string_view normalization,
+                  string_view reduction) {
+  const auto counts = nll_labels.ne(ignore_index).sum(-1).to(tok.scalar_type());  // [B]
+  const auto row_nll = -tok.sum(-1);                                             // [B]
+  if (normalization == "sequence") {
+    const auto per_pair = row_nll / counts.clamp_min(1);
+    return reduction == "none" ? per_pair : (reduction == "sum" ? per_pair.sum() : mean_or_zero(per_pair));
+  }
+  TORCH_CHECK(reduction != "none", "nll_normalization='tokens' averages over every chosen token of the batch and "
+              "needs reduction 'mean' or 'sum', got reduction='none' (use nll_normalization='sequence')");
+  return reduction == "sum" ? row_nll.sum() : row_nll.sum() / counts.sum().clamp_min(1);
+}
+
 std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
     const Tensor& hidden, const Tensor& weight, const Tensor& labels, const OptTensor& bias,
     const OptTensor& ref_hidden, const OptTensor& ref_weight, const OptTensor& ref_bias, string_view kind,
     double beta, double label_smoothing, double gamma, int64_t ignore_index, double temperature,
-    bool average_log_prob, std::optional<int64_t> chunk_size, string_view reduction) {
+    bool average_log_prob, std::optional<int64_t> chunk_size, string_view reduction, double logit_scale,
+    std::optional<double> softcap, std::optional<double> nll_weight, string_view nll_normalization,
+    const OptTensor& nll_labels) {
   TORCH_CHECK(hidden.dim() == 3, "hidden must have shape [2B, T, H] (chosen rows then rejected rows), got ",
               hidden.sym_sizes());
   TORCH_CHECK(labels.dim() == 2, "labels must have shape [2B, T], got ", labels.sym_sizes());
@@ -247,8 +266,23 @@ std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
   TORCH_CHECK(rows % 2 == 0, "hidden must have an even number of rows (chosen then rejected), got ", rows);
   TORCH_CHECK(!ref_weight.has_value() || ref_hidden.has_value(), "ref_weight was given without ref_hidden");
   const auto half = rows / 2;
+  if (nll_weight.has_value()) {
+    TORCH_CHECK(std::isfinite(*nll_weight) && *nll_weight >= 0.0, "nll_weight must be None or finite and >= 0, got ",
+                *nll_weight);
+  }
+  TORCH_CHECK(nll_normalization == "tokens" || nll_normalization == "sequence",
+              "nll_normalization must be 'tokens' or 'sequence', got '", nll_normalization, "'");
+  TORCH_CHECK(!nll_labels.has_value() || nll_weight.has_value(), "nll_labels was given without nll_weight");
+  if (nll_labels.has_value()) {
+    TORCH_CHECK(nll_labels->scalar_type() == at::kLong, "nll_labels must be int64, got ", nll_labels->scalar_type());
+    TORCH_CHECK(nll_labels->dim() == 2 && nll_labels->sym_size(0) == half &&
+                    nll_labels->sym_size(1) == labels.sym_size(1),
+                "nll_labels must have shape [B, T] = [", half, ", ", labels.sym_size(1),
+                "] (targets of the chosen rows), got ", nll_labels->sym_sizes());
+    check_same_device(hidden, "hidden", *nll_labels, "nll_labels");
+  }
   const auto tok = protege::torch::fused_linear_token_logprobs(hidden, weight, labels, bias, ignore_index,
-                                                               temperature, chunk_size);
+                                                               temperature, chunk_size, logit_scale, softcap);
   const auto len = labels.ne(ignore_index).sum(-1).to(tok.scalar_type());
   auto seq = tok.sum(-1);
   if (average_log_prob) seq = seq / len.clamp_min(1);
@@ -258,7 +292,8 @@ std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
     OptTensor rb = ref_weight.has_value() ? ref_bias : bias;
     if (rb.has_value()) rb = rb->detach();
     const auto ref_tok = protege::torch::fused_linear_token_logprobs(ref_hidden->detach(), rw.detach(), labels, rb,
-                                                                     ignore_index, temperature, chunk_size);
+                                                                     ignore_index, temperature, chunk_size,
+                                                                     logit_scale, softcap);
     auto ref_seq = ref_tok.sum(-1);
     if (average_log_prob) ref_seq = ref_seq / len.clamp_min(1);
     rc = ref_seq.narrow_symint(0, 0, half);
@@ -269,9 +304,23 @@ std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
     cl = len.narrow_symint(0, 0, half);
     rl = len.narrow_symint(0, half, half);
   }
-  // Lengths here are token counts, 0 for a fully masked sequence (normalised as 1).
-  return preference_loss_impl(seq.narrow_symint(0, 0, half), seq.narrow_symint(0, half, half), rc, rr, kind, beta,
-                              label_smoothing, gamma, cl, rl, reduction, /*user_lengths=*/false);
+  // Lengths here are token counts, 0 for a fully masked sequence (normalised as 1). With nll_weight
+  // the cpo / orpo built-in NLL is replaced by nll_weight × the NLL in the chosen normalisation.
+  auto out = preference_loss_impl(seq.narrow_symint(0, 0, half), seq.narrow_symint(0, half, half), rc, rr, kind, beta,
+                                  label_smoothing, gamma, cl, rl, reduction, /*user_lengths=*/false,
+                                  /*builtin_nll=*/!nll_weight.has_value());
+  if (!nll_weight.has_value() || *nll_weight == 0.0) return out;
+  Tensor nll_tok = tok.narrow_symint(0, 0, half);
+  Tensor nll_lab = labels.narrow_symint(0, 0, half);
+  if (nll_labels.has_value()) {
+    nll_lab = *nll_labels;
+    nll_tok = protege::torch::fused_linear_token_logprobs(hidden.narrow_symint(0, 0, half), weight, nll_lab, bias,
+                                                          ignore_index, temperature, chunk_size, logit_scale,
+                                                          softcap);
+  }
+  const auto nll = chosen_nll(nll_tok, nll_lab, ignore_index, nll_normalization, reduction);
+  std::get<0>(out) = std::get<0>(out) + nll.to(std::get<0>(out).scalar_type()) * *nll_weight;
+  return out;
 }
 
 template <typename Sig>

@@ -97,3 +97,36 @@ TEST_CASE("protege::torch losses from C++: distill, token log-probs, preference,
   CHECK_THROWS_WITH(protege::torch::distill_loss(s, t.narrow(1, 0, 5), std::nullopt, o),
                     Catch::Contains("they must match unless vocab_mismatch"));
 }
+
+TEST_CASE("fused ops from C++: logit scale and softcap, against full logits in double", "[kernels][torch]") {
+  torch::manual_seed(2);
+  const auto hs = torch::randn({5, 6}).requires_grad_();
+  const auto ws = torch::randn({11, 6});
+  const auto ht = torch::randn({5, 4});
+  const auto wt = torch::randn({11, 4});
+  const auto labels = torch::tensor({3, -100, 0, 10, 7}, torch::kLong);
+  protege::torch::FusedLinearOptions lin;
+  lin.student_logit_scale = 1.5;
+  lin.student_softcap = 2.0;
+  lin.teacher_softcap = 3.0;
+  protege::torch::DistillOptions opts;
+  opts.beta = 0.3;
+  auto loss = protege::torch::fused_linear_distill_loss(hs, ws, ht, wt, labels, lin, opts);
+  loss.backward();
+  const auto h64 = hs.detach().to(at::kDouble).requires_grad_();
+  const auto zs = 2.0 * at::tanh(at::matmul(h64, ws.to(at::kDouble).t()) * 1.5 / 2.0);
+  const auto zt = 3.0 * at::tanh(at::matmul(ht.to(at::kDouble), wt.to(at::kDouble).t()) / 3.0);
+  auto ref = reference_jsd(zs, zt, labels, 0.3);
+  ref.backward();
+  CHECK(loss.item<double>() == Approx(ref.item<double>()).epsilon(1e-5));
+  CHECK(torch::allclose(hs.grad().to(at::kDouble), h64.grad(), 1e-4, 1e-6));
+
+  const auto lp = protege::torch::fused_linear_token_logprobs(hs.detach(), ws, labels, std::nullopt, -100, 1.0,
+                                                               std::nullopt, 1.5, 2.0);
+  const auto lp_ref = at::log_softmax(zs.detach(), -1).gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1);
+  CHECK(lp[0].item<double>() == Approx(lp_ref[0].item<double>()).epsilon(1e-5));
+  CHECK(lp[1].item<float>() == 0.0f);
+  lin.student_softcap = 0.0;
+  CHECK_THROWS_WITH(protege::torch::fused_linear_distill_loss(hs, ws, ht, wt, labels, lin, opts),
+                    Catch::Contains("student_softcap must be None or finite and > 0, got 0"));
+}

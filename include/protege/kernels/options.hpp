@@ -24,6 +24,24 @@ enum class Reduction : std::uint8_t {
   none = 2,  ///< one value per token
 };
 
+/// What a model's head does to its logits before the softmax, applied in this order:
+/// z → scale·z (Cohere / Granite `logit_scale`), then z → c·tanh(z / c) when softcap c > 0
+/// (Gemma 2/3 `final_logit_softcapping`); the loss's temperature divides the result.
+/// The fused-linear ops apply it to each chunk of projected logits (every backend).
+struct LogitTransform {
+  double scale = 1.0;    ///< finite, != 0: multiplies the logits
+  double softcap = 0.0;  ///< c > 0: z → c·tanh(z / c) after the scale; 0 = no softcap
+
+  /// True when the transform changes nothing (scale 1, no softcap).
+  [[nodiscard]] bool identity() const noexcept { return scale == 1.0 && softcap == 0.0; }
+};
+
+/// Builds a LogitTransform from an op's arguments; `softcap` absent = no softcap.
+/// @throws InvalidArgument naming `scale_name` / `softcap_name` when the scale is non-finite or 0,
+///         or the softcap is not finite and > 0.
+PROTEGE_API LogitTransform make_logit_transform(double scale, const double* softcap, std::string_view scale_name,
+                                                std::string_view softcap_name);
+
 /// Parsed, validated options of distill_loss / fused_linear_distill_loss. Plain data.
 struct DistillOptions {
   Divergence divergence = Divergence::jsd;             ///< forward_kl | reverse_kl | jsd | tvd
@@ -34,6 +52,8 @@ struct DistillOptions {
   double hard_label_weight = 0.0;                      ///< w in [0, 1]: (1 − w)·D + w·CE
   VocabMismatch vocab_mismatch = VocabMismatch::error; ///< rule for Vs ≠ Vt
   bool t2 = false;                                     ///< multiply the divergence by T²
+  LogitTransform student_logits{};                     ///< fused-linear ops: student head scale / softcap
+  LogitTransform teacher_logits{};                     ///< fused-linear ops: teacher head scale / softcap
 
   /// The divergence the kernels evaluate: jsd with β = 0 is exactly forward_kl, β = 1 reverse_kl.
   [[nodiscard]] Divergence effective_divergence() const noexcept {

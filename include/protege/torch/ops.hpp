@@ -69,6 +69,10 @@ struct FusedLinearOptions {
   std::optional<at::Tensor> student_bias;  ///< [Vs] or none
   std::optional<at::Tensor> teacher_bias;  ///< [Vt] or none
   std::optional<std::int64_t> chunk_size;  ///< tokens per chunk; none = from the budget (set_chunk_budget_bytes)
+  double student_logit_scale = 1.0;        ///< multiplies the student logits (Cohere / Granite logit_scale)
+  double teacher_logit_scale = 1.0;        ///< multiplies the teacher logits
+  std::optional<double> student_softcap;   ///< c > 0: student z → c·tanh(z / c) after the scale (Gemma 2/3)
+  std::optional<double> teacher_softcap;   ///< c > 0: teacher z → c·tanh(z / c) after the scale
 };
 
 /// Distillation loss between student and teacher logits (see docs/kernels.md for the math).
@@ -94,15 +98,18 @@ PROTEGE_API at::Tensor fused_linear_distill_loss(const at::Tensor& student_hidde
                                                  const FusedLinearOptions& linear = {},
                                                  const DistillOptions& options = {});
 
-/// Per-token log p(label) of `linear(hidden, weight, bias) / temperature` without the full logits
-/// (chunked over non-ignored tokens; backward recomputes each chunk).
+/// Per-token log p(label) of `head(linear(hidden, weight, bias)) / temperature` without the full
+/// logits (chunked over non-ignored tokens; backward recomputes each chunk). head(z) = logit_scale·z,
+/// then softcap·tanh(z / softcap) when a softcap is given.
 /// @param hidden [..., H]; @param weight [V, H]; @param labels [...] int64
 /// @return [...] float32, 0 at ignored positions
 PROTEGE_API at::Tensor fused_linear_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
                                                    const at::Tensor& labels,
                                                    const std::optional<at::Tensor>& bias = std::nullopt,
                                                    std::int64_t ignore_index = -100, double temperature = 1.0,
-                                                   std::optional<std::int64_t> chunk_size = std::nullopt);
+                                                   std::optional<std::int64_t> chunk_size = std::nullopt,
+                                                   double logit_scale = 1.0,
+                                                   std::optional<double> softcap = std::nullopt);
 
 /// Sum (or, with `average`, mean over non-ignored tokens) of token_logprobs over the last label
 /// dimension. @param logits [..., T, V]; @param labels [..., T] @return [...] float32

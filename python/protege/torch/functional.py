@@ -57,6 +57,10 @@ def _scaling(v: Optional[str]) -> str:
     return "none" if v is None else v
 
 
+def _cap(v) -> Optional[float]:
+    return None if v is None else float(v)
+
+
 def token_logprobs(
     logits: torch.Tensor, labels: torch.Tensor, *, ignore_index: int = -100, temperature: float = 1.0
 ) -> torch.Tensor:
@@ -80,20 +84,34 @@ def fused_linear_token_logprobs(
     ignore_index: int = -100,
     temperature: float = 1.0,
     chunk_size: Optional[int] = None,
+    logit_scale: float = 1.0,
+    softcap: Optional[float] = None,
 ) -> torch.Tensor:
-    """``token_logprobs(hidden @ weight.T + bias, labels)`` without materialising the logits.
+    """``token_logprobs(head(hidden @ weight.T + bias), labels)`` without materialising the logits.
+
+    The model head's own logit transform is applied to each chunk of logits, in this order:
+    ``z -> logit_scale * z`` (Cohere / Granite ``logit_scale``), then ``z -> softcap * tanh(z / softcap)``
+    (Gemma 2/3 ``final_logit_softcapping``), then the division by ``temperature``. The gradient goes
+    exactly through both (``logit_scale * (1 - tanh^2)``).
 
     Args:
         hidden: ``[..., H]``; weight: ``[V, H]``; bias: ``[V]`` or None; labels: ``[...]`` int64.
+        ignore_index: label value whose positions give 0 (and no gradient).
+        temperature: > 0, divides the (scaled, capped) logits.
         chunk_size: tokens per chunk (None: from the chunk memory budget, ``set_chunk_budget``).
+        logit_scale: finite, non-zero multiplier of the logits (1.0: none).
+        softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
     Returns:
         ``[...]`` float32; differentiable with respect to hidden, weight and bias (backward
         recomputes each chunk's logits).
+    Raises:
+        RuntimeError: naming ``logit_scale`` / ``softcap`` when the scale is 0 or not finite, or the
+            softcap is not finite and > 0.
     """
     return _run(
         _ops.fused_linear_token_logprobs,
         hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=float(temperature),
-        chunk_size=chunk_size,
+        chunk_size=chunk_size, logit_scale=float(logit_scale), softcap=_cap(softcap),
     )
 
 
@@ -135,10 +153,16 @@ def fused_linear_sequence_logprobs(
     temperature: float = 1.0,
     chunk_size: Optional[int] = None,
     average: bool = False,
+    logit_scale: float = 1.0,
+    softcap: Optional[float] = None,
 ) -> torch.Tensor:
-    """Sequence log-probs ``[...]`` from ``hidden [..., T, H]`` and ``labels [..., T]`` (fused linear)."""
+    """Sequence log-probs ``[...]`` from ``hidden [..., T, H]`` and ``labels [..., T]`` (fused linear).
+
+    ``logit_scale`` / ``softcap``: the head's logit transform, as in :func:`fused_linear_token_logprobs`.
+    """
     tok = fused_linear_token_logprobs(
-        hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=temperature, chunk_size=chunk_size
+        hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=temperature, chunk_size=chunk_size,
+        logit_scale=logit_scale, softcap=softcap,
     )
     return masked_sum(tok, labels != ignore_index, average=average)
 
@@ -194,6 +218,10 @@ def fused_linear_distill_loss(
     hard_label_weight: float = 0.0,
     vocab_mismatch: Optional[str] = None,
     temperature_scaling: Optional[str] = None,
+    student_logit_scale: float = 1.0,
+    teacher_logit_scale: float = 1.0,
+    student_softcap: Optional[float] = None,
+    teacher_softcap: Optional[float] = None,
 ) -> torch.Tensor:
     """``distill_loss`` on ``student_hidden @ student_weight.T (+ bias)`` and the teacher's
     projection, chunked over tokens so the ``[tokens × vocab]`` logits never exist in full.
@@ -202,6 +230,27 @@ def fused_linear_distill_loss(
     of the student hidden states, weight and bias are computed during the forward pass (like
     Liger; backward only scales them); with ``none`` backward recomputes the chunks. ``dW``
     accumulates in float32. The teacher receives no gradient.
+
+    Each model's head transform is applied to its chunk of logits before the loss, in this order:
+    ``z -> logit_scale * z`` (Cohere / Granite), then ``z -> softcap * tanh(z / softcap)`` (Gemma 2/3
+    ``final_logit_softcapping``), then the division by ``temperature``; the hard-label CE term sees
+    the same transformed student logits. Gradients go exactly through both transforms.
+
+    Args:
+        student_hidden, student_weight, teacher_hidden, teacher_weight: ``[..., Hs]``, ``[Vs, Hs]``,
+            ``[..., Ht]`` (same leading shape), ``[Vt, Ht]``.
+        labels: None or ``[...]`` int64; ``ignore_index`` positions contribute nothing.
+        student_bias, teacher_bias: ``[Vs]`` / ``[Vt]`` or None.
+        chunk_size: tokens per chunk (None: from the chunk memory budget).
+        divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+            temperature_scaling: as in :func:`distill_loss`.
+        student_logit_scale, teacher_logit_scale: finite, non-zero multipliers of each model's logits.
+        student_softcap, teacher_softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
+    Returns:
+        float32 scalar (``mean`` / ``sum``) or ``[...]`` (``none``).
+    Raises:
+        RuntimeError: naming the argument, the expected and the actual value on bad input (e.g.
+            ``student_softcap must be None or finite and > 0, got 0``).
     """
     return _run(
         _ops.fused_linear_distill_loss,
@@ -209,7 +258,9 @@ def fused_linear_distill_loss(
         teacher_bias=teacher_bias, chunk_size=chunk_size, divergence=divergence, beta=float(beta),
         temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
         hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
-        temperature_scaling=_scaling(temperature_scaling),
+        temperature_scaling=_scaling(temperature_scaling), student_logit_scale=float(student_logit_scale),
+        teacher_logit_scale=float(teacher_logit_scale), student_softcap=_cap(student_softcap),
+        teacher_softcap=_cap(teacher_softcap),
     )
 
 
@@ -297,14 +348,46 @@ def fused_linear_preference_loss(
     average_log_prob: bool = False,
     chunk_size: Optional[int] = None,
     reduction: str = "mean",
+    logit_scale: float = 1.0,
+    softcap: Optional[float] = None,
+    nll_weight: Optional[float] = None,
+    nll_normalization: str = "tokens",
+    nll_labels: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``preference_loss`` from hidden states ``[2B, T, H]`` (chosen rows, then rejected rows) and
     aligned ``labels [2B, T]`` (no shift is applied), chunked over tokens; the reference log-probs
-    come from ``ref_hidden`` with ``ref_weight`` (default: ``weight``) when given."""
+    come from ``ref_hidden`` with ``ref_weight`` (default: ``weight``) when given.
+
+    Args:
+        hidden, weight, labels, bias: the policy's hidden states ``[2B, T, H]``, head ``[V, H]`` (+ ``[V]``)
+            and targets ``[2B, T]``.
+        ref_hidden, ref_weight, ref_bias: the reference model's hidden states and head (no gradient).
+        kind, beta, label_smoothing, gamma, reduction: as in :func:`preference_loss`.
+        ignore_index, temperature, average_log_prob, chunk_size: token log-prob options.
+        logit_scale, softcap: the head's logit transform (policy and reference model alike), as in
+            :func:`fused_linear_token_logprobs`.
+        nll_weight: None: the op as before (``cpo`` / ``orpo`` contain their per-sequence mean chosen NLL
+            with weight 1, the other kinds none). A float ``w >= 0``: the loss is the preference term
+            (for ``cpo`` / ``orpo`` without their built-in NLL) plus ``w * NLL(chosen)`` (TRL's
+            ``cpo_alpha``); ``w = 0`` gives the pure sigmoid / odds-ratio term.
+        nll_normalization: ``"tokens"`` (TRL CPO / SimPO / ORPO: cross-entropy averaged over every chosen
+            target token of the batch; ``reduction="sum"`` gives the token sum) or ``"sequence"`` (the
+            per-sequence mean, then the pair reduction).
+        nll_labels: None (the chosen rows of ``labels``) or ``[B, T]`` int64 targets of the NLL term for
+            the chosen rows, e.g. including the prompt tokens as TRL's ORPO does.
+    Returns:
+        ``(loss, chosen_rewards, rejected_rewards)``; rewards are detached.
+    Raises:
+        RuntimeError: naming the argument on bad input (``nll_weight < 0``, an unknown
+            ``nll_normalization``, ``nll_labels`` of the wrong shape or without ``nll_weight``,
+            ``nll_normalization="tokens"`` with ``reduction="none"``, a bad ``softcap``).
+    """
     return _run(
         _ops.fused_linear_preference_loss,
         hidden, weight, labels, bias=bias, ref_hidden=ref_hidden, ref_weight=ref_weight, ref_bias=ref_bias,
         kind=kind, beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
         ignore_index=ignore_index, temperature=float(temperature), average_log_prob=average_log_prob,
-        chunk_size=chunk_size, reduction=reduction,
+        chunk_size=chunk_size, reduction=reduction, logit_scale=float(logit_scale), softcap=_cap(softcap),
+        nll_weight=None if nll_weight is None else float(nll_weight), nll_normalization=nll_normalization,
+        nll_labels=nll_labels,
     )

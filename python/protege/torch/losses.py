@@ -57,15 +57,19 @@ class FusedLinearDistillLoss(_DistillBase):
     """``forward(student_hidden, student_weight, teacher_hidden, teacher_weight, labels=None,
     student_bias=None, teacher_bias=None)`` → :func:`protege.torch.fused_linear_distill_loss`."""
 
-    def __init__(self, divergence: str = "jsd", *, chunk_size: Optional[int] = None, **kwargs) -> None:
+    def __init__(self, divergence: str = "jsd", *, chunk_size: Optional[int] = None,
+                 student_logit_scale: float = 1.0, teacher_logit_scale: float = 1.0,
+                 student_softcap: Optional[float] = None, teacher_softcap: Optional[float] = None, **kwargs) -> None:
         super().__init__(divergence, **kwargs)
         self.chunk_size = chunk_size
+        self.heads = dict(student_logit_scale=student_logit_scale, teacher_logit_scale=teacher_logit_scale,
+                          student_softcap=student_softcap, teacher_softcap=teacher_softcap)
 
     def forward(self, student_hidden, student_weight, teacher_hidden, teacher_weight, labels=None,
                 student_bias=None, teacher_bias=None):
         return F.fused_linear_distill_loss(
             student_hidden, student_weight, teacher_hidden, teacher_weight, labels, student_bias=student_bias,
-            teacher_bias=teacher_bias, chunk_size=self.chunk_size, **self.options,
+            teacher_bias=teacher_bias, chunk_size=self.chunk_size, **self.options, **self.heads,
         )
 
 
@@ -81,16 +85,19 @@ class TokenLogprobs(torch.nn.Module):
 
 
 class FusedLinearTokenLogprobs(torch.nn.Module):
-    """``forward(hidden, weight, labels, bias=None)`` → :func:`protege.torch.fused_linear_token_logprobs`."""
+    """``forward(hidden, weight, labels, bias=None)`` → :func:`protege.torch.fused_linear_token_logprobs`
+    (``logit_scale`` / ``softcap``: the model head's logit transform)."""
 
-    def __init__(self, *, ignore_index: int = -100, temperature: float = 1.0, chunk_size: Optional[int] = None):
+    def __init__(self, *, ignore_index: int = -100, temperature: float = 1.0, chunk_size: Optional[int] = None,
+                 logit_scale: float = 1.0, softcap: Optional[float] = None):
         super().__init__()
         self.ignore_index, self.temperature, self.chunk_size = ignore_index, temperature, chunk_size
+        self.logit_scale, self.softcap = logit_scale, softcap
 
     def forward(self, hidden, weight, labels, bias=None):
         return F.fused_linear_token_logprobs(
             hidden, weight, labels, bias=bias, ignore_index=self.ignore_index, temperature=self.temperature,
-            chunk_size=self.chunk_size,
+            chunk_size=self.chunk_size, logit_scale=self.logit_scale, softcap=self.softcap,
         )
 
 
@@ -112,20 +119,27 @@ class PreferenceLoss(torch.nn.Module):
 
 
 class FusedLinearPreferenceLoss(torch.nn.Module):
-    """``forward(hidden, weight, labels, bias=None, ref_hidden=None, ref_weight=None, ref_bias=None)``
-    → :func:`protege.torch.fused_linear_preference_loss` (chosen rows first, then rejected rows)."""
+    """``forward(hidden, weight, labels, bias=None, ref_hidden=None, ref_weight=None, ref_bias=None,
+    nll_labels=None)`` → :func:`protege.torch.fused_linear_preference_loss` (chosen rows first, then rejected
+    rows); ``logit_scale`` / ``softcap`` (the head transform) and ``nll_weight`` / ``nll_normalization`` are
+    configuration, ``nll_labels`` (the NLL term's own targets) a forward argument."""
 
     def __init__(self, kind: str = "dpo", *, beta: float = 0.1, label_smoothing: float = 0.0, gamma: float = 0.5,
                  ignore_index: int = -100, temperature: float = 1.0, average_log_prob: bool = False,
-                 chunk_size: Optional[int] = None, reduction: str = "mean") -> None:
+                 chunk_size: Optional[int] = None, reduction: str = "mean", logit_scale: float = 1.0,
+                 softcap: Optional[float] = None, nll_weight: Optional[float] = None,
+                 nll_normalization: str = "tokens") -> None:
         super().__init__()
         self.options = dict(kind=kind, beta=beta, label_smoothing=label_smoothing, gamma=gamma,
                             ignore_index=ignore_index, temperature=temperature, average_log_prob=average_log_prob,
-                            chunk_size=chunk_size, reduction=reduction)
+                            chunk_size=chunk_size, reduction=reduction, logit_scale=logit_scale, softcap=softcap,
+                            nll_weight=nll_weight, nll_normalization=nll_normalization)
 
-    def forward(self, hidden, weight, labels, bias=None, ref_hidden=None, ref_weight=None, ref_bias=None):
+    def forward(self, hidden, weight, labels, bias=None, ref_hidden=None, ref_weight=None, ref_bias=None,
+                nll_labels=None):
         return F.fused_linear_preference_loss(hidden, weight, labels, bias=bias, ref_hidden=ref_hidden,
-                                              ref_weight=ref_weight, ref_bias=ref_bias, **self.options)
+                                              ref_weight=ref_weight, ref_bias=ref_bias, nll_labels=nll_labels,
+                                              **self.options)
 
 
 class RewardLoss(torch.nn.Module):

@@ -20,6 +20,22 @@ bool parse_temperature_scaling(std::string_view name) {
   throw InvalidArgument(fmt::format("temperature_scaling must be None or 't2', got '{}'", name));
 }
 
+LogitTransform make_logit_transform(double scale, const double* softcap, std::string_view scale_name,
+                                    std::string_view softcap_name) {
+  if (!(std::isfinite(scale) && scale != 0.0)) {
+    throw InvalidArgument(fmt::format("{} must be finite and != 0, got {}", scale_name, scale));
+  }
+  LogitTransform t;
+  t.scale = scale;
+  if (softcap != nullptr) {
+    if (!(std::isfinite(*softcap) && *softcap > 0.0)) {
+      throw InvalidArgument(fmt::format("{} must be None or finite and > 0, got {}", softcap_name, *softcap));
+    }
+    t.softcap = *softcap;
+  }
+  return t;
+}
+
 void validate(const DistillOptions& o, bool has_labels) {
   if (!(o.beta >= 0.0 && o.beta <= 1.0)) throw InvalidArgument(fmt::format("beta must be in [0, 1], got {}", o.beta));
   if (!(std::isfinite(o.temperature) && o.temperature > 0.0)) {
