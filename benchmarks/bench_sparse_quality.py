@@ -18,8 +18,11 @@ default ``DemoConfig``'s spec); the student is smaller than the demo's (``--d/--
 fewer steps so that 3 seeds × 2 arms finish in about 15 minutes on one busy core. Held-out accuracy is the
 demo's greedy evaluation (``protege.demo.training.evaluate``) on the demo's test set.
 
-Prints a table and writes ``benchmarks/results/bench_sparse_quality.json`` (config, per-seed accuracies,
-gap mean ± std, the store's coverage).
+Besides the accuracies it reports, per seed, how close the two students are: the share of test problems
+on which their greedy outputs are identical and the mean per-token KL(live‖stored) of their next-token
+distributions on the test problems' reference rationales, and each arm's mean training loss over the last
+20 steps. Prints a table and writes ``benchmarks/results/bench_sparse_quality.json`` (config, per-seed
+values, gap mean ± std, the store's coverage).
 Usage: ``nice -n 5 python benchmarks/bench_sparse_quality.py [--seeds 0 1 2 --steps 300 --k 20]``;
 ``--dry-run`` checks the set-up at a toy size in seconds (nothing written).
 """
@@ -67,7 +70,7 @@ def _build_store(path: str, tmodel, tok, pool: List[Dict[str, Any]], k: int) -> 
             "mean_teacher_tail": statistics.fmean(tails)}
 
 
-def _stored_steps(student, tok, ds, rows_fn, *, steps: int, cfg, lr: float) -> None:
+def _stored_steps(student, tok, ds, rows_fn, *, steps: int, cfg, lr: float, losses: List[float]) -> None:
     """``protege.demo.training.sft_steps``'s loop (same batching, optimizer and schedule) with the stored
     top-k instead of the teacher model."""
     import torch
@@ -104,7 +107,28 @@ def _stored_steps(student, tok, ds, rows_fn, *, steps: int, cfg, lr: float) -> N
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         opt.step()
+        losses.append(float(loss.detach()))
     student.eval()
+
+
+def _closeness(a, b, tok, problems) -> float:
+    """Mean per-token KL(a‖b) of two students' next-token distributions on the held-out problems'
+    reference rationales (teacher-forced), float64."""
+    import torch
+
+    from protege.demo import models as M
+
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for s in range(0, len(problems), 64):
+            chunk = problems[s:s + 64]
+            toks, labels = M.encode_batch(tok, [p.prompt for p in chunk], [p.rationale for p in chunk])
+            mask = labels != -100
+            la = torch.log_softmax(a(toks)[mask].double(), -1)
+            lb = torch.log_softmax(b(toks)[mask].double(), -1)
+            total += float((la.exp() * (la - lb)).sum())
+            count += int(mask.sum())
+    return total / max(count, 1)
 
 
 def run(args: argparse.Namespace) -> Dict[str, Any]:
@@ -149,7 +173,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         ds = TeacherStoreDataset(store, [{"input_ids": _sequence(tok, r)} for r in pool], alignment="completion")
         per_seed = []
         for seed in args.seeds:
-            accs = {}
+            accs: Dict[str, Any] = {}
+            models, texts, final_loss = {}, {}, {}
             for arm in args.arms:
                 M.set_determinism(seed, args.threads)
                 student = M.TinyGPT(len(tok), cfg.student_cfg)
@@ -159,16 +184,23 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                     return [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()]
 
                 t1 = time.perf_counter()
+                losses: List[float] = []
                 if arm == "stored":
-                    _stored_steps(student, tok, ds, rows_fn, steps=args.steps, cfg=cfg, lr=cfg.lr)
+                    _stored_steps(student, tok, ds, rows_fn, steps=args.steps, cfg=cfg, lr=cfg.lr, losses=losses)
                 else:
                     run_cfg = cfg if arm == "live" else replace(cfg, hard_label_weight=1.0)
                     sft_steps(student, tmodel, tok, rows_fn, steps=args.steps, cfg=run_cfg, lr=cfg.lr,
-                              progress=lambda done, total: None, losses=[])
-                accs[arm] = evaluate(student, tok, test, max_new=demo.max_new)["overall"]
+                              progress=lambda done, total: None, losses=losses)
+                ev = evaluate(student, tok, test, max_new=demo.max_new)
+                accs[arm], texts[arm], models[arm] = ev["overall"], ev["texts"], student
+                final_loss[arm] = statistics.fmean(losses[-20:])
                 print(f"seed {seed} {arm:>6}: accuracy {accs[arm]:.4f} ({time.perf_counter() - t1:.0f} s)",
                       file=sys.stderr, flush=True)
-            per_seed.append({"seed": seed, **accs, "gap_live_minus_stored": accs["live"] - accs["stored"]})
+            same = statistics.fmean(float(x == y) for x, y in zip(texts["live"], texts["stored"]))
+            kl = _closeness(models["live"], models["stored"], tok, test)
+            per_seed.append({"seed": seed, **accs, "gap_live_minus_stored": accs["live"] - accs["stored"],
+                             "identical_outputs_live_stored": same, "student_kl_live_stored": kl,
+                             "final_train_loss": final_loss})
             res_partial = {"seed": seed, **accs}
             print(json.dumps(res_partial), file=sys.stderr, flush=True)
     gaps = [r["gap_live_minus_stored"] for r in per_seed]
@@ -230,10 +262,11 @@ def main(argv=None) -> int:
     if args.dry_run:
         args.seeds, args.steps, args.per_category, args.test_per_category = [0], 4, 10, 2
     res = run(args)
-    print(f"{'seed':>4} | " + " | ".join(f"{a:>6}" for a in args.arms) + " | live - stored")
+    print(f"{'seed':>4} | " + " | ".join(f"{a:>6}" for a in args.arms) + " | live - stored | same output | KL(live‖stored)")
     for r in res["per_seed"]:
         print(f"{r['seed']:>4} | " + " | ".join(f"{r[a]:.4f}" for a in args.arms)
-              + f" | {r['gap_live_minus_stored']:+.4f}")
+              + f" | {r['gap_live_minus_stored']:+.4f} | {r['identical_outputs_live_stored']:.4f} | "
+              f"{r['student_kl_live_stored']:.3g}")
     g = res["gap_live_minus_stored"]
     print("mean | " + " | ".join(f"{res['accuracy'][a]['mean']:.4f}" for a in args.arms)
           + f" | {g['mean']:+.4f} ± {g['std']:.4f}")
