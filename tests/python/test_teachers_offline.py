@@ -58,6 +58,10 @@ def test_dataset_full_alignment_shifts_store_rows_to_label_positions(tmp_path):
     # the example's own labels are kept where the store has rows
     item = TeacherStoreDataset(store, [{"input_ids": [5, 6, 7, 8], "labels": [-100, -100, 7, 8]}])[0]
     assert item["labels"].tolist() == [-100, -100, 7, 8]
+    # max_length cuts the sequence; the last kept position's target is gone, so its row is padding
+    item = TeacherStoreDataset(store, [{"input_ids": [5, 6, 7, 8]}], max_length=3)[0]
+    assert item["input_ids"].tolist() == [5, 6, 7] and item["labels"].tolist() == [-100, 6, 7]
+    assert item["teacher_ids"].tolist() == [[6, 3], [7, -1], [-1, -1]]
 
 
 def test_dataset_completion_alignment_and_prompt_ids(tmp_path):
