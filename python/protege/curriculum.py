@@ -13,9 +13,7 @@ is created on first access.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 from array import array
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -261,59 +259,12 @@ def bands(items: List[Dict[str, Any]], *, easy_max: float, hard_min: float) -> L
 # ---------------------------------------------------------------------------------------------
 # categories
 # ---------------------------------------------------------------------------------------------
-class Distribution:
-    """Target ratios over task categories (normalised to sum 1; order kept)."""
-
-    def __init__(self, names: Sequence[str], ratios: Sequence[float], renormalised: bool = False):
-        self.names = list(names)
-        self.ratios = list(ratios)
-        self.renormalised = renormalised
-
-    @classmethod
-    def default(cls) -> "Distribution":
-        """The 32-category DistilQwen2 recipe of EasyDistill (repository ``modelscope/easydistill``,
-        ``easydistill/operators/balance.py``), renormalised."""
-        names, ratios = _c.default_distribution()
-        return cls(names, ratios)
-
-    @classmethod
-    def from_dict(cls, mapping: Union[Dict[str, float], Sequence[Tuple[str, float]]]) -> "Distribution":
-        """From ``{name: ratio}`` or ``[(name, ratio), ...]``; a sum != 1 is renormalised with a
-        warning; negative / NaN ratios raise naming the category."""
-        pairs = list(mapping.items()) if isinstance(mapping, dict) else [tuple(p) for p in mapping]
-        for name, ratio in pairs:
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
-                raise InvalidArgument(f'distribution: category "{name}": ratio must be a number, got {ratio!r}')
-        names, ratios, renorm, total = _c.distribution_from_pairs([(str(n), float(r)) for n, r in pairs])
-        if renorm:
-            import warnings
-
-            warnings.warn(f"distribution: ratios sum to {total:g} instead of 1; renormalised", stacklevel=2)
-        return cls(names, ratios, renorm)
-
-    @classmethod
-    def from_json(cls, source: str) -> "Distribution":
-        """From a JSON file path or JSON text (object in file order, or list of pairs)."""
-        if os.path.exists(source):
-            with open(source, encoding="utf-8") as fh:
-                text, name = fh.read(), source
-        else:
-            text, name = source, "<distribution>"
-        try:
-            data = json.loads(text, object_pairs_hook=list)
-        except json.JSONDecodeError:
-            _c.distribution_from_json(text, name)  # raises ParseError with the reason
-            raise
-        return cls.from_dict(data)
-
-    def as_dict(self) -> Dict[str, float]:
-        return dict(zip(self.names, self.ratios))
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def __repr__(self) -> str:
-        return f"Distribution({len(self.names)} categories)"
+#: Target ratios over task categories (normalised to sum 1; order kept): ``Distribution.default()``
+#: (the 32-category DistilQwen2 recipe of EasyDistill), ``Distribution.from_dict({...})``,
+#: ``Distribution.from_json(path_or_text)`` or ``Distribution(names, ratios)``; a sum != 1 is
+#: renormalised with a UserWarning. The C++ class itself (immutable; ``names``, ``ratios``,
+#: ``renormalised``, ``as_dict()``, ``len()``; picklable).
+Distribution = _c.Distribution
 
 
 def _categories_of(categories: Union[None, Distribution, Sequence[str]]) -> List[str]:
@@ -477,8 +428,8 @@ from ._curriculum_expansion import (  # noqa: E402,F401
     ingest_expansions, ingest_refinements, refinement_requests)
 
 # the parts live in private modules; their public names belong to this one (help(), repr, pickle)
-for _obj in (IngestResult, feedback_requests, ingest_generated, Planner, RoundPlan, Schedule, Sampler, plot_plan,
-             RefinementResult, RequestList, expansion_requests, ingest_expansions, ingest_refinements,
+for _obj in (IngestResult, feedback_requests, ingest_generated, Planner, RoundPlan, Schedule, Distribution, Sampler,
+             plot_plan, RefinementResult, RequestList, expansion_requests, ingest_expansions, ingest_refinements,
              refinement_requests):
     _obj.__module__ = __name__
 del _obj

@@ -1,19 +1,18 @@
-// Bindings of the curriculum module: protege._core.curriculum. Large array-valued results are
-// returned as array.array (keys, categories, rebalanced and planned indices; filled in place
-// where the size is known up front), small ones as `bytes`, so no numpy is needed. Inputs accept
-// lists or any buffer (array, numpy, bytes); buffers of the right item size are read in place
-// (zero-copy) with the GIL released, and large lists of str are viewed chunk by chunk.
+// Bindings of the curriculum module: protege._core.curriculum (functions and the sampler core;
+// the Schedule, Distribution and Planner classes are in curriculum_classes.cpp). Large
+// array-valued results are returned as array.array, small ones as `bytes`; inputs are viewed as
+// described in curriculum_buffers.hpp, and heavy work runs with the GIL released.
 #include <algorithm>
 #include <cstring>
-#include <span>
-#include <type_traits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "bindings.hpp"
+#include "curriculum_buffers.hpp"
 #include "protege/curriculum.hpp"
 #include "protege/error.hpp"
 #include "protege/random.hpp"
@@ -22,205 +21,7 @@ namespace protege::python {
 namespace {
 
 namespace cur = ::protege::curriculum;
-
-// UTF-8 views of a list of str (valid while the list lives). GIL must be held.
-void check_str_list(const py::handle& seq, const char* what) {
-  if (!PyList_Check(seq.ptr()) && !PyTuple_Check(seq.ptr())) {
-    throw InvalidArgument(fmt::format("{}: expected a list of str, got {}", what, std::string(py::str(py::type::handle_of(seq)))));
-  }
-}
-
-std::size_t seq_len(const py::handle& seq) {
-  return static_cast<std::size_t>(PyList_Check(seq.ptr()) ? PyList_GET_SIZE(seq.ptr()) : PyTuple_GET_SIZE(seq.ptr()));
-}
-
-// Views of items [begin, end) of a list/tuple of str into `out` (resized). GIL must be held.
-void str_views_into(const py::handle& seq, std::size_t begin, std::size_t end, const char* what,
-                    std::vector<std::string_view>& out) {
-  out.resize(end - begin);
-  const bool list = PyList_Check(seq.ptr());
-  for (std::size_t i = begin; i < end; ++i) {
-    PyObject* o = list ? PyList_GET_ITEM(seq.ptr(), i) : PyTuple_GET_ITEM(seq.ptr(), i);
-    if (!PyUnicode_Check(o)) {
-      throw InvalidArgument(fmt::format("{}[{}]: expected str, got {}", what, i, Py_TYPE(o)->tp_name));
-    }
-    Py_ssize_t len = 0;
-    const char* p = PyUnicode_AsUTF8AndSize(o, &len);
-    if (p == nullptr) throw py::error_already_set();
-    out[i - begin] = std::string_view(p, static_cast<std::size_t>(len));
-  }
-}
-
-std::vector<std::string_view> str_views(const py::handle& seq, const char* what) {
-  check_str_list(seq, what);
-  std::vector<std::string_view> out;
-  str_views_into(seq, 0, seq_len(seq), what, out);
-  return out;
-}
-
-std::vector<std::string> strs(const py::handle& seq, const char* what) {
-  auto v = str_views(seq, what);
-  return {v.begin(), v.end()};
-}
-
-// Large lists of str are processed in chunks: views of one chunk (taken with the GIL) are
-// handled with the GIL released, so no view array of the whole list is ever built.
-constexpr std::size_t kStrChunk = std::size_t{1} << 18;
-
-// A new array.array of `n` items of `typecode`, zero-filled, and its data pointer.
-template <typename T>
-std::pair<py::object, T*> new_array(const char* typecode, std::size_t n) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  py::object cls = py::module_::import("array").attr("array");
-  py::object one = cls(typecode, py::make_tuple(0));
-  py::object arr = py::reinterpret_steal<py::object>(PySequence_Repeat(one.ptr(), static_cast<Py_ssize_t>(n)));
-  if (!arr) throw py::error_already_set();
-  py::buffer_info info = py::reinterpret_borrow<py::buffer>(arr).request(true);
-  PROTEGE_CHECK(info.itemsize == static_cast<py::ssize_t>(sizeof(T)), "array('{}'): item size {} != {}", typecode,
-                info.itemsize, sizeof(T));
-  return {arr, static_cast<T*>(info.ptr)};
-}
-
-// A Python array.array with a copy of `v`.
-template <typename T>
-py::object to_array(const char* typecode, const std::vector<T>& v) {
-  auto [arr, p] = new_array<T>(typecode, 0);
-  (void)p;
-  if (!v.empty()) {
-    arr.attr("frombytes")(py::memoryview::from_memory(v.data(), static_cast<py::ssize_t>(v.size() * sizeof(T))));
-  }
-  return arr;
-}
-
-// id keys (FNV-1a of each id) of a list of str into out[0, n), with an empty/duplicate check
-// (64-bit keys first; strings compared only on key equality). GIL held on entry.
-void id_keys_into(const py::handle& ids, const char* what, std::uint64_t* keys) {
-  check_str_list(ids, what);
-  const std::size_t n = seq_len(ids);
-  std::vector<std::string_view> v;
-  for (std::size_t c0 = 0; c0 < n; c0 += kStrChunk) {
-    const std::size_t c1 = std::min(n, c0 + kStrChunk);
-    str_views_into(ids, c0, c1, what, v);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (v[i].empty()) throw InvalidArgument(fmt::format("{}: empty id at position {}", what, c0 + i));
-    }
-    py::gil_scoped_release nogil;
-    parallel_for(v.size(), 0, 1 << 14, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) keys[c0 + i] = cur::id_key(v[i]);
-    });
-  }
-  std::vector<std::vector<std::size_t>> groups;
-  {
-    py::gil_scoped_release nogil;
-    groups = cur::equal_key_groups(std::span<const std::uint64_t>(keys, n), 0);
-  }
-  const auto at = [&](std::size_t i) {
-    Py_ssize_t len = 0;
-    PyObject* o = PyList_Check(ids.ptr()) ? PyList_GET_ITEM(ids.ptr(), i) : PyTuple_GET_ITEM(ids.ptr(), i);
-    const char* p = PyUnicode_AsUTF8AndSize(o, &len);
-    return std::string_view(p, static_cast<std::size_t>(len));
-  };
-  for (const auto& g : groups) {  // equal 64-bit keys: compare the strings
-    for (std::size_t x = 0; x < g.size(); ++x) {
-      for (std::size_t y = x + 1; y < g.size(); ++y) {
-        if (at(g[x]) == at(g[y])) {
-          throw InvalidArgument(fmt::format("{}: duplicate id \"{}\" at positions {} and {}", what, at(g[x]), g[x], g[y]));
-        }
-      }
-    }
-  }
-}
-
-std::vector<std::uint64_t> id_keys_checked(const py::handle& ids, const char* what) {
-  check_str_list(ids, what);
-  std::vector<std::uint64_t> keys(seq_len(ids));
-  id_keys_into(ids, what, keys.data());
-  return keys;
-}
-
-// A read-only view of a 1-D contiguous numeric input: the caller's buffer itself when it has
-// the right item size and kind (zero-copy: array, numpy, bytes), else an owned converted copy.
-template <typename T>
-struct View {
-  std::span<const T> span;
-  std::vector<T> owned;
-  std::optional<py::buffer_info> info;  // keeps the exported buffer alive
-};
-
-template <typename T>
-bool view_buffer(const py::handle& obj, View<T>& out) {
-  if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr()) || !PyObject_CheckBuffer(obj.ptr())) return false;
-  py::buffer_info info = py::reinterpret_borrow<py::buffer>(obj).request();
-  if (info.ndim != 1 || info.itemsize != static_cast<py::ssize_t>(sizeof(T)) ||
-      (info.shape[0] > 1 && info.strides[0] != static_cast<py::ssize_t>(sizeof(T)))) {
-    return false;
-  }
-  const std::string& f = info.format;
-  const bool is_float = f == "d" || f == "f";
-  if constexpr (std::is_same_v<T, std::uint64_t>) {
-    if (is_float) return false;  // 8-byte keys: any 8-byte integer buffer
-  } else {
-    if (!(std::is_floating_point_v<T> == is_float || f == "B" || f == "b" || f == "?")) return false;
-  }
-  out.span = std::span<const T>(static_cast<const T*>(info.ptr), static_cast<std::size_t>(info.shape[0]));
-  out.info.emplace(std::move(info));
-  return true;
-}
-
-// A vector<T>-like view from a list of numbers or a buffer of the right item size.
-template <typename T>
-View<T> numbers(const py::handle& obj, const char* what) {
-  View<T> v;
-  if (!py::isinstance<py::str>(obj) && view_buffer(obj, v)) return v;
-  try {
-    v.owned = obj.cast<std::vector<T>>();
-  } catch (const py::cast_error&) {
-    throw InvalidArgument(fmt::format("{}: expected a sequence of {} numbers", what,
-                                      std::is_floating_point_v<T> ? "float" : "integer"));
-  }
-  v.span = v.owned;
-  return v;
-}
-
-// As numbers() but always an owned vector.
-template <typename T>
-std::vector<T> numbers_vec(const py::handle& obj, const char* what) {
-  View<T> v = numbers<T>(obj, what);
-  if (!v.info) return std::move(v.owned);
-  return std::vector<T>(v.span.begin(), v.span.end());
-}
-
-// Keys from a list of str ids (checked), or an 8-byte integer buffer of keys from id_keys() (viewed).
-View<std::uint64_t> keys_or_ids(const py::handle& obj, const char* what) {
-  View<std::uint64_t> v;
-  if (view_buffer(obj, v)) return v;
-  v.owned = id_keys_checked(obj, what);
-  v.span = v.owned;
-  return v;
-}
-
-template <typename T>
-py::bytes to_bytes(const std::vector<T>& v) {
-  return py::bytes(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
-
-py::dict plan_dict(const cur::RoundPlan& p) {
-  py::dict d;
-  d["round"] = p.round;
-  d["hard_share"] = p.hard_share;
-  d["indices"] = to_array("I", p.indices);
-  d["is_hard"] = to_bytes(p.is_hard);
-  d["target_hard"] = p.target_hard;
-  d["target_easy"] = p.target_easy;
-  d["n_hard"] = p.n_hard;
-  d["n_easy"] = p.n_easy;
-  d["short_hard"] = p.short_hard;
-  d["short_easy"] = p.short_easy;
-  d["excluded_seen"] = p.excluded_seen;
-  d["fresh_hard"] = p.fresh_hard;
-  d["fingerprint"] = p.fingerprint;
-  return d;
-}
+using namespace curriculum_buffers;  // NOLINT(google-build-using-namespace): the input/output helpers
 
 void bind(py::module_& m) {
   auto sub = m.def_submodule("curriculum", "TAPIR/FDD curriculum: difficulty, categories, rebalancing, rounds, sampler");
@@ -292,24 +93,6 @@ void bind(py::module_& m) {
       py::arg("difficulty"), py::arg("ids"), py::arg("easy_max"), py::arg("hard_min"));
 
   // ---- categories ----
-  sub.def("default_distribution", [] {
-    auto d = cur::Distribution::default_recipe();
-    return py::make_tuple(d.names(), d.ratios());
-  });
-  sub.def(
-      "distribution_from_pairs",
-      [](const std::vector<std::pair<std::string, double>>& pairs) {
-        auto d = cur::Distribution::from_pairs(pairs);
-        return py::make_tuple(d.names(), d.ratios(), d.renormalised(), d.input_sum());
-      },
-      py::arg("pairs"));
-  sub.def(
-      "distribution_from_json",
-      [](const std::string& text, const std::string& source) {
-        auto d = cur::Distribution::from_json_text(text, source);
-        return py::make_tuple(d.names(), d.ratios(), d.renormalised(), d.input_sum());
-      },
-      py::arg("text"), py::arg("source") = "<distribution>");
   sub.def(
       "parse_categories",
       [](const py::handle& replies, std::vector<std::string> categories, std::string fallback, std::string tag,
@@ -359,9 +142,7 @@ void bind(py::module_& m) {
         o.seed = seed;
         o.total = total;
         o.shuffle = shuffle;
-        if (policy == "target") o.policy = cur::RebalancePolicy::target;
-        else if (policy == "temperature") o.policy = cur::RebalancePolicy::temperature;
-        else throw InvalidArgument(fmt::format("policy: expected \"target\" or \"temperature\", got \"{}\"", policy));
+        o.policy = cur::parse_rebalance_policy(policy);
         o.alpha = alpha;
         o.threads = threads;
         cur::Rebalancer rb(cur::Distribution::from_pairs(dist), o);
@@ -382,51 +163,8 @@ void bind(py::module_& m) {
       py::arg("progress") = py::none());
   sub.def("largest_remainder", &cur::largest_remainder, py::arg("weights"), py::arg("total"));
 
-  // ---- schedules and planning ----
-  sub.def("schedule_linear", [](double a, double b, std::size_t r) { return cur::Schedule::linear(a, b, r).values(); });
-  sub.def("schedule_geometric", [](double a, double ratio, std::size_t r, double cap) {
-    return cur::Schedule::geometric(a, ratio, r, cap).values();
-  });
-  sub.def("schedule_list", [](std::vector<double> v) { return cur::Schedule::list(std::move(v)).values(); });
-  sub.def(
-      "plan_round",
-      [](std::vector<double> schedule, std::vector<std::size_t> sizes, std::size_t round, const py::handle& hard,
-         const py::handle& ids, const py::handle& seen, std::uint64_t seed, std::optional<std::uint32_t> max_seen,
-         bool repeat_if_short, bool shuffle, int threads, const py::object& commit, bool fresh_first) {
-        cur::PlannerOptions o;
-        o.seed = seed;
-        o.round_sizes = std::move(sizes);
-        o.max_seen = max_seen;
-        o.fresh_first = fresh_first;
-        o.repeat_if_short = repeat_if_short;
-        o.shuffle = shuffle;
-        o.threads = threads;
-        cur::Planner planner(cur::Schedule::list(std::move(schedule)), o);
-        auto h = numbers<std::uint8_t>(hard, "hard");
-        auto keys = keys_or_ids(ids, "ids");
-        View<std::uint32_t> sn;
-        if (!seen.is_none()) sn = numbers<std::uint32_t>(seen, "seen");
-        std::span<std::uint32_t> commit_span;
-        std::optional<py::buffer_info> commit_info;
-        if (!commit.is_none()) {
-          commit_info.emplace(py::reinterpret_borrow<py::buffer>(commit).request(true));
-          PROTEGE_CHECK(commit_info->ndim == 1 && commit_info->itemsize == 4 &&
-                            (commit_info->shape[0] <= 1 || commit_info->strides[0] == 4),
-                        "commit: expected a writable 1-D uint32 buffer (array('I'))");
-          commit_span = std::span<std::uint32_t>(static_cast<std::uint32_t*>(commit_info->ptr),
-                                                 static_cast<std::size_t>(commit_info->shape[0]));
-        }
-        cur::RoundPlan p;
-        {
-          py::gil_scoped_release nogil;
-          p = planner.plan_round(round, h.span, keys.span, sn.span, commit_span);
-        }
-        return plan_dict(p);
-      },
-      py::arg("schedule"), py::arg("round_sizes"), py::arg("round"), py::arg("hard"), py::arg("ids"),
-      py::arg("seen") = py::none(), py::arg("seed") = 0, py::arg("max_seen") = cur::kDefaultMaxSeen,
-      py::arg("repeat_if_short") = true, py::arg("shuffle") = true, py::arg("threads") = 0,
-      py::arg("commit") = py::none(), py::arg("fresh_first") = true);
+  // ---- schedules, distributions and planning: classes ----
+  bind_curriculum_classes(sub);
   sub.attr("DEFAULT_MAX_SEEN") = cur::kDefaultMaxSeen;
   sub.def("plan_fingerprint", [](std::size_t round, const py::handle& idx) {
     return cur::plan_fingerprint(round, numbers_vec<std::uint32_t>(idx, "indices"));
