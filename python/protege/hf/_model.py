@@ -37,7 +37,8 @@ class Head:
         bias: ``[V]`` or None.
         scale: multiplier applied to the logits (Cohere ``logit_scale``, Granite ``1/logits_scaling``, ...);
             protege applies it by scaling the hidden states and the bias, which is exact.
-        softcap: Gemma-2-style ``final_logit_softcapping`` or None.
+        softcap: Gemma-2/3 ``final_logit_softcapping`` ``c`` (logits ``c·tanh(z / c)`` after the scale) or
+            None; passed to the fused ops' ``softcap`` / ``student_softcap`` / ``teacher_softcap`` options.
         vocab_size: ``weight.shape[0]`` (the padded vocabulary).
     """
 
@@ -115,13 +116,20 @@ def logit_scale_of(config: Any) -> float:
     return 1.0
 
 
-def head_of(model: nn.Module, *, role: str = "model") -> Head:
+def head_of(model: nn.Module, *, role: str = "model", allow_softcap: bool = False) -> Head:
     """The :class:`Head` of ``model`` (wrapped or not) through ``get_output_embeddings()``.
+
+    Args:
+        model: a causal LM or a wrapper of one.
+        role: the argument name used in error messages.
+        allow_softcap: the caller passes ``Head.softcap`` to its fused op (the dense distillation, token
+            log-prob and preference paths do). False: a soft-capping model is refused, so a path that would
+            ignore the cap never computes a wrong loss.
 
     Raises:
         protege.InvalidArgument: the model has no output embedding (not a causal LM).
-        UnsupportedModel: the model soft-caps its logits (``final_logit_softcapping``, Gemma 2/3):
-            protege's fused ops cannot apply the cap yet, and ignoring it would give a wrong loss.
+        UnsupportedModel: the model soft-caps its logits (``final_logit_softcapping``, Gemma 2/3) and
+            ``allow_softcap`` is False.
     """
     inner = unwrap(model)
     get = getattr(inner, "get_output_embeddings", None)
@@ -133,16 +141,17 @@ def head_of(model: nn.Module, *, role: str = "model") -> Head:
         )
     config = _text_config(inner)
     softcap = getattr(config, "final_logit_softcapping", None) if config is not None else None
-    if softcap is not None:
+    if softcap is not None and not allow_softcap:
         raise UnsupportedModel(
-            f"{role}: {type(inner).__name__} soft-caps its logits (final_logit_softcapping={softcap}); protege's "
-            "fused ops have no soft-capping option yet, and skipping it would compute a wrong loss. Use the "
-            "model's own logits with protege.torch.distill_loss / token_logprobs instead."
+            f"{role}: {type(inner).__name__} soft-caps its logits (final_logit_softcapping={softcap}) and this "
+            "path does not pass a softcap to its op; skipping it would compute a wrong loss. Use "
+            "protege.hf.distill_step_loss / PreferenceTrainer (which apply it) or the model's own logits with "
+            "protege.torch.distill_loss / token_logprobs."
         )
     bias = getattr(emb, "bias", None)
     bias = bias if isinstance(bias, torch.Tensor) else None
     return Head(weight=_full(emb.weight), bias=None if bias is None else _full(bias),
-                scale=logit_scale_of(config), softcap=None)
+                scale=logit_scale_of(config), softcap=None if softcap is None else float(softcap))
 
 
 def _full(t: torch.Tensor) -> torch.Tensor:
@@ -184,13 +193,22 @@ def backbone_hidden(model: nn.Module, batch: Dict[str, Any]) -> torch.Tensor:
     return hidden
 
 
+def _is_fsdp2(module: nn.Module) -> bool:
+    """True for a module sharded with torch's ``fully_shard`` (FSDP2): it is its own model, but its forward
+    hooks unshard the root's parameters (embeddings, final norm, output head), so fn must run inside it."""
+    # FSDPModule exists only once torch.distributed.fsdp was imported: no import here
+    fsdp_module = getattr(sys.modules.get("torch.distributed.fsdp"), "FSDPModule", None)
+    return fsdp_module is not None and isinstance(module, fsdp_module)
+
+
 def redirect(wrapper: nn.Module, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Runs ``fn(*args, **kwargs)`` inside ``wrapper``'s forward so DDP / FSDP / DeepSpeed hooks run.
 
-    When ``wrapper`` is not a wrapper (it is its own unwrapped model) ``fn`` is called directly.
+    When ``wrapper`` is not a wrapper (it is its own unwrapped model) ``fn`` is called directly, except for
+    an FSDP2 (``fully_shard``) model, whose own forward hooks must run.
     """
     inner = unwrap(wrapper)
-    if inner is wrapper:
+    if inner is wrapper and not _is_fsdp2(wrapper):
         return fn(*args, **kwargs)
     had_own = "forward" in inner.__dict__
     original = inner.__dict__.get("forward")

@@ -72,7 +72,8 @@ def distill_step_loss(
     computed inside the wrapper's forward) and the teacher's under ``torch.no_grad``; both take the
     backbone's ``last_hidden_state`` (no ``[tokens × vocab]`` logits are built), shift the labels, keep
     the valid positions and call :func:`protege.torch.fused_linear_distill_loss` with each model's output
-    embedding (tied or not, with its bias, and its ``logit_scale``-style multiplier folded in exactly).
+    embedding (tied or not, with its bias, its ``logit_scale``-style multiplier folded in exactly and its
+    Gemma-2/3 ``final_logit_softcapping`` passed to the op as ``student_softcap`` / ``teacher_softcap``).
 
     Args:
         student: a causal LM (``PreTrainedModel`` or a wrapper of one) with ``get_output_embeddings()``.
@@ -93,10 +94,9 @@ def distill_step_loss(
 
     Raises:
         protege.InvalidArgument: missing fields, vocabularies that differ without ``vocab_mismatch``.
-        protege.hf.UnsupportedModel: a model soft-caps its logits (Gemma 2/3 ``final_logit_softcapping``).
     """
-    s_head = head_of(student, role="student")
-    t_head = head_of(teacher, role="teacher")
+    s_head = head_of(student, role="student", allow_softcap=True)
+    t_head = head_of(teacher, role="teacher", allow_softcap=True)
     if s_head.vocab_size != t_head.vocab_size and vocab_mismatch is None:
         raise protege.InvalidArgument(
             f"teacher: output vocabulary has {t_head.vocab_size} rows but the student's has {s_head.vocab_size}; "
@@ -109,8 +109,8 @@ def distill_step_loss(
 
     def compute() -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         # read the heads again inside the wrapper's forward: FSDP only unshards parameters there
-        s_head = head_of(student, role="student")
-        t_head = head_of(teacher, role="teacher")
+        s_head = head_of(student, role="student", allow_softcap=True)
+        t_head = head_of(teacher, role="teacher", allow_softcap=True)
         h_s = backbone_hidden(student, batch)
         with torch.no_grad():
             h_t = redirect(teacher, backbone_hidden, teacher, batch)
@@ -123,7 +123,7 @@ def distill_step_loss(
             hs, s_head.weight, ht, t_head.weight, y, student_bias=bs, teacher_bias=bt, chunk_size=chunk_size,
             divergence=divergence, beta=beta, temperature=temperature, ignore_index=ignore_index,
             reduction=reduction, hard_label_weight=hard_label_weight, vocab_mismatch=vocab_mismatch,
-            temperature_scaling=temperature_scaling,
+            temperature_scaling=temperature_scaling, student_softcap=s_head.softcap, teacher_softcap=t_head.softcap,
         )
         n = mask.sum().to(torch.float32)
         with torch.no_grad():
@@ -133,7 +133,7 @@ def distill_step_loss(
             if w > 0.0:
                 tok = pt.fused_linear_token_logprobs(
                     hs.detach(), s_head.weight.detach(), y, bias=None if bs is None else bs.detach(),
-                    ignore_index=ignore_index, chunk_size=chunk_size,
+                    ignore_index=ignore_index, chunk_size=chunk_size, softcap=s_head.softcap,
                 )
                 ce_sum = -tok.float().sum()
             div_sum = (loss_sum - w * ce_sum) / (1.0 - w) if w < 1.0 else torch.full_like(loss_sum, float("nan"))
@@ -159,13 +159,13 @@ def completion_token_logps(
     :func:`protege.hf._model.redirect` for wrapped models) and
     :func:`protege.torch.fused_linear_token_logprobs` on the selected positions only.
     """
-    head = head_of(model)
+    head = head_of(model, allow_softcap=True)
     ids = batch["input_ids"]
     want = torch.zeros_like(target_mask, dtype=torch.bool)
     want[:, :-1] = target_mask[:, 1:].bool()
     hidden = backbone_hidden(model, batch)
     h, b = head.prepare(hidden[want])
     y = ids[:, 1:][want[:, :-1]]
-    tok = pt.fused_linear_token_logprobs(h, head.weight, y, bias=b, chunk_size=chunk_size)
+    tok = pt.fused_linear_token_logprobs(h, head.weight, y, bias=b, chunk_size=chunk_size, softcap=head.softcap)
     out = torch.zeros(want.shape, dtype=tok.dtype, device=tok.device)
     return out.masked_scatter(want, tok)

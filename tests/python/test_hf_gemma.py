@@ -1,0 +1,107 @@
+"""Gemma 2 (``final_logit_softcapping``) through protege.hf: the fused ops' softcap option against the model's
+own float64 logits (which apply the cap), for distillation and the preference path."""
+from __future__ import annotations
+
+import pytest
+
+from test_hf_common import batch_of, jsd64, llama, logits64, pair_rows, rel, shifted_logps64, token_rows
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+import torch.nn.functional as F  # noqa: E402
+
+import protege  # noqa: E402
+import protege.hf as ph  # noqa: E402
+from protege.hf.preference_trainer import preference_step_loss  # noqa: E402
+
+TOK = ph.byte_level_tokenizer()
+
+
+def gemma2(cap: float, hidden: int = 64, seed: int = 0):
+    """A tiny Gemma2ForCausalLM (tied head, vocab 512) whose logits are soft-capped at ``cap``."""
+    torch.manual_seed(seed)
+    cfg = transformers.Gemma2Config(
+        vocab_size=512, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=128,
+        final_logit_softcapping=cap, pad_token_id=256, bos_token_id=257, eos_token_id=258)
+    model = transformers.Gemma2ForCausalLM(cfg)
+    # a larger output embedding so the cap is active (tiny random models have logits far below any cap)
+    with torch.no_grad():
+        model.get_output_embeddings().weight.mul_(40.0)
+    return model
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_gemma2_distill_step_loss_equals_the_models_own_logits(beta):
+    student, teacher = gemma2(cap=3.0, seed=0), gemma2(cap=5.0, hidden=96, seed=1)
+    batch = batch_of(token_rows(4))
+    zs, s64 = logits64(student, batch)
+    zt, _ = logits64(teacher, batch)
+    assert float(zs.detach().abs().max()) > 1.5  # the cap changes the logits noticeably
+    y = batch["labels"][:, 1:]
+    m = y != -100
+    ls = F.log_softmax(zs[:, :-1][m] / 1.5, -1)
+    lt = F.log_softmax(zt[:, :-1][m] / 1.5, -1)
+    ce = -F.log_softmax(zs[:, :-1][m], -1).gather(-1, y[m][:, None])[:, 0]
+    ref = (0.8 * jsd64(ls, lt, beta) + 0.2 * ce).mean()
+    loss, metrics = ph.distill_step_loss(student, teacher, batch, beta=beta, temperature=1.5, hard_label_weight=0.2)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    assert metrics["hard_ce_sum"].item() == pytest.approx(ce.sum().item(), rel=1e-5)
+    loss.backward()
+    ref.backward()
+    for (name, p), p64 in zip(student.named_parameters(), s64.parameters()):
+        if p64.grad is not None:
+            assert rel(p.grad, p64.grad) < 1e-4, name
+    # ignoring the cap would be a different loss: the test can tell
+    student.config.final_logit_softcapping = None
+    wrong, _ = ph.distill_step_loss(student, teacher, batch, beta=beta, temperature=1.5, hard_label_weight=0.2)
+    assert abs(wrong.item() - ref.item()) > 1e-3 * abs(ref.item())
+
+
+def test_gemma2_student_llama_teacher_and_head_of():
+    student, teacher = gemma2(cap=2.0), llama(hidden=96, seed=1)
+    head = ph.head_of(student, allow_softcap=True)
+    assert head.softcap == 2.0 and head.scale == 1.0
+    batch = batch_of(token_rows(3))
+    zs, _ = logits64(student, batch)
+    zt, _ = logits64(teacher, batch)
+    m = batch["labels"][:, 1:] != -100
+    ref = jsd64(F.log_softmax(zs[:, :-1][m], -1), F.log_softmax(zt[:, :-1][m], -1), 0.5).mean()
+    loss, _ = ph.distill_step_loss(student, teacher, batch)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    # a path that would not pass the cap to its op still refuses the model
+    with pytest.raises(ph.UnsupportedModel, match="final_logit_softcapping=2.0"):
+        ph.head_of(student)
+
+
+def test_gemma2_preference_path_equals_the_models_own_logits():
+    policy = gemma2(cap=2.5)
+    std, _ = pair_rows()
+    batch = ph.PreferenceCollator(TOK)(std)
+    n = len(std)
+    z, p64 = logits64(policy, batch)
+    lp = shifted_logps64(z, batch["input_ids"])
+    comp = batch["completion_mask"][:, 1:].double()
+    c, r = (lp * comp).sum(-1)[:n], (lp * comp).sum(-1)[n:]
+    nll = -(lp * comp)[:n].sum() / comp[:n].sum()
+    ref = -F.logsigmoid(0.3 * (c - r)).mean() + 0.7 * nll
+    loss, sums = preference_step_loss(policy, batch, kind="cpo", beta=0.3, nll_weight=0.7)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    assert sums["logps_chosen_sum"].item() == pytest.approx(c.sum().item(), rel=1e-5)
+    loss.backward()
+    ref.backward()
+    for (name, p), q in zip(policy.named_parameters(), p64.parameters()):
+        if q.grad is not None:
+            assert rel(p.grad, q.grad) < 1e-4, name
+    # DPO against a Gemma2 reference model: reference log-probs are soft-capped too
+    ref_model = gemma2(cap=4.0, seed=3)
+    zr, _ = logits64(ref_model, batch)
+    lr = (shifted_logps64(zr, batch["input_ids"]) * comp).sum(-1)
+    dpo_ref = -F.logsigmoid(0.1 * ((c - lr[:n]) - (r - lr[n:]))).mean()
+    dpo, _ = preference_step_loss(policy, batch, ref_model=ref_model, kind="dpo", beta=0.1)
+    assert dpo.item() == pytest.approx(dpo_ref.item(), rel=1e-5)
+
+
+def test_softcap_unsupported_elsewhere_is_still_refused():
+    with pytest.raises(protege.InvalidArgument, match="soft-caps its logits"):
+        ph.head_of(gemma2(cap=1.0), role="teacher")
