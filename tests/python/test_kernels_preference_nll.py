@@ -11,6 +11,13 @@ import protege.torch as pt  # noqa: E402
 B, T, H, V = 3, 7, 10, 23
 
 
+@pytest.fixture(autouse=True, params=["native", "aten"])
+def backend(request):
+    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
+    with pt.use_backend(request.param):
+        yield request.param
+
+
 def _batch(seed=0):
     g = torch.Generator().manual_seed(seed)
     hidden = torch.randn(2 * B, T, H, generator=g)
@@ -146,3 +153,18 @@ def test_bad_nll_options_name_the_argument(kwargs, message):
     hidden, _, weight, bias, labels, _ = _batch()
     with pytest.raises(RuntimeError, match=message):
         pt.fused_linear_preference_loss(hidden, weight, labels, bias=bias, kind="cpo", **kwargs)
+
+
+def test_opcheck_and_meta_with_nll_and_softcap():
+    hidden, ref_hidden, weight, bias, labels, full = _batch(seed=5)
+    torch.library.opcheck(torch.ops.protege.fused_linear_preference_loss.default,
+                          (hidden.clone().requires_grad_(), weight.clone().requires_grad_(), labels),
+                          {"bias": bias, "kind": "orpo", "nll_weight": 1.0, "nll_labels": full, "softcap": 2.0,
+                           "logit_scale": 0.5})
+    torch.library.opcheck(torch.ops.protege.fused_linear_preference_loss.default,
+                          (hidden.clone().requires_grad_(), weight, labels),
+                          {"ref_hidden": ref_hidden, "kind": "dpo", "nll_weight": 0.5, "reduction": "sum"})
+    meta = [t.to("meta") for t in (hidden, weight, labels, full)]
+    loss, cr, rr = pt.fused_linear_preference_loss(meta[0], meta[1], meta[2], kind="cpo", nll_weight=1.0,
+                                                   nll_labels=meta[3], softcap=3.0)
+    assert loss.shape == () and loss.device.type == "meta" and cr.shape == (B,)
