@@ -213,3 +213,18 @@ def test_single_model_bad_head_values_name_the_argument(kwargs, message):
         pt.fused_linear_token_logprobs(hs, ws, y, **kwargs)
     with pytest.raises(RuntimeError, match=message):
         pt.fused_linear_preference_loss(hs.view(2, 5, 12), ws, y.view(2, 5), **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_hidden_with_softcap(dtype):
+    hs, ws, bs, ht, wt, bt, y = _lin(seed=8, scale=6.0)
+    x = hs.to(dtype).requires_grad_()
+    out = pt.fused_linear_distill_loss(x, ws.to(dtype), ht, wt, y, student_bias=bs.to(dtype), teacher_bias=bt,
+                                       student_softcap=2.0, teacher_softcap=3.0, student_logit_scale=1.5)
+    out.backward()
+    assert out.dtype == torch.float32 and x.grad.dtype == dtype and torch.isfinite(x.grad).all()
+    s = _head(torch.nn.functional.linear(hs.to(dtype).double(), ws.to(dtype).double(), bs.to(dtype).double()), 1.5,
+              2.0)
+    t = _head(torch.nn.functional.linear(ht.double(), wt.double(), bt.double()), 1.0, 3.0)
+    ref = _ref_distill(s, t, y, beta=0.5, temperature=1.0, w=0.0)
+    torch.testing.assert_close(out.double(), ref, rtol=2e-2, atol=2e-2)
