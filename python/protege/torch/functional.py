@@ -236,16 +236,22 @@ def fused_linear_distill_loss(
     ``final_logit_softcapping``), then the division by ``temperature``; the hard-label CE term sees
     the same transformed student logits. Gradients go exactly through both transforms.
 
+    The options ``divergence``, ``beta``, ``temperature``, ``ignore_index``, ``reduction``,
+    ``hard_label_weight``, ``vocab_mismatch`` and ``temperature_scaling`` are those of :func:`distill_loss`.
+
     Args:
-        student_hidden, student_weight, teacher_hidden, teacher_weight: ``[..., Hs]``, ``[Vs, Hs]``,
-            ``[..., Ht]`` (same leading shape), ``[Vt, Ht]``.
+        student_hidden: ``[..., Hs]`` student hidden states.
+        student_weight: ``[Vs, Hs]`` student output embedding.
+        teacher_hidden: ``[..., Ht]`` teacher hidden states (same leading shape).
+        teacher_weight: ``[Vt, Ht]`` teacher output embedding.
         labels: None or ``[...]`` int64; ``ignore_index`` positions contribute nothing.
-        student_bias, teacher_bias: ``[Vs]`` / ``[Vt]`` or None.
+        student_bias: ``[Vs]`` or None.
+        teacher_bias: ``[Vt]`` or None.
         chunk_size: tokens per chunk (None: from the chunk memory budget).
-        divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
-            temperature_scaling: as in :func:`distill_loss`.
-        student_logit_scale, teacher_logit_scale: finite, non-zero multipliers of each model's logits.
-        student_softcap, teacher_softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
+        student_logit_scale: finite, non-zero multiplier of the student logits.
+        teacher_logit_scale: finite, non-zero multiplier of the teacher logits.
+        student_softcap: None, or the cap ``c > 0`` of the student's ``c * tanh(z / c)``.
+        teacher_softcap: None, or the cap ``c > 0`` of the teacher's ``c * tanh(z / c)``.
     Returns:
         float32 scalar (``mean`` / ``sum``) or ``[...]`` (``none``).
     Raises:
@@ -358,14 +364,22 @@ def fused_linear_preference_loss(
     aligned ``labels [2B, T]`` (no shift is applied), chunked over tokens; the reference log-probs
     come from ``ref_hidden`` with ``ref_weight`` (default: ``weight``) when given.
 
+    The options ``kind``, ``beta``, ``label_smoothing``, ``gamma`` and ``reduction`` are those of
+    :func:`preference_loss`; ``ignore_index``, ``temperature`` and ``chunk_size`` those of
+    :func:`fused_linear_token_logprobs`.
+
     Args:
-        hidden, weight, labels, bias: the policy's hidden states ``[2B, T, H]``, head ``[V, H]`` (+ ``[V]``)
-            and targets ``[2B, T]``.
-        ref_hidden, ref_weight, ref_bias: the reference model's hidden states and head (no gradient).
-        kind, beta, label_smoothing, gamma, reduction: as in :func:`preference_loss`.
-        ignore_index, temperature, average_log_prob, chunk_size: token log-prob options.
-        logit_scale, softcap: the head's logit transform (policy and reference model alike), as in
+        hidden: the policy's hidden states ``[2B, T, H]``.
+        weight: the policy's output embedding ``[V, H]``.
+        labels: targets ``[2B, T]`` int64, aligned with ``hidden``.
+        bias: ``[V]`` or None.
+        ref_hidden: the reference model's hidden states ``[2B, T, H']`` or None (no gradient).
+        ref_weight: the reference model's output embedding (default: ``weight``).
+        ref_bias: the reference model's output bias or None.
+        average_log_prob: average the token log-probs of a sequence instead of summing them.
+        logit_scale: multiplier of the logits (policy and reference model alike), as in
             :func:`fused_linear_token_logprobs`.
+        softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)`` (policy and reference model alike).
         nll_weight: None: the op as before (``cpo`` / ``orpo`` contain their per-sequence mean chosen NLL
             with weight 1, the other kinds none). A float ``w >= 0``: the loss is the preference term
             (for ``cpo`` / ``orpo`` without their built-in NLL) plus ``w * NLL(chosen)`` (TRL's
