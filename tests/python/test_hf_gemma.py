@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from test_hf_common import batch_of, jsd64, llama, logits64, pair_rows, rel, shifted_logps64, token_rows
+from test_hf_common import (
+    batch_of, jsd64, llama, logits64, pair_rows, param_delta, rel, shifted_logps64, token_rows, training_args,
+)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -100,6 +102,29 @@ def test_gemma2_preference_path_equals_the_models_own_logits():
     dpo_ref = -F.logsigmoid(0.1 * ((c - lr[:n]) - (r - lr[n:]))).mean()
     dpo, _ = preference_step_loss(policy, batch, ref_model=ref_model, kind="dpo", beta=0.1)
     assert dpo.item() == pytest.approx(dpo_ref.item(), rel=1e-5)
+
+
+def test_gemma2_preference_trainer_step_equals_the_float64_gradient(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    policy = gemma2(cap=2.5, seed=4)
+    std, _ = pair_rows()
+    batch = ph.PreferenceCollator(TOK)(std)
+    n = len(std)
+    z, p64 = logits64(policy, batch)
+    lp = shifted_logps64(z, batch["input_ids"])
+    comp = batch["completion_mask"][:, 1:].double()
+    c, r = (lp * comp).sum(-1)[:n], (lp * comp).sum(-1)[n:]
+    ref = -F.logsigmoid(0.5 * (c / comp[:n].sum(-1) - r / comp[n:].sum(-1)) - 0.3).mean()  # SimPO
+    ref.backward()
+    before = {k: v.clone() for k, v in policy.state_dict().items()}
+    t = ph.PreferenceTrainer(model=policy, processing_class=TOK, kind="simpo", beta=0.5, gamma=0.3,
+                             train_dataset=datasets.Dataset.from_list(std), args=training_args(tmp_path))
+    t.train()
+    assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
+    delta = param_delta(before, policy)  # SGD at lr 1: the applied gradient
+    for name, q in p64.named_parameters():
+        if q.grad is not None and name in delta:
+            assert rel(delta[name], q.grad) < 1e-4, name
 
 
 def test_softcap_unsupported_elsewhere_is_still_refused():
