@@ -23,14 +23,23 @@ if "$CMAKE" -S examples/cpp -B build/example -DCMAKE_PREFIX_PATH="$root/$PREFIX"
    && "$CMAKE" --build build/example >/dev/null; then ok "examples/cpp builds against the installed package"; else bad "examples/cpp build"; fi
 if build/example/check_answers; then ok "examples/cpp runs"; else bad "examples/cpp run"; fi
 
-# libtorch consumer: find_package(protege CONFIG REQUIRED COMPONENTS torch) finds Torch by itself;
-# at run time libtorch's own libraries come from its lib folder (as for any libtorch program)
-torch_lib=$("$PY" -c "import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))")
+# libtorch consumer: find_package(protege CONFIG REQUIRED COMPONENTS torch) finds Torch by itself,
+# and the installed libprotege_torch finds libtorch through its install RPATH: the consumer runs
+# with no LD_LIBRARY_PATH at all
+torch_lib=$("$PY" -c "import torch, os; print(os.path.realpath(os.path.join(os.path.dirname(torch.__file__), 'lib')))")
+installed_torch_lib=$(ls "$PREFIX"/lib/libprotege_torch.so.*.*.* 2>/dev/null | head -n 1)
+rpath_dirs() {  # the RUNPATH/RPATH entries of $1, each resolved like the loader does
+  readelf -d "$1" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p' | tr ':' '\n' | while read -r d; do
+    if [ -d "$d" ]; then (cd "$d" && pwd -P); fi; done
+}
+if [ -n "$installed_torch_lib" ] && rpath_dirs "$installed_torch_lib" | grep -qxF "$torch_lib"; then
+  ok "installed libprotege_torch has an install RPATH to $torch_lib"
+else bad "installed libprotege_torch (${installed_torch_lib:-missing}): no RPATH to $torch_lib"; fi
 rm -rf build/example-torch
 if "$CMAKE" -S tests/package/torch_consumer -B build/example-torch -DCMAKE_PREFIX_PATH="$root/$PREFIX" \
      -DCMAKE_BUILD_TYPE=Release >build/example-torch.log 2>&1 && "$CMAKE" --build build/example-torch >>build/example-torch.log 2>&1 \
-   && LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" build/example-torch/torch_consumer
-then ok "COMPONENTS torch consumer builds and runs (no find_package(Torch))"
+   && env -u LD_LIBRARY_PATH build/example-torch/torch_consumer
+then ok "COMPONENTS torch consumer builds and runs (no find_package(Torch), no LD_LIBRARY_PATH)"
 else bad "COMPONENTS torch consumer (log: build/example-torch.log)"; fi
 
 # plain CMake from the source tree, core only: configure, build, install, consume
