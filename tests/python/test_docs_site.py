@@ -3,7 +3,8 @@
 * ``mkdocs build --strict`` (what ``make docs`` runs) succeeds — a warning fails it — and the API pages
   hold the public functions;
 * the ``Example:`` sections of the public docstrings run as doctests;
-* every declaration in ``python/protege/_core/*.pyi`` is what pybind11-stubgen generates from the built module;
+* ``python/protege/_core/*.pyi`` is what pybind11-stubgen generates from the built module: every submodule
+  and binding declared, with the built signatures (``make stubs`` regenerates them);
 * mypy, with those stubs and ``py.typed``, finds no error in the Python of ``examples/`` (the notebook's
   code cells) and of the docs' examples.
 """
@@ -50,7 +51,7 @@ def test_mkdocs_strict_build(tmp_path):
             assert f'id="{ident}"' in html, f"reference/{page}: {ident} is not documented"
 
 
-@pytest.mark.parametrize("module", ["protege.answers", "protege.pairs", "protege.curriculum"])
+@pytest.mark.parametrize("module", ["protege.answers", "protege.pairs", "protege.curriculum", "protege.demo.report"])
 def test_docstring_examples(module):
     mod = importlib.import_module(module)
     finder = doctest.DocTestFinder(exclude_empty=True)
@@ -92,24 +93,6 @@ def _shape(node):
     return ("value",)
 
 
-def _promises_hold(stub, built):
-    """A stub declaration holds when the built one has the same kind and, for a function, the stub's
-    parameters as a prefix with the same defaults (a newer optional parameter only makes the stub
-    incomplete); for a class, the same bases and each declared member holding."""
-    if stub[0] != built[0]:
-        return False
-    if stub[0] == "def":
-        _, pos, kw, defaults, var, varkw = stub
-        _, bpos, bkw, bdefaults, bvar, bvarkw = built
-        extra = len(bpos) - len(pos)
-        return (bpos[:len(pos)] == pos and set(kw) <= set(bkw) and extra >= 0
-                and bdefaults[:len(bdefaults) - extra] == defaults and (var, varkw) == (bvar, bvarkw))
-    if stub[0] == "class":
-        members = dict(built[2])
-        return stub[1] == built[1] and all(n in members for n, _ in stub[2])
-    return True
-
-
 def _symbols(path):
     """Top-level declarations of a stub file: name -> shape (imports and __all__ left out)."""
     out = {}
@@ -123,26 +106,48 @@ def _symbols(path):
 
 
 def test_stubs_match_the_built_module(tmp_path):
-    """Every declaration in python/protege/_core/*.pyi is what pybind11-stubgen generates from the built
-    module today (a stub never describes a function that is not there, or with another signature)."""
+    """python/protege/_core/*.pyi is what pybind11-stubgen generates from the built module today: every
+    submodule has its stub file, every binding (function, class, constant) is declared, and each
+    declaration has the built signature (names, defaults) and, for a class, the built members. A binding
+    added, removed or changed without regenerating the stubs fails here, asking for ``make stubs``."""
     _tool("pybind11_stubgen")
     res = subprocess.run([sys.executable, "-m", "pybind11_stubgen", "protege._core", "-o", str(tmp_path),
                           "--numpy-array-remove-parameters"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    committed = sorted(glob.glob(os.path.join(STUBS, "*.pyi")))
-    assert {os.path.basename(f) for f in committed} >= {"__init__.pyi", "answers.pyi", "pairs.pyi", "curriculum.pyi"}
+    fresh_dir = tmp_path / "protege" / "_core"
+    committed = {os.path.basename(f) for f in glob.glob(os.path.join(STUBS, "*.pyi"))}
+    built = {os.path.basename(f) for f in glob.glob(os.path.join(fresh_dir, "*.pyi"))}
+    assert {"__init__.pyi", "answers.pyi", "pairs.pyi", "curriculum.pyi", "io.pyi"} <= built, sorted(built)
+    problems = [f"_core/{f}: the built module has no such submodule" for f in sorted(committed - built)]
+    problems += [f"_core/{f}: no stub file for this submodule" for f in sorted(built - committed)]
     checked = 0
-    for path in committed:
-        fresh_path = tmp_path / "protege" / "_core" / os.path.basename(path)
-        assert fresh_path.exists(), f"{os.path.basename(path)}: the built module has no such submodule"
-        fresh = _symbols(fresh_path)
-        for name, shapes in _symbols(path).items():
-            where = f"_core/{os.path.basename(path)}: {name}"
-            assert name in fresh, f"{where} is not in the built module (make stubs)"
-            for shape in shapes:
-                assert any(_promises_hold(shape, f) for f in fresh[name]), f"{where} is stale (make stubs)"
+    for name in sorted(committed & built):
+        have, want = _symbols(os.path.join(STUBS, name)), _symbols(fresh_dir / name)
+        for sym in sorted(set(have) | set(want)):
+            where = f"_core/{name}: {sym}"
+            if sym not in want:
+                problems.append(f"{where} is declared but not in the built module")
+            elif sym not in have:
+                problems.append(f"{where} is in the built module but has no stub")
+            elif sorted(map(str, have[sym])) != sorted(map(str, want[sym])):
+                problems.append(f"{where}: the stub's signature or members differ from the built module's")
             checked += 1
+    assert not problems, "stale stubs, run `make stubs` after `make build`:\n  " + "\n  ".join(problems)
     assert checked >= 50
+
+
+def test_every_paper_the_docs_name_is_linked_from_the_index():
+    """docs/index.md links each arXiv paper that a docs page, the README or CITATION.cff names."""
+    pages = glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)
+    pages += [os.path.join(ROOT, "README.md"), os.path.join(ROOT, "CITATION.cff")]
+    index = open(os.path.join(ROOT, "docs", "index.md"), encoding="utf-8").read()
+    named = {}
+    for page in pages:
+        for ident in re.findall(r"(?i)(?:arxiv[\s:]*|arxiv\.org/abs/|10\.48550/arxiv\.)(\d{4}\.\d{4,5})", open(page, encoding="utf-8").read()):
+            named.setdefault(ident, os.path.relpath(page, ROOT))
+    assert len(named) >= 10, sorted(named)
+    missing = {i: p for i, p in named.items() if f"https://arxiv.org/abs/{i}" not in index}
+    assert not missing, f"papers named in the docs but not linked from docs/index.md: {missing}"
 
 
 def _doc_examples(tmp_path):

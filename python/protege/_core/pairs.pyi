@@ -4,48 +4,38 @@ preference pairs from sampled rationales (grade, de-duplicate, pair, emit)
 from __future__ import annotations
 import typing
 __all__: list[str] = ['Result', 'build_file', 'build_text', 'config', 'ingest_judgments', 'judge_requests']
-
 class Result:
     """
     The outcome of a pairs build (groups, per-prompt results, stats).
     """
-
-    def rows(self, format: str='trl') -> list:
+    def rows(self, format: str = 'trl') -> list:
         """
         All rows of a format as a list of dicts.
         """
-
     def stats(self) -> dict:
         """
         The statistics as a dict.
         """
-
-    def write(self, path: str, format: str='trl', input_path: str='') -> dict:
+    def write(self, path: str, format: str = 'trl', input_path: str = '') -> dict:
         """
         Writes the rows atomically plus PATH.stats.json and PATH.manifest.json.
         """
-
     @property
     def num_groups(self) -> int:
         ...
-
-def build_file(path: str, options: dict={}, threads: typing.SupportsInt | typing.SupportsIndex=0, progress: typing.Any=None) -> Result:
+def build_file(path: str, options: dict = {}, threads: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> Result:
     """
     Reads a JSONL file of grouped or flat records and builds pairs.
     """
-
-def build_text(text: str, name: str='<records>', options: dict={}, threads: typing.SupportsInt | typing.SupportsIndex=0, progress: typing.Any=None) -> Result:
+def build_text(text: str, name: str = '<records>', options: dict = {}, threads: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> Result:
     """
     As build_file over in-memory JSONL text.
     """
-
-def config(options: dict={}) -> typing.Any:
+def config(options: dict = {}) -> typing.Any:
     """
     The full validated configuration for these options.
     """
-
-def ingest_judgments(source: str, is_path: bool, judgments: list, options: dict={}, critic: dict={}, format: str='trl') -> tuple[list, typing.Any]:
+def ingest_judgments(source: str, is_path: bool, judgments: list, options: dict = {}, critic: dict = {}, format: str = 'trl') -> tuple[list, typing.Any]:
     ...
-
-def judge_requests(source: str, is_path: bool, options: dict={}, critic: dict={}) -> list:
+def judge_requests(source: str, is_path: bool, options: dict = {}, critic: dict = {}) -> list:
     ...

@@ -23,7 +23,15 @@ SHORT = {"Addition and Subtraction": "add/sub", "Multiplication and Division": "
 
 
 def summary_rows(report: Dict[str, Any]) -> Tuple[List[List[Any]], List[str]]:
-    """Accuracy per category per round: one row per evaluation point (after round r)."""
+    """Accuracy per category per round: one row per evaluation point (after round r).
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns.
+
+    Returns:
+        ``(rows, headers)``: per evaluation point its round, each category's accuracy and the overall
+        accuracy with its 95 % Wilson interval (strings such as ``"42.5%"``).
+    """
     cats = report["categories"]
     headers = ["after round"] + [SHORT.get(c, c) for c in cats] + ["overall (95 % interval)"]
     n_all = int(report["data"]["test"])
@@ -36,8 +44,15 @@ def summary_rows(report: Dict[str, Any]) -> Tuple[List[List[Any]], List[str]]:
 
 
 def round_rows(report: Dict[str, Any]) -> Tuple[List[List[Any]], List[str]]:
-    """Per round: pass rate of the samples, pairs built, DPO reward accuracy, items generated,
-    pool size, planned hard share."""
+    """Per feedback round: pass rate of the samples, pairs built, DPO reward accuracy, items generated,
+    pool size, planned hard share (the columns :data:`GLOSSARY` defines).
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns.
+
+    Returns:
+        ``(rows, headers)``, one row per feedback round (none for a run with ``rounds=0``).
+    """
     headers = ["round", "pass rate", "pairs", "DPO acc", "FDD req", "items generated", "pool", "hard share"]
     rows = []
     for r in report["rounds"]:
@@ -55,8 +70,21 @@ def _md_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def wilson(p: float, n: int, z: float = 1.96) -> Tuple[float, float]:
-    """95 % Wilson score interval ``(low, high)`` of a proportion ``p`` measured on ``n`` trials
-    (``(p, p)`` when ``n`` is 0)."""
+    """Wilson score interval ``(low, high)`` of a proportion ``p`` measured on ``n`` trials.
+
+    Args:
+        p: the observed proportion, in [0, 1].
+        n: the number of trials; 0 gives ``(p, p)``.
+        z: the normal quantile (1.96: a 95 % interval).
+
+    Returns:
+        ``(low, high)``, clipped to [0, 1].
+
+    Examples:
+        >>> lo, hi = wilson(0.5, 40)
+        >>> round(lo, 3), round(hi, 3)
+        (0.352, 0.648)
+    """
     if n <= 0:
         return p, p
     denom = 1.0 + z * z / n
@@ -96,9 +124,15 @@ def _plots(report: Dict[str, Any], out_dir: str) -> List[str]:
 
 
 def accuracy_figure(report: Dict[str, Any]):
-    """Held-out accuracy per round (a matplotlib Figure): overall with its 95 % Wilson interval, the
-    teacher model's accuracy and the round-0 baseline (left); per category with 95 % intervals (right).
-    The y-axes start at 0."""
+    """Held-out accuracy per round: overall with its 95 % Wilson interval, the teacher model's accuracy
+    and the round-0 baseline (left); per category with 95 % intervals (right). The y-axes start at 0.
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns (needs matplotlib).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (shown inline in a notebook; ``fig.savefig(path)`` writes it).
+    """
     import matplotlib.pyplot as plt
 
     cats = report["categories"]
@@ -139,7 +173,15 @@ def accuracy_figure(report: Dict[str, Any]):
 
 
 def curriculum_figure(report: Dict[str, Any]):
-    """The share of each category among a round's training rows (stacked bars) and the planned hard share."""
+    """The share of each category among a feedback round's training rows (stacked bars) and the
+    planned hard share (line).
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns (needs matplotlib).
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+    """
     import matplotlib.pyplot as plt
 
     cats = report["categories"]
@@ -165,7 +207,14 @@ def curriculum_figure(report: Dict[str, Any]):
 
 
 def losses_figure(report: Dict[str, Any]):
-    """Training losses: the teacher model's CE, the student's SFT loss and its DPO loss per round."""
+    """Training losses: the teacher model's CE, the student's SFT loss and its DPO loss per round.
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns (needs matplotlib).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with three panels.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
@@ -249,7 +298,21 @@ def _cell(text: Any) -> str:
 
 
 def examples_table(examples: Sequence[Dict[str, Any]]) -> str:
-    """Correct and wrong final-model outputs side by side (markdown)."""
+    """Correct and wrong outputs of the final student side by side, as a markdown table.
+
+    Args:
+        examples: dicts ``{prompt, gold, student, correct}`` (``report["examples"]``); without
+            ``correct`` (older reports) one column lists them all.
+
+    Returns:
+        The markdown table (``IPython.display.Markdown(...)`` renders it in a notebook).
+
+    Examples:
+        >>> print(examples_table([{"prompt": "2 + 2?", "gold": "4", "student": "2 + 2 = 4. #### 4", "correct": True}]))
+        | correct answer | wrong answer |
+        |---|---|
+        | *2 + 2?* (gold **4**)<br>`2 + 2 = 4. #### 4` | (none) |
+    """
     right = [e for e in examples if e.get("correct")]
     wrong = [e for e in examples if e.get("correct") is False]
     if not right and not wrong:  # a report of an older run: verdicts were not recorded
@@ -267,14 +330,38 @@ def examples_table(examples: Sequence[Dict[str, Any]]) -> str:
 
 
 def pairs_table(pair_examples: Sequence[Dict[str, Any]]) -> str:
-    """Preference pairs ``{prompt, chosen, rejected}`` as a markdown table."""
+    """Preference pairs as a markdown table.
+
+    Args:
+        pair_examples: dicts ``{prompt, chosen, rejected}`` (a round's ``pair_examples``, or rows of
+            :func:`protege.pairs.build`).
+
+    Returns:
+        The markdown table, one row per pair.
+
+    Examples:
+        >>> print(pairs_table([{"prompt": "2 + 2?", "chosen": "#### 4", "rejected": "#### 5"}]))
+        | problem | chosen | rejected |
+        |---|---|---|
+        | *2 + 2?* | `#### 4` | `#### 5` |
+    """
     return _md_table([[f"*{_cell(p['prompt'])}*", "`" + _cell(p["chosen"]) + "`", "`" + _cell(p["rejected"]) + "`"]
                       for p in pair_examples], ["problem", "chosen", "rejected"])
 
 
 def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
-    """Writes report.json, report.md and the PNG plots into ``out_dir``; returns the paths
-    (``{"json", "md", "plots"}``)."""
+    """Writes report.json, report.md and the PNG plots (when matplotlib is installed) into ``out_dir``.
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns.
+        out_dir: the folder (created if missing); files are written atomically.
+
+    Returns:
+        The paths: ``{"json": ..., "md": ..., "plots": [...]}``.
+
+    Raises:
+        OSError: ``out_dir`` cannot be created or written.
+    """
     os.makedirs(out_dir, exist_ok=True)
     jpath = os.path.join(out_dir, "report.json")
     write_text_atomic(jpath, json.dumps(report, indent=1, sort_keys=False))
@@ -347,7 +434,12 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
 
 
 def print_summary(report: Dict[str, Any], stream=None) -> None:
-    """The final table(s) on stdout."""
+    """Prints the accuracy table and the rounds table.
+
+    Args:
+        report: the dict :func:`protege.demo.pipeline.run` returns.
+        stream: where to print (None: ``sys.stdout``).
+    """
     import sys
 
     stream = stream or sys.stdout
