@@ -7,8 +7,11 @@ teacher tensor; :func:`fused_linear_sparse_distill_loss` also never builds the f
 logits (it projects one chunk of tokens at a time and accumulates the gradients of the hidden
 states and the head during the forward pass, as Liger's fused-linear losses do).
 
-They are written with device-generic torch tensor ops (autograd by torch), so they follow the
-tensors' device. The math (``tail="bucket"`` / ``"renormalize"``, temperature, padding) is in
+Both are thin wrappers over the torch operators ``torch.ops.protege.sparse_distill_loss`` and
+``torch.ops.protege.fused_linear_sparse_distill_loss`` (a C++ row kernel on the CPU, the ATen
+backend on other devices; :func:`protege.torch.use_backend` selects them), which compute the
+gradient in closed form during the forward pass. float64 inputs run the tensor-op composition of
+this module instead: it is twice differentiable (gradgradcheck) and serves as the reference. The math (``tail="bucket"`` / ``"renormalize"``, temperature, padding) is in
 ``docs/kernels.md``, section "Sparse distillation from stored top-k log-probs".
 """
 from __future__ import annotations
@@ -34,12 +37,17 @@ def _fail(msg: str) -> None:
     raise InvalidArgument(msg)
 
 
+def _finite(x: float) -> bool:
+    """math.isfinite without a call torch.compile would trace as an op."""
+    return x == x and x != math.inf and x != -math.inf
+
+
 def _check_options(divergence, beta, temperature, tail, reduction, hard_label_weight, labels) -> None:
     if divergence not in _DIVERGENCES:
         _fail(f"divergence must be one of {', '.join(_DIVERGENCES)}; got {divergence!r}")
     if not (0.0 <= float(beta) <= 1.0):
         _fail(f"beta must be in [0, 1], got {beta}")
-    if not (math.isfinite(float(temperature)) and float(temperature) > 0):
+    if not (_finite(float(temperature)) and float(temperature) > 0):
         _fail(f"temperature must be finite and > 0, got {temperature}")
     if tail not in _TAILS:
         _fail(f"tail must be one of {', '.join(_TAILS)}; got {tail!r}")
@@ -280,6 +288,16 @@ def sparse_distill_loss(
     cd = _compute_dtype(student_logits.dtype)
     k = teacher_ids.shape[-1]
     z = student_logits.reshape(-1, vocab).to(cd)
+    if validate and cd != torch.float64:
+        bad = torch.isnan(z.detach()) | torch.isposinf(z.detach())
+        if bool(bad.any()):
+            r, c = (int(x) for x in bad.nonzero()[0])
+            _fail(f"student_logits must not hold NaN or +inf, got {float(z[r, c])} at row {r}, column {c}")
+    if cd != torch.float64:
+        return torch.ops.protege.sparse_distill_loss(
+            student_logits, teacher_ids, teacher_logprobs.detach(), labels, divergence=divergence, beta=float(beta),
+            temperature=float(temperature), tail=tail, ignore_index=int(ignore_index), reduction=reduction,
+            hard_label_weight=float(hard_label_weight))
     if validate:
         bad = torch.isnan(z.detach()) | torch.isposinf(z.detach())
         if bool(bad.any()):
@@ -461,8 +479,25 @@ def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weigh
 
 
 def _chunk(hidden, weight, bias, ids, lps, labels, idx, opts, row_weight):
-    """Loss of the rows ``idx`` and, when ``row_weight`` is given, d(Σ row_weight·loss)/d logits."""
+    """Loss of the rows ``idx`` and, when ``row_weight`` is given, d(Σ row_weight·loss)/d raw logits
+    (through the head transform z → s·z, then c·tanh(z / c), of ``opts["head"]``)."""
+    opts = dict(opts)
+    scale, cap = opts.pop("head", (1.0, None))
     logits = _project(hidden.index_select(0, idx), weight, bias).detach()
+    if scale != 1.0:
+        logits = logits * scale
+    if cap is not None:
+        logits = cap * torch.tanh(logits / cap)
+    per, g = _chunk_rows(logits, ids, lps, labels, idx, opts, row_weight)
+    if g is not None:
+        if cap is not None:
+            g = g * (1.0 - (logits / cap) ** 2)
+        if scale != 1.0:
+            g = g * scale
+    return per, g
+
+
+def _chunk_rows(logits, ids, lps, labels, idx, opts, row_weight):
     lab = None if labels is None else labels.index_select(0, idx)
     if row_weight is None:
         with torch.no_grad():
@@ -499,6 +534,8 @@ def fused_linear_sparse_distill_loss(
     reduction: str = "mean",
     hard_label_weight: float = 0.0,
     validate: bool = True,
+    logit_scale: float = 1.0,
+    softcap: Optional[float] = None,
 ) -> torch.Tensor:
     """:func:`sparse_distill_loss` on ``student_hidden @ student_weight.T (+ student_bias)``,
     chunked over tokens so that the ``[tokens, V]`` student logits never exist in full.
@@ -523,6 +560,10 @@ def fused_linear_sparse_distill_loss(
         student_bias: ``[V]`` or None.
         chunk_size: tokens per chunk (None: from :func:`protege.torch.get_chunk_budget`, default
             256 MiB on the CPU and 2 GiB on a GPU).
+        logit_scale: the student head's logit scale s (Cohere / Granite ``logit_scale``), finite
+            and != 0; each chunk's logits become ``s·z``, then ``c·tanh(s·z / c)`` with ``softcap``.
+        softcap: None or c > 0 (Gemma 2/3 ``final_logit_softcapping``), applied after the scale;
+            the temperature divides the result.
     Returns:
         float32 (float64 for float64 hidden states): a scalar, or ``[...]`` for ``"none"``.
     Raises:
@@ -543,16 +584,28 @@ def fused_linear_sparse_distill_loss(
         _fail(f"student_weight and student_bias must be on the device of student_hidden ({student_hidden.device})")
     if chunk_size is not None and int(chunk_size) < 1:
         _fail(f"chunk_size must be None or >= 1, got {chunk_size}")
+    if not (_finite(float(logit_scale)) and float(logit_scale) != 0.0):
+        _fail(f"logit_scale must be finite and != 0, got {logit_scale}")
+    if softcap is not None and not (_finite(float(softcap)) and float(softcap) > 0.0):
+        _fail(f"softcap must be None or finite and > 0, got {softcap}")
     _check_options(divergence, beta, temperature, tail, reduction, hard_label_weight, labels)
     lead = tuple(student_hidden.shape[:-1])
     _check_teacher(lead, vocab, student_hidden.device, teacher_ids, teacher_logprobs, labels, ignore_index, validate)
+    if student_hidden.dtype != torch.float64:
+        return torch.ops.protege.fused_linear_sparse_distill_loss(
+            student_hidden, student_weight, teacher_ids, teacher_logprobs.detach(), labels,
+            student_bias=student_bias, chunk_size=None if chunk_size is None else int(chunk_size),
+            divergence=divergence, beta=float(beta), temperature=float(temperature), tail=tail,
+            ignore_index=int(ignore_index), reduction=reduction, hard_label_weight=float(hard_label_weight),
+            logit_scale=float(logit_scale), softcap=None if softcap is None else float(softcap))
     k = teacher_ids.shape[-1]
     hidden = student_hidden.reshape(-1, hdim).contiguous()
     ids = teacher_ids.reshape(-1, k)
     lps = teacher_logprobs.reshape(-1, k).detach()
     lab = None if labels is None else labels.reshape(-1)
     opts = dict(divergence=divergence, beta=float(beta), temperature=float(temperature), tail=tail,
-                hard_label_weight=float(hard_label_weight))
+                hard_label_weight=float(hard_label_weight),
+                head=(float(logit_scale), None if softcap is None else float(softcap)))
     chunk = int(chunk_size) if chunk_size is not None else _default_chunk(vocab, hidden.device)
     need = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (student_hidden, student_weight, student_bias))

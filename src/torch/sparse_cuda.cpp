@@ -1,0 +1,71 @@
+// The native CUDA row backend of the sparse distillation ops: an adapter from tensors to the
+// torch-free launcher of src/cuda/sparse.cu (device pointers, the current torch stream, a device
+// guard). Compiled only when protege is built with CUDA; it registers itself at load time. Bad
+// ids / log-probs / labels are reported by an asynchronous device assert (no host sync).
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "cuda/sparse.cuh"
+#include "torch/backend.hpp"
+#include "torch/checks.hpp"
+#include "torch/sparse_rows.hpp"
+
+namespace protege::torch_detail {
+namespace {
+
+using at::Tensor;
+
+void cuda_sparse_rows(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
+                      const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out, double grad_scale,
+                      const Tensor& row_scale, double lp_eps) {
+  const c10::cuda::CUDAGuard guard(student.device());
+  TORCH_CHECK(student.scalar_type() != at::kDouble, "internal: the CUDA sparse kernel reads fp32 / bf16 / fp16 logits");
+  TORCH_CHECK(loss_out.scalar_type() == at::kFloat && loss_out.is_contiguous(), "internal: loss_out must be fp32");
+  const auto s = student.contiguous();
+  const auto id = ids.contiguous();
+  const auto lp = logprobs.scalar_type() == at::kDouble ? logprobs.to(at::kFloat) : logprobs.contiguous();
+  const Tensor rs = row_scale.defined() ? row_scale.to(at::kFloat).contiguous() : Tensor();
+  const auto flag = at::zeros({}, s.options().dtype(at::kInt));
+  kernels::SparseDistillParams p;
+  p.student = s.data_ptr();
+  p.student_dtype = to_dtype(s);
+  p.vocab = s.size(1);
+  p.student_stride = s.size(1);
+  p.ids = id.data_ptr<int64_t>();
+  p.logprobs = lp.data_ptr();
+  p.logprob_dtype = to_dtype(lp);
+  p.k = id.size(1);
+  p.logprob_eps = lp_eps;
+  p.rows = s.size(0);
+  p.labels = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
+  p.ignore_index = o.ignore_index;
+  p.divergence = o.divergence;
+  p.beta = o.beta;
+  p.temperature = o.temperature;
+  p.tail = o.tail;
+  p.hard_label_weight = o.hard_label_weight;
+  p.loss = loss_out.data_ptr<float>();
+  if (grad_out.defined()) {
+    TORCH_CHECK(grad_out.is_contiguous(), "internal: grad_out must be contiguous");
+    p.grad = grad_out.data_ptr();
+    p.grad_dtype = to_dtype(grad_out);
+    p.grad_stride = grad_out.size(1);
+    p.grad_scale = static_cast<float>(grad_scale);
+    p.grad_row_scale = rs.defined() ? rs.data_ptr<float>() : nullptr;
+  }
+  torch_errors([&] {
+    protege::cuda::sparse_distill_forward(p, at::cuda::getCurrentCUDAStream(), flag.data_ptr<int>());
+  });
+  at::_assert_async(flag.eq(0),
+                    "sparse distillation: a row has a teacher id outside [-1, V), a repeated id, a non-finite stored "
+                    "log-prob or a label outside [0, V) that is not ignore_index (the CPU op names the row)");
+}
+
+const bool kRegistered = [] {
+  register_sparse_cuda_rows(&cuda_sparse_rows);
+  return true;
+}();
+
+}  // namespace
+}  // namespace protege::torch_detail

@@ -1,0 +1,333 @@
+// protege::fused_linear_sparse_distill_loss: sparse distillation (stored top-k teacher log-probs)
+// on student_hidden @ student_weight.T (+ bias), one chunk of tokens at a time, so the
+// [tokens, V] student logits never exist in full. The inner op `_fused_linear_sparse_distill`
+// (CPU, CUDA, Meta) returns the loss and, with compute_grad, d hidden / d weight / d bias:
+// computed during the forward pass for reduction mean/sum (backward scales them), recomputed in
+// backward with the per-token upstream gradient for reduction none. Each chunk's logits go
+// through the head transform z → s·z, then c·tanh(z / c) (logit_scale, softcap), then the row
+// backend of sparse_rows.hpp (which applies the temperature); the gradient is chained back
+// through the transform. dW and db accumulate in fp32 (fp64 for fp64 hidden states).
+//
+// Device policy as the dense fused ops (torch/chunk_loop.hpp): on the CPU the ignored tokens are
+// dropped before the projection; elsewhere nothing synchronises with the host.
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include <cmath>  // for std::isfinite
+
+#include "torch/backend.hpp"
+#include "torch/checks.hpp"
+#include "torch/distill_common.hpp"
+#include "torch/sparse_rows.hpp"
+
+namespace protege::torch_detail {
+namespace {
+
+using at::Tensor;
+using OptTensor = std::optional<Tensor>;
+using c10::string_view;
+using Out4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
+
+void check_float(const Tensor& t, const char* name) {
+  const auto s = t.scalar_type();
+  TORCH_CHECK(s == at::kFloat || s == at::kBFloat16 || s == at::kHalf || s == at::kDouble, name,
+              " must be a float32, bfloat16, float16 or float64 tensor, got ", s);
+}
+
+// Every check that needs no tensor data; returns the parsed options.
+SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                        const OptTensor& labels, const OptTensor& bias, const std::optional<int64_t>& chunk_size,
+                        string_view divergence, double beta, double temperature, string_view tail,
+                        int64_t ignore_index, string_view reduction, double hard_label_weight, double logit_scale,
+                        const std::optional<double>& softcap) {
+  const auto o = make_sparse_options(divergence, beta, temperature, tail, ignore_index, reduction, hard_label_weight,
+                                     labels.has_value());
+  check_float(hidden, "student_hidden");
+  check_float(weight, "student_weight");
+  TORCH_CHECK(hidden.dim() >= 1, "student_hidden must have shape [..., H], got ", hidden.sym_sizes());
+  const auto h = hidden.sym_size(-1);
+  TORCH_CHECK(weight.dim() == 2 && weight.sym_size(1) == h && weight.sym_size(0) >= 1, "student_weight must have shape [V, ",
+              h, "], got ", weight.sym_sizes());
+  check_same_device(hidden, "student_hidden", weight, "student_weight");
+  if (bias.has_value()) {
+    check_float(*bias, "student_bias");
+    TORCH_CHECK(bias->dim() == 1 && bias->sym_size(0) == weight.sym_size(0), "student_bias must have shape [",
+                weight.sym_size(0), "], got ", bias->sym_sizes());
+    check_same_device(hidden, "student_hidden", *bias, "student_bias");
+  }
+  TORCH_CHECK(!chunk_size.has_value() || *chunk_size >= 1, "chunk_size must be None or >= 1, got ",
+              chunk_size.value_or(0));
+  TORCH_CHECK(std::isfinite(logit_scale) && logit_scale != 0.0, "logit_scale must be finite and != 0, got ",
+              logit_scale);
+  TORCH_CHECK(!softcap.has_value() || (std::isfinite(*softcap) && *softcap > 0.0),
+              "softcap must be None or finite and > 0, got ", softcap.value_or(0.0));
+  const auto lead = hidden.sym_sizes().slice(0, hidden.dim() - 1);
+  check_sparse_teacher(ids, lps, lead, hidden, "student_hidden");
+  check_optional_labels(labels, lead, hidden, "student_hidden");
+  return o;
+}
+
+Tensor rows_of(const Tensor& t, const Tensor& idx, int64_t start, int64_t c) {
+  return idx.defined() ? t.index_select(0, idx.narrow(0, start, c)) : t.narrow(0, start, c);
+}
+
+Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
+                string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
+                string_view reduction, double hard_label_weight, double logit_scale, std::optional<double> softcap,
+                const OptTensor& grad_loss, bool compute_grad) {
+  const auto o = check_all(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature, tail,
+                           ignore_index, reduction, hard_label_weight, logit_scale, softcap);
+  const char* op = "protege::fused_linear_sparse_distill_loss";
+  const auto rows_fn = select_sparse_rows(op, hidden.device(), hidden.scalar_type());
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  at::NoGradGuard no_grad;
+  const int64_t H = hidden.size(-1), V = weight.size(0), K = ids.size(-1);
+  const auto hs = hidden.scalar_type();
+  const auto cd = sparse_compute_dtype(hs);
+  const auto h2 = hidden.reshape({-1, H});
+  const auto ids2 = ids.reshape({-1, K});
+  const auto lps2 = lps.reshape({-1, K});
+  const int64_t rows = h2.size(0);
+  const bool host = hidden.is_cpu();
+  // Matmuls run in the hidden dtype (a weight / bias of another dtype is cast once per call).
+  const auto w_c = weight.scalar_type() == hs ? weight : weight.to(hs);
+  OptTensor b_c;
+  if (bias.has_value()) b_c = bias->scalar_type() == hs ? *bias : bias->to(hs);
+  if (host && rows > 0) {
+    const auto bad = ids2.lt(-1).logical_or(ids2.ge(V));
+    if (bad.any().item<bool>()) {
+      const auto at_ = bad.nonzero()[0];
+      const int64_t r = at_[0].item<int64_t>(), c = at_[1].item<int64_t>();
+      TORCH_CHECK(false, "teacher_ids must lie in [0, ", V, ") or equal -1 (padding), got ", ids2[r][c].item<int64_t>(),
+                  " at row ", r, ", slot ", c);
+    }
+  }
+  // Rows to visit and the denominator of "mean".
+  Tensor lab, idx, denom_t;
+  int64_t n = rows;
+  double denom = static_cast<double>(std::max<int64_t>(rows, 1));
+  if (labels.has_value()) {
+    lab = labels->reshape({-1}).contiguous();
+    check_label_values(lab, V, ignore_index);
+    if (host) {
+      idx = lab.ne(ignore_index).nonzero().squeeze(1);
+      n = idx.size(0);
+      denom = static_cast<double>(std::max<int64_t>(n, 1));
+    } else {
+      denom_t = lab.ne(ignore_index).sum().clamp_min(1).to(cd);
+    }
+  }
+  const bool mean = o.reduction == Reduction::mean;
+  const bool per_row = o.reduction == Reduction::none;
+  const double kernel_scale = mean && !denom_t.defined() ? 1.0 / denom : 1.0;
+  Tensor post_scale;
+  if (mean && denom_t.defined()) post_scale = denom_t.reciprocal();
+  Tensor row_scale;
+  if (grad_loss.has_value()) {
+    if (per_row) {
+      TORCH_CHECK(grad_loss->numel() == rows, "grad_loss must have ", rows, " elements, got ", grad_loss->numel());
+      row_scale = grad_loss->reshape({-1}).to(cd).contiguous();
+    } else {
+      TORCH_CHECK(grad_loss->numel() == 1, "grad_loss must have 1 element, got ", grad_loss->numel());
+      const auto g = grad_loss->reshape({}).to(cd);
+      post_scale = post_scale.defined() ? post_scale.mul(g) : g;
+    }
+  }
+  auto loss_rows = at::zeros({rows}, hidden.options().dtype(cd));
+  Tensor gh, gw, gb;
+  if (compute_grad) {
+    gh = at::zeros({rows, H}, hidden.options());
+    gw = at::zeros({V, H}, weight.options().dtype(cd));
+    if (bias.has_value()) gb = at::zeros({V}, weight.options().dtype(cd));
+  }
+  // About ten [rows, V] compute-dtype temporaries per chunk row in the ATen backend.
+  const int64_t per_row_bytes = V * static_cast<int64_t>(c10::elementSize(cd)) * 10;
+  const int64_t chunk = pick_chunk(chunk_size, n, per_row_bytes, hidden.device());
+  auto loss_v = idx.defined() ? at::empty({n}, loss_rows.options()) : loss_rows;
+  const double eps = logprob_eps(lps.scalar_type());
+  const double cap = softcap.value_or(0.0);
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t c = std::min(chunk, n - start);
+    const auto h_c = rows_of(h2, idx, start, c);
+    auto z = at::linear(h_c, w_c, b_c).to(cd);
+    if (logit_scale != 1.0) z.mul_(logit_scale);
+    if (cap > 0.0) z.div_(cap).tanh_().mul_(cap);
+    z = z.contiguous();
+    const auto ids_c = rows_of(ids2, idx, start, c).contiguous();
+    const auto lps_c = rows_of(lps2, idx, start, c).contiguous();
+    const Tensor lab_c = lab.defined() ? rows_of(lab, idx, start, c).contiguous() : Tensor();
+    const Tensor rs_c = row_scale.defined() ? rows_of(row_scale, idx, start, c).contiguous() : Tensor();
+    const Tensor g = compute_grad ? at::empty({c, V}, z.options()) : Tensor();
+    rows_fn(z, ids_c, lps_c, lab_c, o, loss_v.narrow(0, start, c), g, kernel_scale, rs_c, eps);
+    if (compute_grad) {
+      // d/dz of c·tanh(s·z / c) = s·(1 − tanh²), tanh recovered from the transformed logits.
+      if (cap > 0.0) g.mul_(1.0 - z.div(cap).square());
+      if (logit_scale != 1.0) g.mul_(logit_scale);
+      const auto dh = at::mm(g.to(hs), w_c);
+      if (idx.defined()) {
+        gh.index_copy_(0, idx.narrow(0, start, c), dh);
+      } else {
+        gh.narrow(0, start, c).copy_(dh);
+      }
+      gw.addmm_(g.t(), h_c.to(cd));
+      if (gb.defined()) gb.add_(g.sum(0));
+    }
+  }
+  if (idx.defined() && n > 0) loss_rows.index_copy_(0, idx, loss_v);
+  if (compute_grad && post_scale.defined()) {
+    gh.mul_(post_scale.to(gh.scalar_type()));
+    gw.mul_(post_scale);
+    if (gb.defined()) gb.mul_(post_scale);
+  }
+  Tensor loss;
+  switch (o.reduction) {
+    case Reduction::none: loss = loss_rows.reshape(hidden.sizes().slice(0, hidden.dim() - 1)); break;
+    case Reduction::sum: loss = loss_rows.sum(); break;
+    default: loss = denom_t.defined() ? loss_rows.sum().div_(denom_t) : loss_rows.sum().div_(denom); break;
+  }
+  auto empty = [&] { return at::empty({0}, hidden.options()); };
+  if (!compute_grad) return {loss, empty(), empty(), empty()};
+  return {loss, gh.view(hidden.sizes()), gw.to(weight.scalar_type()), gb.defined() ? gb.to(bias->scalar_type()) : empty()};
+}
+
+Out4 fused_meta(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
+                string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
+                string_view reduction, double hard_label_weight, double logit_scale, std::optional<double> softcap,
+                const OptTensor& grad_loss, bool compute_grad) {
+  (void)grad_loss;
+  const auto o = check_all(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature, tail,
+                           ignore_index, reduction, hard_label_weight, logit_scale, softcap);
+  const auto fopts = hidden.options().dtype(sparse_compute_dtype(hidden.scalar_type()));
+  Tensor loss = o.reduction == Reduction::none
+                    ? at::empty_symint(hidden.sym_sizes().slice(0, hidden.dim() - 1), fopts)
+                    : at::empty({}, fopts);
+  auto empty = [&] { return at::empty({0}, hidden.options()); };
+  if (!compute_grad) return {loss, empty(), empty(), empty()};
+  return {loss, at::empty_symint(hidden.sym_sizes(), hidden.options()),
+          at::empty_symint(weight.sym_sizes(), weight.options()),
+          bias.has_value() ? at::empty_symint(bias->sym_sizes(), bias->options()) : empty()};
+}
+
+using InnerSig = Out4(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
+                      std::optional<int64_t>, string_view, double, double, string_view, int64_t, string_view, double,
+                      double, std::optional<double>, const OptTensor&, bool);
+
+auto& inner_op() {
+  static auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("protege::_fused_linear_sparse_distill", "").typed<InnerSig>();
+  return op;
+}
+
+Tensor fused_composite(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                       const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
+                       string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
+                       string_view reduction, double hard_label_weight, double logit_scale,
+                       std::optional<double> softcap) {
+  return std::get<0>(inner_op().call(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature,
+                                     tail, ignore_index, reduction, hard_label_weight, logit_scale, softcap,
+                                     std::nullopt, false));
+}
+
+class FusedSparseFunction : public ::torch::autograd::Function<FusedSparseFunction> {
+ public:
+  static ::torch::autograd::variable_list forward(::torch::autograd::AutogradContext* ctx, const Tensor& hidden,
+                                                const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                                                const OptTensor& labels, const OptTensor& bias,
+                                                std::optional<int64_t> chunk_size, string_view divergence, double beta,
+                                                double temperature, string_view tail, int64_t ignore_index,
+                                                string_view reduction, double hard_label_weight, double logit_scale,
+                                                std::optional<double> softcap) {
+    const bool need = hidden.requires_grad() || weight.requires_grad() || (bias.has_value() && bias->requires_grad());
+    const bool per_row = reduction == "none";
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [loss, gh, gw, gb] = inner_op().call(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta,
+                                              temperature, tail, ignore_index, reduction, hard_label_weight,
+                                              logit_scale, softcap, std::nullopt, need && !per_row);
+    ctx->saved_data["need"] = need;
+    ctx->saved_data["per_row"] = per_row;
+    ctx->saved_data["has_bias"] = bias.has_value();
+    if (per_row && need) {
+      ctx->save_for_backward({hidden, weight, ids, lps, labels.value_or(Tensor()), bias.value_or(Tensor())});
+      ctx->saved_data["chunk"] = chunk_size.has_value() ? c10::IValue(*chunk_size) : c10::IValue();
+      ctx->saved_data["divergence"] = std::string(divergence);
+      ctx->saved_data["beta"] = beta;
+      ctx->saved_data["temperature"] = temperature;
+      ctx->saved_data["tail"] = std::string(tail);
+      ctx->saved_data["ignore_index"] = ignore_index;
+      ctx->saved_data["hard_label_weight"] = hard_label_weight;
+      ctx->saved_data["logit_scale"] = logit_scale;
+      ctx->saved_data["softcap"] = softcap.has_value() ? c10::IValue(*softcap) : c10::IValue();
+    } else {
+      ctx->save_for_backward({gh, gw, gb});
+    }
+    return {loss};
+  }
+
+  static ::torch::autograd::variable_list backward(::torch::autograd::AutogradContext* ctx,
+                                                 ::torch::autograd::variable_list grads) {
+    ::torch::autograd::variable_list out(16);
+    if (!ctx->saved_data["need"].toBool() || !grads[0].defined()) return out;
+    const auto saved = ctx->get_saved_variables();
+    const bool has_bias = ctx->saved_data["has_bias"].toBool();
+    if (!ctx->saved_data["per_row"].toBool()) {
+      const auto& g = grads[0];
+      out[0] = saved[0].mul(g.to(saved[0].scalar_type()));
+      out[1] = saved[1].mul(g.to(saved[1].scalar_type()));
+      if (has_bias) out[5] = saved[2].mul(g.to(saved[2].scalar_type()));
+      return out;
+    }
+    const auto& sd = ctx->saved_data;
+    const auto chunk = sd.at("chunk").isNone() ? std::optional<int64_t>() : sd.at("chunk").toInt();
+    const auto cap = sd.at("softcap").isNone() ? std::optional<double>() : sd.at("softcap").toDouble();
+    const OptTensor labels = saved[4].defined() ? OptTensor(saved[4]) : std::nullopt;
+    const OptTensor bias = saved[5].defined() ? OptTensor(saved[5]) : std::nullopt;
+    const std::string div = sd.at("divergence").toStringRef();
+    const std::string tail = sd.at("tail").toStringRef();
+    auto [loss, gh, gw, gb] = inner_op().call(
+        saved[0], saved[1], saved[2], saved[3], labels, bias, chunk, div, sd.at("beta").toDouble(),
+        sd.at("temperature").toDouble(), tail, sd.at("ignore_index").toInt(), "none",
+        sd.at("hard_label_weight").toDouble(), sd.at("logit_scale").toDouble(), cap, grads[0], true);
+    (void)loss;
+    out[0] = gh;
+    out[1] = gw;
+    if (has_bias) out[5] = gb;
+    return out;
+  }
+};
+
+Tensor fused_autograd(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+                      const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
+                      string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
+                      string_view reduction, double hard_label_weight, double logit_scale,
+                      std::optional<double> softcap) {
+  return FusedSparseFunction::apply(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature,
+                                    tail, ignore_index, reduction, hard_label_weight, logit_scale, softcap)[0];
+}
+
+}  // namespace
+}  // namespace protege::torch_detail
+
+TORCH_LIBRARY_IMPL(protege, CPU, m) {
+  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_impl);
+}
+
+TORCH_LIBRARY_IMPL(protege, CUDA, m) {
+  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_impl);
+}
+
+TORCH_LIBRARY_IMPL(protege, Meta, m) {
+  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_meta);
+}
+
+TORCH_LIBRARY_IMPL(protege, CompositeExplicitAutograd, m) {
+  m.impl("fused_linear_sparse_distill_loss", &protege::torch_detail::fused_composite);
+}
+
+TORCH_LIBRARY_IMPL(protege, Autograd, m) {
+  m.impl("fused_linear_sparse_distill_loss", &protege::torch_detail::fused_autograd);
+}
