@@ -61,6 +61,24 @@ def _category(item: Mapping[str, Any], k: int, what: str, required: bool) -> str
     return cat
 
 
+def _reply_texts(replies: Union[Mapping[str, str], Sequence[str]], reqs: List[Dict[str, Any]]) -> List[str]:
+    """The reply text of each request: from ``{request_id: reply}`` (every request needs one) or a
+    list aligned with the requests; each must be a str."""
+    if isinstance(replies, Mapping):
+        missing = [r["request_id"] for r in reqs if r["request_id"] not in replies]
+        if missing:
+            raise InvalidArgument(f'replies: no reply for request "{missing[0]}" ({len(missing)} missing)')
+        texts = [replies[r["request_id"]] for r in reqs]
+    else:
+        texts = list(replies)
+        if len(texts) != len(reqs):
+            raise InvalidArgument(f"replies ({len(texts)}) and requests ({len(reqs)}) differ in length")
+    for k, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise InvalidArgument(f"replies[{k}]: expected str, got {type(t).__name__}")
+    return texts
+
+
 def expansion_requests(hard_items: Sequence[Mapping[str, Any]], pool: Sequence[Mapping[str, Any]], *, n_per_item: int,
                        k_examples: int = 2, same_category: bool = True, target: Any = None, seed: int = 0,
                        round: int = 0, template: Optional[str] = None, threads: int = 0) -> RequestList:
@@ -121,25 +139,15 @@ def ingest_expansions(requests: Sequence[Mapping[str, Any]], replies: Union[Sequ
     "prompt", "category", "round", "parent_id", "parents", "origin": "expanded", "request_id", ...
     checker fields}``, ``(record, reason)`` rejections and counts by reason.
     """
-    from .curriculum import IngestResult, _prompt_of
+    from ._curriculum_feedback import _ingest_result
+    from .curriculum import _prompt_of
 
     reqs = [dict(r) for r in requests]
     for k, r in enumerate(reqs):
         for name, typ in (("request_id", str), ("parent_id", str), ("category", str), ("round", int)):
             if not isinstance(r.get(name), typ) or isinstance(r.get(name), bool):
                 raise InvalidArgument(f'requests[{k}]: field "{name}": expected {typ.__name__}, got {r.get(name)!r}')
-    if isinstance(replies, Mapping):
-        missing = [r["request_id"] for r in reqs if r["request_id"] not in replies]
-        if missing:
-            raise InvalidArgument(f'replies: no reply for request "{missing[0]}" ({len(missing)} missing)')
-        texts = [replies[r["request_id"]] for r in reqs]
-    else:
-        texts = list(replies)
-        if len(texts) != len(reqs):
-            raise InvalidArgument(f"replies ({len(texts)}) and requests ({len(reqs)}) differ in length")
-    for k, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise InvalidArgument(f"replies[{k}]: expected str, got {type(t).__name__}")
+    texts = _reply_texts(replies, reqs)
     records: List[Dict[str, Any]] = []
     verified: List[Optional[bool]] = []
     for r, reply in zip(reqs, texts):
@@ -162,11 +170,7 @@ def ingest_expansions(requests: Sequence[Mapping[str, Any]], replies: Union[Sequ
         item = {k: v for k, v in records[pos].items() if k not in ("reply", "verified")}
         item["id"] = cid
         accepted.append(item)
-    rejected = [(records[pos], why) for pos, why in rej]
-    counts: Dict[str, int] = {"accepted": len(accepted)}
-    for _, why in rej:
-        counts[why] = counts.get(why, 0) + 1
-    return IngestResult(accepted, rejected, counts)
+    return _ingest_result(records, accepted, rej)
 
 
 def refinement_requests(items: Sequence[Mapping[str, Any]], style_prompts: Optional[Mapping[str, str]] = None, *,
@@ -237,18 +241,7 @@ def ingest_refinements(items: Sequence[Mapping[str, Any]], requests: Sequence[Ma
     for k, r in enumerate(reqs):
         if r.get("id") not in pos:
             raise InvalidArgument(f'requests[{k}]: field "id": {r.get("id")!r} is not an item id')
-    if isinstance(replies, Mapping):
-        missing = [r["request_id"] for r in reqs if r["request_id"] not in replies]
-        if missing:
-            raise InvalidArgument(f'replies: no reply for request "{missing[0]}" ({len(missing)} missing)')
-        texts = [replies[r["request_id"]] for r in reqs]
-    else:
-        texts = list(replies)
-        if len(texts) != len(reqs):
-            raise InvalidArgument(f"replies ({len(texts)}) and requests ({len(reqs)}) differ in length")
-    for k, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise InvalidArgument(f"replies[{k}]: expected str, got {type(t).__name__}")
+    texts = _reply_texts(replies, reqs)
     refined, rej = _c.ingest_refinements(texts, tag, require_tag)
     why = dict(rej)
     rejected: List[Tuple[Dict[str, Any], str]] = []

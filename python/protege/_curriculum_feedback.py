@@ -12,6 +12,17 @@ from .curriculum import _prompt_of, ensure_ids
 _c = _core.curriculum
 
 
+def _ingest_result(records: List[Dict[str, Any]], accepted: List[Dict[str, Any]],
+                   rejections: Sequence[Tuple[int, str]]) -> "IngestResult":
+    """The IngestResult of an ingestion: the accepted items, each rejected record with the core's
+    reason, and the counts by reason (plus ``accepted``)."""
+    rejected = [(records[pos], why) for pos, why in rejections]
+    counts: Dict[str, int] = {"accepted": len(accepted)}
+    for _, why in rejections:
+        counts[why] = counts.get(why, 0) + 1
+    return IngestResult(accepted, rejected, counts)
+
+
 def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool], Sequence[bool]], *, round: int,
                       n: int = 1, seed: int = 0, harder_template: Optional[str] = None,
                       similar_template: Optional[str] = None, answer_field: str = "answer") -> List[Dict[str, Any]]:
@@ -116,8 +127,4 @@ def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[st
         item.update({"id": cid, "prompt": g["prompt"], "parent_id": g["parent_id"], "round": round,
                      "origin": kinds[pos]})
         accepted.append(item)
-    rejected = [(records[pos], why) for pos, why in rej]
-    counts: Dict[str, int] = {"accepted": len(accepted)}
-    for _, why in rej:
-        counts[why] = counts.get(why, 0) + 1
-    return IngestResult(accepted, rejected, counts)
+    return _ingest_result(records, accepted, rej)
