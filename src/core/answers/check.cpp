@@ -3,11 +3,11 @@
 #include <algorithm>  // for std::max
 #include <cmath>     // for std::isfinite, std::fabs
 #include <cstdint>   // for std::uint8_t
-#include <iterator>  // for std::size
 #include <string>    // for std::string
 
 #include <fmt/format.h>  // for fmt::format
 
+#include "enum_table.hpp"
 #include "extract.hpp"
 #include "latex.hpp"
 #include "normalize.hpp"
@@ -23,7 +23,19 @@ namespace answers {
 
 namespace {
 
-constexpr std::string_view kStyleNames[] = {"auto", "gsm8k", "boxed", "answer_is", "last_number"};
+constexpr auto kStyles = ::protege::detail::make_enum_table<Style>({
+    {"auto", Style::automatic},
+    {"gsm8k", Style::gsm8k},
+    {"boxed", Style::boxed},
+    {"answer_is", Style::answer_is},
+    {"last_number", Style::last_number},
+});
+
+constexpr auto kOutcomes = ::protege::detail::make_enum_table<Outcome>({
+    {"correct", Outcome::correct},
+    {"wrong", Outcome::wrong},
+    {"unverifiable", Outcome::unverifiable},
+});
 constexpr std::size_t kBatchGrain = 256;
 
 void validate_style(Style style) {
@@ -261,30 +273,11 @@ std::vector<CheckResult> check_batch(const std::vector<std::string_view>& texts,
   return results;
 }
 
-Style parse_style(std::string_view name) {
-  for (std::size_t i = 0; i < std::size(kStyleNames); ++i) {
-    if (name == kStyleNames[i]) return static_cast<Style>(i);
-  }
-  throw InvalidArgument(
-      fmt::format("unknown answer style \"{}\" (expected one of: auto, gsm8k, boxed, answer_is, last_number)", name));
-}
+Style parse_style(std::string_view name) { return kStyles.parse(name, "answer style"); }
 
-std::string_view to_string(Outcome o) noexcept {
-  switch (o) {
-    case Outcome::correct:
-      return "correct";
-    case Outcome::wrong:
-      return "wrong";
-    case Outcome::unverifiable:
-      return "unverifiable";
-  }
-  return "";
-}
+std::string_view to_string(Outcome o) noexcept { return kOutcomes.name(o); }
 
-std::string_view to_string(Style s) noexcept {
-  const auto i = static_cast<std::size_t>(s);
-  return i < std::size(kStyleNames) ? kStyleNames[i] : std::string_view{};
-}
+std::string_view to_string(Style s) noexcept { return kStyles.name(s); }
 
 }  // namespace answers
 PROTEGE_NAMESPACE_END
