@@ -108,7 +108,7 @@ struct SpaceTable {
 };
 constexpr SpaceTable kSpace{};
 
-inline bool space_at(const char* p) noexcept { return kSpace.v[static_cast<unsigned char>(*p)]; }
+[[maybe_unused]] inline bool space_at(const char* p) noexcept { return kSpace.v[static_cast<unsigned char>(*p)]; }
 
 // The first `r` (<= 8) bytes at p as a little-endian integer, upper bytes zero; `end` bounds the
 // readable memory (the whole text), so a full 8-byte load is used when it stays inside.
