@@ -208,116 +208,130 @@ def _target_distribution(acc: Dict[str, float]) -> cu.Distribution:
 # --------------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------------
-def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[[str], None] = lambda s: None,
-        teacher: Any = None) -> Dict[str, Any]:
-    """Runs the whole demo and returns the report dict (see report.py for its layout).
+class _Run:
+    """One demo run: the state its phases share (world, teacher, models, the growing pool, what was
+    already classified / expanded / refined, losses, timings). Each method is one phase; they run
+    in :func:`run`'s order, which fixes the order of every seeded draw."""
 
-    ``teacher``: any object with ``answer(request) -> str`` and ``answer_batch(requests) -> list``
-    (e.g. :class:`protege.teachers.OpenAITeacher`); None: the :class:`ProgrammaticTeacher` of the
-    run's world. The report's ``teacher_calls`` is the teacher's ``calls`` ({} if it has none)."""
-    t_start = time.perf_counter()
-    M.set_determinism(cfg.seed, cfg.threads)
-    tok = M.Tokenizer()
-    world = W.World(cfg.world_seed)
-    if teacher is None:
-        teacher = ProgrammaticTeacher(world, max_steps=cfg.fdd_max_steps or None, max_size=cfg.fdd_max_size or None)
-    timings: Dict[str, float] = defaultdict(float)
+    def __init__(self, cfg: DemoConfig, bar: Callable[[str], Any], log: Callable[[str], None], teacher: Any):
+        self.t_start = time.perf_counter()
+        self.cfg, self.bar, self.log = cfg, bar, log
+        M.set_determinism(cfg.seed, cfg.threads)
+        self.tok = M.Tokenizer()
+        self.world = W.World(cfg.world_seed)
+        if teacher is None:
+            teacher = ProgrammaticTeacher(self.world, max_steps=cfg.fdd_max_steps or None,
+                                          max_size=cfg.fdd_max_size or None)
+        self.teacher = teacher
+        self.timings: Dict[str, float] = defaultdict(float)
+        self.sft_losses: List[List[float]] = []
+        self.dpo_losses: List[List[float]] = []
+        self.rounds: List[Dict[str, Any]] = []
+        self.accuracy: List[Dict[str, Any]] = []
+        self.classified: Dict[str, str] = {}
+        self.expanded: set = set()  # hard items already expanded (each is expanded once)
+        self.refined: set = set()  # items whose rationale went through refinement (accepted or not)
 
-    def phase(label: str):
-        b = bar(label)
+    def phase(self, label: str):
+        b = self.bar(label)
         b.t0 = time.perf_counter()  # type: ignore[attr-defined]
         return b
 
-    def done(b, key: str) -> None:
+    def done(self, b, key: str) -> None:
         b.close()
-        timings[key] += time.perf_counter() - b.t0
+        self.timings[key] += time.perf_counter() - b.t0
 
-    # ---- data ------------------------------------------------------------------------------------
-    test = world.test_set(cfg.test_per_category)
-    seed_problems, seed_counts = world.seed_set(cfg.seed_per_category, test=test)
-    log(f"world: {len(W.CATEGORIES)} categories, test set {len(test)} problems (held out), seed set "
-        f"{len(seed_problems)} (dedup vs test: {seed_counts})")
-    # rationales for the seed set come from the teacher through solve requests
-    seed_rats = teacher.answer_batch([solve_request(p.prompt) for p in seed_problems])
-    pool: List[Dict[str, Any]] = []
-    for p, r in zip(seed_problems, seed_rats):
-        item = p.as_item()
-        item["rationale"] = r
-        item["origin"] = "seed"
-        item["round"] = 0
-        item.pop("category")  # the curriculum learns it from the classifier (TAPIR step)
-        pool.append(item)
+    # ---- before the rounds ---------------------------------------------------------------------
+    def data(self) -> None:
+        """The held-out test set and the seed pool, whose rationales come from the teacher."""
+        cfg, world = self.cfg, self.world
+        self.test = world.test_set(cfg.test_per_category)
+        self.seed_problems, self.seed_counts = world.seed_set(cfg.seed_per_category, test=self.test)
+        self.log(f"world: {len(W.CATEGORIES)} categories, test set {len(self.test)} problems (held out), seed set "
+                 f"{len(self.seed_problems)} (dedup vs test: {self.seed_counts})")
+        # rationales for the seed set come from the teacher through solve requests
+        seed_rats = self.teacher.answer_batch([solve_request(p.prompt) for p in self.seed_problems])
+        self.pool: List[Dict[str, Any]] = []
+        for p, r in zip(self.seed_problems, seed_rats):
+            item = p.as_item()
+            item["rationale"] = r
+            item["origin"] = "seed"
+            item["round"] = 0
+            item.pop("category")  # the curriculum learns it from the classifier (TAPIR step)
+            self.pool.append(item)
 
-    # ---- teacher model ---------------------------------------------------------------------------
-    spec = teacher_spec(cfg, len(tok))
-    b = phase("teacher model")
-    tmodel, tinfo = M.load_or_train_teacher(
-        world, tok, world.test_set(spec.test_per_category), spec=spec, retrain=cfg.retrain, seed=cfg.world_seed, progress=b, log=log,
-        solve=lambda prompts: teacher.answer_batch([solve_request(p) for p in prompts]))
-    done(b, "teacher_model")
-    tmodel.eval()
-    for p in tmodel.parameters():
-        p.requires_grad_(False)
-    b = phase("eval teacher")
-    t_eval = evaluate(tmodel, tok, test, max_new=cfg.max_new, progress=b)
-    done(b, "eval")
-    log(f"teacher model: {tinfo['params'] / 1e6:.2f} M params, test accuracy {t_eval['overall']:.3f}")
+    def teacher_model(self) -> None:
+        """Loads (or trains) the teacher model and evaluates it on the test set."""
+        cfg, tok, teacher = self.cfg, self.tok, self.teacher
+        spec = teacher_spec(cfg, len(tok))
+        b = self.phase("teacher model")
+        self.tmodel, self.tinfo = M.load_or_train_teacher(
+            self.world, tok, self.world.test_set(spec.test_per_category), spec=spec, retrain=cfg.retrain,
+            seed=cfg.world_seed, progress=b, log=self.log,
+            solve=lambda prompts: teacher.answer_batch([solve_request(p) for p in prompts]))
+        self.done(b, "teacher_model")
+        self.tmodel.eval()
+        for p in self.tmodel.parameters():
+            p.requires_grad_(False)
+        b = self.phase("eval teacher")
+        self.t_eval = evaluate(self.tmodel, tok, self.test, max_new=cfg.max_new, progress=b)
+        self.done(b, "eval")
+        self.log(f"teacher model: {self.tinfo['params'] / 1e6:.2f} M params, "
+                 f"test accuracy {self.t_eval['overall']:.3f}")
 
-    # ---- student, round 0 ------------------------------------------------------------------------
-    M.set_determinism(cfg.seed, cfg.threads)
-    student = M.TinyGPT(len(tok), cfg.student_cfg)
-    log(f"student: {student.num_params() / 1e6:.2f} M params")
-    gen = torch.Generator().manual_seed(cfg.seed)
-    sft_losses: List[List[float]] = []
-    dpo_losses: List[List[float]] = []
-    b = phase("round 0: SFT")
-    losses: List[float] = []
-    sft_steps(student, tmodel, tok,
-              lambda step: [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
-              steps=cfg.sft0_steps, cfg=cfg, lr=cfg.lr, progress=b, losses=losses)
-    done(b, "sft")
-    sft_losses.append(losses)
-    dpo_losses.append([])
+    def round0(self) -> None:
+        """The student, and its SFT on the seed pool; then the planner used by every round."""
+        cfg, pool = self.cfg, self.pool
+        M.set_determinism(cfg.seed, cfg.threads)
+        self.student = M.TinyGPT(len(self.tok), cfg.student_cfg)
+        self.log(f"student: {self.student.num_params() / 1e6:.2f} M params")
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        b = self.phase("round 0: SFT")
+        losses: List[float] = []
+        sft_steps(self.student, self.tmodel, self.tok,
+                  lambda step: [pool[i] for i in torch.randint(0, len(pool), (cfg.batch,), generator=self.gen).tolist()],
+                  steps=cfg.sft0_steps, cfg=cfg, lr=cfg.lr, progress=b, losses=losses)
+        self.done(b, "sft")
+        self.sft_losses.append(losses)
+        self.dpo_losses.append([])
+        schedule = cu.Schedule.linear(cfg.hard_share[0], cfg.hard_share[1], max(1, cfg.rounds))
+        # one planner for all rounds: its `seen` counts (by row id) drive fresh-first and the repeat cap
+        self.planner = cu.Planner(schedule, [1], seed=cfg.seed)
 
-    schedule = cu.Schedule.linear(cfg.hard_share[0], cfg.hard_share[1], max(1, cfg.rounds))
-    rounds: List[Dict[str, Any]] = []
-    accuracy: List[Dict[str, Any]] = []
-    classified: Dict[str, str] = {}
-    expanded: set = set()  # hard items already expanded (each is expanded once)
-    refined: set = set()  # items whose rationale went through refinement (accepted or not)
-    # one planner for all rounds: its `seen` counts (by row id) drive fresh-first and the repeat cap
-    planner = cu.Planner(schedule, [1], seed=cfg.seed)
+    # ---- one round -----------------------------------------------------------------------------
+    def evaluate_student(self, r: int) -> Dict[str, Any]:
+        """1. Test accuracy before round r."""
+        b = self.phase(f"round {r}: eval")
+        ev = evaluate(self.student, self.tok, self.test, max_new=self.cfg.max_new, progress=b)
+        self.done(b, "eval")
+        self.accuracy.append({"after_round": r - 1, **ev["per_category"], "overall": ev["overall"]})
+        self.log(f"round {r}: test accuracy after round {r - 1}: {ev['overall']:.3f}")
+        return ev
 
-    for r in range(1, cfg.rounds + 1):
-        info: Dict[str, Any] = {"round": r}
-        # 1. evaluate
-        b = phase(f"round {r}: eval")
-        ev = evaluate(student, tok, test, max_new=cfg.max_new, progress=b)
-        done(b, "eval")
-        accuracy.append({"after_round": r - 1, **ev["per_category"], "overall": ev["overall"]})
-        log(f"round {r}: test accuracy after round {r - 1}: {ev['overall']:.3f}")
-
-        # 2. sample k rationales per (subset of the) training problems
-        subset = _subset(pool, cfg.sample_problems, cfg.seed + r, "demo.sample")
-        b = phase(f"round {r}: sample x{cfg.k}")
-        samples = sample_rationales(student, tok, subset, k=cfg.k, temperature=cfg.sample_temperature,
-                                    max_new=cfg.max_new, gen=gen, progress=b)
-        done(b, "sample")
-
+    def sample_and_judge(self, r: int) -> Tuple[List[Dict[str, Any]], List[List[str]], List[List[Any]]]:
+        """2. k rationales per problem of a seeded subset of the pool, each scored by the teacher as judge."""
+        cfg = self.cfg
+        subset = _subset(self.pool, cfg.sample_problems, cfg.seed + r, "demo.sample")
+        b = self.phase(f"round {r}: sample x{cfg.k}")
+        samples = sample_rationales(self.student, self.tok, subset, k=cfg.k, temperature=cfg.sample_temperature,
+                                    max_new=cfg.max_new, gen=self.gen, progress=b)
+        self.done(b, "sample")
         # teacher as judge: one score per sample (0-10), parsed with protege's judge parser
-        b = phase(f"round {r}: judge")
+        b = self.phase(f"round {r}: judge")
         reqs = [judge_request(it["prompt"], s) for it, ss in zip(subset, samples) for s in ss]
-        replies = teacher.answer_batch(reqs)
+        replies = self.teacher.answer_batch(reqs)
         parsed = cu.parse_judge_scores(replies, min=0, max=10, threads=1)
         b(len(reqs), len(reqs))
-        done(b, "judge")
+        self.done(b, "judge")
         scores = [parsed.scores[i * cfg.k:(i + 1) * cfg.k] for i in range(len(subset))]
+        return subset, samples, scores
 
-        # 3. pairs
+    def pairs(self, r: int, subset, samples, scores, info: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+        """3. Preference pairs from the graded samples (judge scores break ties within a tier)."""
         records = [{"id": it["id"], "prompt": it["prompt"], "gold": it["answer"], "completions": ss,
                     "scores": [0.0 if s is None else float(s) for s in sc]}
                    for it, ss, sc in zip(subset, samples, scores)]
-        pres = pairs_mod.build(records, strategy="all", max_pairs_per_prompt=2, seed=cfg.seed + r, threads=1,
+        pres = pairs_mod.build(records, strategy="all", max_pairs_per_prompt=2, seed=self.cfg.seed + r, threads=1,
                                grade="both", drop_empty=True)
         stats = pres.stats
         pair_rows = pres.pairs
@@ -325,70 +339,71 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                     mean_pass_rate=stats["mean_pass_rate"], easy=stats["categories"]["easy"],
                     hard=stats["categories"]["hard"], mixed=stats["categories"]["mixed"],
                     pair_examples=[{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pair_rows[:3]])
-        log(f"round {r}: {len(subset)} problems x {cfg.k} samples: pass rate {stats['mean_pass_rate']:.3f}, "
-            f"{len(pair_rows)} pairs ({stats['categories']['easy']} all-correct, {stats['categories']['hard']} all-wrong)")
+        self.log(f"round {r}: {len(subset)} problems x {self.cfg.k} samples: pass rate {stats['mean_pass_rate']:.3f}, "
+                 f"{len(pair_rows)} pairs ({stats['categories']['easy']} all-correct, "
+                 f"{stats['categories']['hard']} all-wrong)")
+        return pair_rows, stats
 
-        # 4. DPO (or, in the F3 baseline, the same number of SFT steps)
-        losses = []
+    def preference(self, r: int, pair_rows: List[Dict[str, Any]], info: Dict[str, Any]) -> None:
+        """4. DPO (or, in the F3 baseline, the same number of SFT steps)."""
+        cfg = self.cfg
+        losses: List[float] = []
         if cfg.dpo and pair_rows:
-            b = phase(f"round {r}: DPO")
-            info["dpo"] = dpo_phase(student, tok, pair_rows, cfg=cfg, gen=gen, progress=b, losses=losses)
-            done(b, "dpo")
+            b = self.phase(f"round {r}: DPO")
+            info["dpo"] = dpo_phase(self.student, self.tok, pair_rows, cfg=cfg, gen=self.gen, progress=b, losses=losses)
+            self.done(b, "dpo")
         elif not cfg.dpo:
-            b = phase(f"round {r}: SFT (no DPO)")
-            sft_steps(student, tmodel, tok,
-                      lambda step, pool=pool: [pool[i] for i in
-                                               torch.randint(0, len(pool), (cfg.batch,), generator=gen).tolist()],
+            b = self.phase(f"round {r}: SFT (no DPO)")
+            sft_steps(self.student, self.tmodel, self.tok,
+                      lambda step, pool=self.pool: [pool[i] for i in
+                                                    torch.randint(0, len(pool), (cfg.batch,), generator=self.gen).tolist()],
                       steps=cfg.dpo_steps, cfg=cfg, lr=cfg.dpo_lr, progress=b, losses=[])
-            done(b, "sft")
-        dpo_losses.append(losses)
+            self.done(b, "sft")
+        self.dpo_losses.append(losses)
 
-        # 5. difficulty from pass rates (+ MFD from the judge, recorded)
+    def difficulty(self, subset, scores, stats: Dict[str, Any], info: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """5. Difficulty from pass rates (+ MFD from the judge, recorded); returns the pool by id."""
         per_prompt = {pp["id"]: pp for pp in stats["per_prompt"]}
         correct = [int(per_prompt[it["id"]]["correct"]) if it["id"] in per_prompt else 0 for it in subset]
-        diffs = cu.pass_rate_difficulty(correct, cfg.k)
-        t_scores = cu.parse_judge_scores(teacher.answer_batch(
+        diffs = cu.pass_rate_difficulty(correct, self.cfg.k)
+        t_scores = cu.parse_judge_scores(self.teacher.answer_batch(
             [judge_request(it["prompt"], it["rationale"]) for it in subset]), min=0, max=10, threads=1).scores
         s_first = [sc[0] for sc in scores]
         mfd = cu.model_fitting_difficulty(t_scores, s_first)
-        by_id = {it["id"]: it for it in pool}
+        by_id = {it["id"]: it for it in self.pool}
         for it, d, m in zip(subset, diffs, mfd):
             by_id[it["id"]].update(difficulty=d, mfd=m, pass_rate=1.0 - d)
         info["mean_mfd"] = sum(m for m in mfd if m is not None) / max(1, sum(m is not None for m in mfd))
+        return by_id
 
-        # 6. FDD: requests -> teacher -> ingestion (test-set dedup) -> rationales by the teacher
+    def fdd(self, r: int, subset, by_id: Dict[str, Dict[str, Any]], info: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """6. FDD: requests -> teacher -> ingestion (test-set dedup) -> rationales by the teacher; in the
+        F2 baseline, the same number of static problems from the seed distribution."""
+        cfg, teacher = self.cfg, self.teacher
         new_items: List[Dict[str, Any]] = []
         parents = _subset(subset, cfg.fdd_parents, cfg.seed + r, "demo.fdd")
         solved = {it["id"]: by_id[it["id"]]["pass_rate"] >= 0.5 for it in parents}
         if cfg.fdd:
-            b = phase(f"round {r}: FDD")
+            b = self.phase(f"round {r}: FDD")
             freqs = cu.feedback_requests(parents, solved, round=r, n=cfg.fdd_n, seed=cfg.seed)
             generated = [{"request_id": q["request_id"], "kind": q["kind"], "reply": t}
                          for q, t in zip(freqs, teacher.answer_batch(freqs))]
             b(len(freqs) // 2, len(freqs))
-
-            def checker(rec: Dict[str, Any]) -> bool:
-                reply = teacher.answer(solve_request(rec["prompt"]))
-                ans = answers.extract(reply, "gsm8k")
-                rec["rationale"], rec["answer"] = reply, ans or ""
-                return ans is not None and answers.check(reply, ans) is answers.Outcome.correct
-
-            ing = cu.ingest_generated(generated, pool, round=r, heldout=[p.prompt for p in test], checker=checker,
-                                      heldout_threshold=W.HELDOUT_THRESHOLD)
+            ing = cu.ingest_generated(generated, self.pool, round=r, heldout=[p.prompt for p in self.test],
+                                      checker=_solve_checker(teacher), heldout_threshold=W.HELDOUT_THRESHOLD)
             for it in ing.accepted:
                 parent = by_id[it["parent_id"]]
                 it.update(difficulty=parent.get("difficulty", 0.5), is_hard=True)
                 it.pop("verified", None)
                 new_items.append(it)
             b(len(freqs), len(freqs))
-            done(b, "fdd")
+            self.done(b, "fdd")
             info["fdd"] = {"requests": len(freqs), "harder": sum(q["kind"] == "harder" for q in freqs),
                            "similar": sum(q["kind"] == "similar" for q in freqs), **ing.counts}
         else:
-            # F2 baseline: the same number of static problems from the seed distribution
-            extra = world.sample(len(parents) * cfg.fdd_n, purpose=f"static/{r}", steps=W.SEED_STEPS,
-                                 size=W.SEED_SIZE)
-            kept, _counts = world.dedup_against(extra, test, pool)
+            extra = self.world.sample(len(parents) * cfg.fdd_n, purpose=f"static/{r}", steps=W.SEED_STEPS,
+                                      size=W.SEED_SIZE)
+            kept, _counts = self.world.dedup_against(extra, self.test, self.pool)
             for p in kept:
                 item = p.as_item()
                 item.pop("category")
@@ -396,11 +411,12 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                             difficulty=0.5, is_hard=False)
                 new_items.append(item)
             info["fdd"] = {"requests": 0, "static": len(kept), "accepted": len(kept)}
-        pool += new_items
-        info["items_generated"] = len(new_items)
-        info["pool"] = len(pool)
+        return new_items
 
-        # 7. TAPIR: classify, hard flags, rebalance, plan
+    def tapir(self, r: int, ev: Dict[str, Any], info: Dict[str, Any]) -> Any:
+        """7a. TAPIR: hard flags, classification of new items, and (full arm) refinement and expansion
+        towards the weak-category target; returns that target (None when TAPIR is off)."""
+        cfg, pool = self.cfg, self.pool
         for it in pool:
             if "difficulty" not in it:
                 it["difficulty"] = 0.5
@@ -408,43 +424,50 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
             it["difficulty"] > cfg.hard_delta for it in pool) else [False] * len(pool)
         for it, h in zip(pool, hard_flags):
             it["is_hard"] = bool(h) or bool(it.get("is_hard") and it.get("round") == r)
-        todo = [it for it in pool if it["id"] not in classified]
+        todo = [it for it in pool if it["id"] not in self.classified]
         if todo:
-            b = phase(f"round {r}: classify")
+            b = self.phase(f"round {r}: classify")
             creqs = cu.classification_requests(todo, _LABELS)
-            replies = {q["id"]: t for q, t in zip(creqs, teacher.answer_batch(creqs))}
+            replies = {q["id"]: t for q, t in zip(creqs, self.teacher.answer_batch(creqs))}
             cstats = cu.assign_categories(todo, replies, _LABELS, threads=1)
-            classified.update({it["id"]: it["category"] for it in todo})
+            self.classified.update({it["id"]: it["category"] for it in todo})
             b(len(todo), len(todo))
-            done(b, "classify")
+            self.done(b, "classify")
             info["classified"] = {"items": len(todo), **cstats}
         for it in pool:
-            it["category"] = classified[it["id"]]
-        if cfg.tapir:
-            dist = _target_distribution(ev["per_category"])
-            if cfg.refinement:
-                todo = [it for it in pool if it["id"] not in refined]
-                if todo:
-                    b = phase(f"round {r}: refine")
-                    info["refinement"] = {"items": len(todo), **_refine(todo, teacher, cfg)}
-                    refined.update(it["id"] for it in todo)
-                    b(len(todo), len(todo))
-                    done(b, "refine")
-            if cfg.expansion and cfg.expand_n > 0:
-                new_hard = [it for it in pool if it["is_hard"] and it["id"] not in expanded]
-                if new_hard:
-                    b = phase(f"round {r}: expand")
-                    new, info["expansion"] = _expand(pool, new_hard, dist, test, teacher, cfg, r)
-                    expanded.update(it["id"] for it in new_hard)
-                    expanded.update(it["id"] for it in new)  # generated items are not expanded again
-                    classified.update({it["id"]: it["category"] for it in new})
-                    if cfg.refinement:
-                        info["expansion"]["refinement"] = _refine(new, teacher, cfg)
-                        refined.update(it["id"] for it in new)
-                    pool += new
-                    info["pool"] = len(pool)
-                    b(len(new_hard), len(new_hard))
-                    done(b, "expand")
+            it["category"] = self.classified[it["id"]]
+        if not cfg.tapir:
+            return None
+        dist = _target_distribution(ev["per_category"])
+        if cfg.refinement:
+            todo = [it for it in pool if it["id"] not in self.refined]
+            if todo:
+                b = self.phase(f"round {r}: refine")
+                info["refinement"] = {"items": len(todo), **_refine(todo, self.teacher, cfg)}
+                self.refined.update(it["id"] for it in todo)
+                b(len(todo), len(todo))
+                self.done(b, "refine")
+        if cfg.expansion and cfg.expand_n > 0:
+            new_hard = [it for it in pool if it["is_hard"] and it["id"] not in self.expanded]
+            if new_hard:
+                b = self.phase(f"round {r}: expand")
+                new, info["expansion"] = _expand(pool, new_hard, dist, self.test, self.teacher, cfg, r)
+                self.expanded.update(it["id"] for it in new_hard)
+                self.expanded.update(it["id"] for it in new)  # generated items are not expanded again
+                self.classified.update({it["id"]: it["category"] for it in new})
+                if cfg.refinement:
+                    info["expansion"]["refinement"] = _refine(new, self.teacher, cfg)
+                    self.refined.update(it["id"] for it in new)
+                pool += new
+                info["pool"] = len(pool)
+                b(len(new_hard), len(new_hard))
+                self.done(b, "expand")
+        return dist
+
+    def plan(self, r: int, dist: Any, info: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], cu.Sampler]:
+        """7b. Rebalance the pool to the target and plan the round (TAPIR), or sample the pool
+        uniformly (F1 baseline); returns the training rows and their sampler."""
+        cfg, pool = self.cfg, self.pool
         size = cfg.round_size or len(pool)
         if cfg.tapir:
             with warnings.catch_warnings():
@@ -456,8 +479,8 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
                 it = pool[i]
                 reps[it["id"]] += 1
                 rows.append({**it, "id": f"{it['id']}~{reps[it['id']]}" if reps[it["id"]] > 1 else it["id"]})
-            planner.round_sizes = [size]
-            plan = planner.plan(r - 1, rows)
+            self.planner.round_sizes = [size]
+            plan = self.planner.plan(r - 1, rows)
             info["rebalance"] = [list(t) for t in bal.table]
             info["target"] = dist.as_dict()
             info["plan"] = plan.summary()
@@ -466,51 +489,91 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
             mix = Counter(rows[i]["category"] for i in plan.indices)
             info["hard_share"] = plan.n_hard / max(1, len(plan))
         else:
-            # F1 baseline: uniform sampling over the pool, same number of examples
             train_rows = pool
             sampler = cu.Sampler(len(pool), seed=cfg.seed + r)
             mix = Counter(it["category"] for it in pool)
             info["hard_share"] = sum(it["is_hard"] for it in pool) / len(pool)
         info["mix"] = {c: mix.get(c, 0) for c in W.CATEGORIES}
+        return train_rows, sampler
 
-        # 8. SFT through the sampler
-        b = phase(f"round {r}: SFT")
+    def round_sft(self, r: int, train_rows: List[Dict[str, Any]], sampler: cu.Sampler, info: Dict[str, Any]) -> None:
+        """8. SFT on the planned round through the sampler."""
+        cfg = self.cfg
+        b = self.phase(f"round {r}: SFT")
         stream = _sampler_stream(sampler)
-        losses = []
-        sft_steps(student, tmodel, tok, lambda step, rows=train_rows, it=stream: [rows[next(it)] for _ in range(cfg.batch)],
+        losses: List[float] = []
+        sft_steps(self.student, self.tmodel, self.tok,
+                  lambda step, rows=train_rows, it=stream: [rows[next(it)] for _ in range(cfg.batch)],
                   steps=cfg.round_sft_steps, cfg=cfg, lr=cfg.lr * 0.5, progress=b, losses=losses)
-        done(b, "sft")
-        sft_losses.append(losses)
+        self.done(b, "sft")
+        self.sft_losses.append(losses)
         info["sampler_state"] = sampler.state_dict()
-        rounds.append(info)
 
-    b = phase("final eval")
-    ev = evaluate(student, tok, test, max_new=cfg.max_new, progress=b)
-    done(b, "eval")
-    accuracy.append({"after_round": cfg.rounds, **ev["per_category"], "overall": ev["overall"]})
-    log(f"final test accuracy (after round {cfg.rounds}): {ev['overall']:.3f}")
-    # the report shows correct and wrong outputs side by side: the first 3 of each on the test set
-    right = [i for i, ok in enumerate(ev["correct"]) if ok][:3]
-    wrong = [i for i, ok in enumerate(ev["correct"]) if not ok][:3]
-    examples = [{"prompt": test[i].prompt, "gold": test[i].answer, "student": ev["texts"][i],
-                 "category": test[i].category, "correct": ev["correct"][i]} for i in right + wrong]
-    return {
-        "config": {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in cfg.as_dict().items()},
-        "categories": list(W.CATEGORIES),
-        "accuracy": accuracy,
-        "teacher_model": {"params": tinfo["params"], "cached": tinfo["cached"], "path": tinfo["path"],
-                          "source": tinfo["source"], "key": tinfo["key"],
-                          "test_accuracy": t_eval["overall"], "per_category": t_eval["per_category"]},
-        "student_params": student.num_params(),
-        "data": {"test": len(test), "test_per_category": ev["n"], "seed": len(seed_problems), "seed_dedup": seed_counts,
-                 "final_pool": len(pool)},
-        "rounds": rounds,
-        "losses": {"teacher": tinfo.get("losses", []), "sft": sft_losses, "dpo": dpo_losses},
-        "teacher_calls": dict(getattr(teacher, "calls", {})),
-        "timings": dict(timings),
-        "wall_s": time.perf_counter() - t_start,
-        "examples": examples,
-    }
+    def round(self, r: int) -> None:
+        """Round r: steps 1-8 of the module docstring."""
+        info: Dict[str, Any] = {"round": r}
+        ev = self.evaluate_student(r)
+        subset, samples, scores = self.sample_and_judge(r)
+        pair_rows, stats = self.pairs(r, subset, samples, scores, info)
+        self.preference(r, pair_rows, info)
+        by_id = self.difficulty(subset, scores, stats, info)
+        new_items = self.fdd(r, subset, by_id, info)
+        self.pool += new_items
+        info["items_generated"] = len(new_items)
+        info["pool"] = len(self.pool)
+        dist = self.tapir(r, ev, info)
+        train_rows, sampler = self.plan(r, dist, info)
+        self.round_sft(r, train_rows, sampler, info)
+        self.rounds.append(info)
+
+    # ---- after the rounds ----------------------------------------------------------------------
+    def report(self) -> Dict[str, Any]:
+        """The final evaluation and the report dict (see report.py for its layout)."""
+        cfg, test = self.cfg, self.test
+        b = self.phase("final eval")
+        ev = evaluate(self.student, self.tok, test, max_new=cfg.max_new, progress=b)
+        self.done(b, "eval")
+        self.accuracy.append({"after_round": cfg.rounds, **ev["per_category"], "overall": ev["overall"]})
+        self.log(f"final test accuracy (after round {cfg.rounds}): {ev['overall']:.3f}")
+        # the report shows correct and wrong outputs side by side: the first 3 of each on the test set
+        right = [i for i, ok in enumerate(ev["correct"]) if ok][:3]
+        wrong = [i for i, ok in enumerate(ev["correct"]) if not ok][:3]
+        examples = [{"prompt": test[i].prompt, "gold": test[i].answer, "student": ev["texts"][i],
+                     "category": test[i].category, "correct": ev["correct"][i]} for i in right + wrong]
+        tinfo = self.tinfo
+        return {
+            "config": {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in cfg.as_dict().items()},
+            "categories": list(W.CATEGORIES),
+            "accuracy": self.accuracy,
+            "teacher_model": {"params": tinfo["params"], "cached": tinfo["cached"], "path": tinfo["path"],
+                              "source": tinfo["source"], "key": tinfo["key"],
+                              "test_accuracy": self.t_eval["overall"], "per_category": self.t_eval["per_category"]},
+            "student_params": self.student.num_params(),
+            "data": {"test": len(test), "test_per_category": ev["n"], "seed": len(self.seed_problems),
+                     "seed_dedup": self.seed_counts, "final_pool": len(self.pool)},
+            "rounds": self.rounds,
+            "losses": {"teacher": tinfo.get("losses", []), "sft": self.sft_losses, "dpo": self.dpo_losses},
+            "teacher_calls": dict(getattr(self.teacher, "calls", {})),
+            "timings": dict(self.timings),
+            "wall_s": time.perf_counter() - self.t_start,
+            "examples": examples,
+        }
+
+
+def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[[str], None] = lambda s: None,
+        teacher: Any = None) -> Dict[str, Any]:
+    """Runs the whole demo and returns the report dict (see report.py for its layout).
+
+    ``teacher``: any object with ``answer(request) -> str`` and ``answer_batch(requests) -> list``
+    (e.g. :class:`protege.teachers.OpenAITeacher`); None: the :class:`ProgrammaticTeacher` of the
+    run's world. The report's ``teacher_calls`` is the teacher's ``calls`` ({} if it has none)."""
+    state = _Run(cfg, bar, log, teacher)
+    state.data()
+    state.teacher_model()
+    state.round0()
+    for r in range(1, cfg.rounds + 1):
+        state.round(r)
+    return state.report()
 
 
 def _sampler_stream(sampler: cu.Sampler):
