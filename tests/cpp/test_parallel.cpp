@@ -17,6 +17,11 @@
 #include "protege/error.hpp"
 #include "protege/parallel.hpp"
 
+#if defined(__unix__)
+#include <sys/wait.h>  // for waitpid
+#include <unistd.h>    // for fork, _exit
+#endif
+
 using namespace protege;
 
 namespace {
@@ -311,3 +316,26 @@ TEST_CASE("default pool: sized to hardware threads - 1, resizable", "[parallel][
   set_default_pool_size(-1);
   CHECK(default_thread_pool().size() == before);
 }
+
+#if defined(__unix__)
+TEST_CASE("ThreadPool: after fork() the child starts its own workers", "[parallel][pool]") {
+  ThreadPool pool(2);
+  REQUIRE(fill(pool, 5000, 3, 7) == reference(5000));  // the parent's workers are running
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child: three participants must meet, so the workers exist here too
+    Gate gate;
+    std::atomic<int> met{0};
+    parallel_for(pool, 3, 3, 1, [&](std::size_t, std::size_t) {
+      if (gate.arrive_and_wait(3, std::chrono::seconds(20))) ++met;
+    });
+    const bool ok = met.load() == 3 && fill(pool, 5000, 3, 7) == reference(5000);
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fill(pool, 5000, 3, 7) == reference(5000));  // and the parent's pool still works
+}
+#endif
