@@ -492,4 +492,3 @@ def test_fused_closed_form_forward_kl_edge_rows(tail, temperature):
     ref.backward()
     for x, z in zip(a, b):
         _close(x.grad, z.grad, rtol=1e-10, atol=1e-12)
-
