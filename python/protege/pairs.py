@@ -274,12 +274,18 @@ class PairMapper:
         self.config.setdefault("stats_per_prompt", False)
         _pairs.config(_options(strategy, seed, self.config))  # validate now, not in a worker
 
-    def _rows(self, records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        if not records:
-            return []
-        core = _pairs.build_text(_records_text(records), "<batch>", _options(self.strategy, self.seed, self.config),
-                                 self.threads, None)
-        return core.rows(self.format)
+    def _columns(self, records: List[Dict[str, Any]]) -> Dict[str, List[Any]]:
+        """The batch's rows of ``self.format`` as columns, built by the core (no per-row dicts)."""
+        cols = _COLUMNS.get(self.format)
+        out: Dict[str, List[Any]] = {}
+        if records:
+            core = _pairs.build_text(_records_text(records), "<batch>", _options(self.strategy, self.seed, self.config),
+                                     self.threads, None)
+            # llamafactory: alpaca or sharegpt keys, union in first-seen order
+            out = core.columns(self.format, list(cols) if cols is not None else [])
+        if not out:
+            out = {c: [] for c in (cols or ("instruction", "input", "chosen", "rejected"))}
+        return out
 
     def __call__(self, batch: Any) -> Any:
         is_frame = hasattr(batch, "to_dict") and hasattr(batch, "columns")
@@ -287,15 +293,8 @@ class PairMapper:
             records = batch.to_dict(orient="records")
         else:
             records = _columns_to_records(batch)
-        rows = self._rows(records)
-        cols = _COLUMNS.get(self.format)
-        if cols is None:  # llamafactory: alpaca or sharegpt keys, union in first-seen order
-            seen: Dict[str, None] = {}
-            for r in rows:
-                for k in r:
-                    seen.setdefault(k, None)
-            cols = tuple(seen) or ("instruction", "input", "chosen", "rejected")
-        out = {c: [r.get(c) for r in rows] for c in cols}
+        out = self._columns(records)
+        cols = tuple(out)
         if is_frame:
             import pandas as pd
 

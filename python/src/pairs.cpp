@@ -1,5 +1,6 @@
 // Bindings of protege::pairs as protege._core.pairs.
 #include <cmath>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,29 @@ py::list rows_to_py(const std::vector<json>& rows) {
   return out;
 }
 
+// Rows (JSON objects) as a dict of equally long lists, one per name; with no names, the union
+// of the rows' keys in first-seen order. Values are converted as rows_to_py() converts them.
+py::dict rows_to_columns(const std::vector<json>& rows, std::vector<std::string> names) {
+  if (names.empty()) {
+    std::set<std::string> seen;
+    for (const json& row : rows) {
+      for (const auto& item : row.items()) {
+        if (seen.insert(item.key()).second) names.push_back(item.key());
+      }
+    }
+  }
+  py::dict out;
+  for (const std::string& name : names) {
+    py::list col(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto it = rows[i].find(name);
+      col[i] = it == rows[i].end() ? py::object(py::none()) : json_to_py(*it);
+    }
+    out[py::str(name)] = std::move(col);
+  }
+  return out;
+}
+
 py::dict stats_to_py(const pp::Result& r) {
   json s = pp::stats_json(r);
   s["seconds"] = r.stats.seconds;
@@ -87,6 +111,20 @@ void bind(py::module_& m) {
             return rows_to_py(rows);
           },
           py::arg("format") = "trl", "All rows of a format as a list of dicts.")
+      .def(
+          "columns",
+          [](const pp::Result& r, const std::string& format, std::vector<std::string> names) {
+            const auto f = pp::parse_format(format);
+            std::vector<json> rows;
+            {
+              py::gil_scoped_release release;
+              rows = pp::rows(r, f);
+            }
+            return rows_to_columns(rows, std::move(names));
+          },
+          py::arg("format") = "trl", py::arg("columns") = std::vector<std::string>{},
+          "All rows of a format as columns: {name: [value per row]} for `columns` (a row without "
+          "the key gives None), or, when `columns` is empty, every key in first-seen order.")
       .def("stats", &stats_to_py, "The statistics as a dict.")
       .def(
           "write",

@@ -186,6 +186,27 @@ def test_pair_mapper_with_datasets_map():
     assert as_rows(kto.to_list()) == as_rows(pairs.build(recs).kto)
 
 
+def test_pair_mapper_columns_are_the_rows_transposed():
+    # The core hands columns back directly; they must equal the rows of pairs.build, transposed,
+    # value for value and type for type (fixed columns per format; llamafactory: keys in
+    # first-seen order).
+    recs = generate(60, seed=12)
+    batch = {k: [r[k] for r in recs] for k in recs[0]}
+    for fmt in pairs.FORMATS:
+        got = pairs.PairMapper(format=fmt, strategy="all", seed=1)(batch)
+        rows = pairs.build(recs, strategy="all", seed=1).rows(fmt)
+        assert rows, fmt
+        if fmt == "llamafactory":
+            keys = list(dict.fromkeys(k for r in rows for k in r))
+            assert list(got) == keys
+        want = {k: [r.get(k) for r in rows] for k in got}
+        assert got == want, fmt
+        assert {k: [type(v) for v in col] for k, col in got.items()} == \
+            {k: [type(v) for v in col] for k, col in want.items()}, fmt
+    assert pairs.PairMapper(format="llamafactory")({"prompt": [], "completions": []}) == \
+        {"instruction": [], "input": [], "chosen": [], "rejected": []}
+
+
 def test_pair_mapper_contract_pickle_numpy_pandas():
     np = pytest.importorskip("numpy")
     recs = generate(40, seed=4)
