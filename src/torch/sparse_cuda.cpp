@@ -1,7 +1,8 @@
 // The native CUDA row backend of the sparse distillation ops: an adapter from tensors to the
 // torch-free launcher of src/cuda/sparse.cu (device pointers, the current torch stream, a device
 // guard). Compiled only when protege is built with CUDA; it registers itself at load time. Bad
-// ids / log-probs / labels are reported by an asynchronous device assert (no host sync).
+// ids / log-probs / labels are reported by an asynchronous device assert (no host sync). Rows with
+// more than kSparseMaxK slots run the ATen backend.
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -19,6 +20,10 @@ using at::Tensor;
 void cuda_sparse_rows(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
                       const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out, double grad_scale,
                       const Tensor& row_scale, double lp_eps) {
+  if (ids.size(1) > protege::cuda::kSparseMaxK) {  // the row's slots do not fit in shared memory
+    sparse_rows_aten(student, ids, logprobs, labels, o, loss_out, grad_out, grad_scale, row_scale, lp_eps);
+    return;
+  }
   const c10::cuda::CUDAGuard guard(student.device());
   TORCH_CHECK(student.scalar_type() != at::kDouble, "internal: the CUDA sparse kernel reads fp32 / bf16 / fp16 logits");
   TORCH_CHECK(loss_out.scalar_type() == at::kFloat && loss_out.is_contiguous(), "internal: loss_out must be fp32");
