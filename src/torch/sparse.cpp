@@ -30,16 +30,25 @@ void check_student(const Tensor& s) {
               s.sym_sizes());
 }
 
-std::tuple<Tensor, Tensor> forward_impl(const Tensor& student, const Tensor& ids, const Tensor& lps,
-                                        const OptTensor& labels, string_view divergence, double beta,
-                                        double temperature, string_view tail, int64_t ignore_index,
-                                        string_view reduction, double hard_label_weight, bool compute_grad) {
+// Options and every check that needs no tensor data (shared by the device and Meta kernels).
+SparseOptions check_all(const Tensor& student, const Tensor& ids, const Tensor& lps, const OptTensor& labels,
+                        string_view divergence, double beta, double temperature, string_view tail,
+                        int64_t ignore_index, string_view reduction, double hard_label_weight) {
   const auto o = make_sparse_options(divergence, beta, temperature, tail, ignore_index, reduction, hard_label_weight,
                                      labels.has_value());
   check_student(student);
   const auto lead = student.sym_sizes().slice(0, student.dim() - 1);
   check_sparse_teacher(ids, lps, lead, student, "student_logits");
   check_optional_labels(labels, lead, student, "student_logits");
+  return o;
+}
+
+std::tuple<Tensor, Tensor> forward_impl(const Tensor& student, const Tensor& ids, const Tensor& lps,
+                                        const OptTensor& labels, string_view divergence, double beta,
+                                        double temperature, string_view tail, int64_t ignore_index,
+                                        string_view reduction, double hard_label_weight, bool compute_grad) {
+  const auto o = check_all(student, ids, lps, labels, divergence, beta, temperature, tail, ignore_index, reduction,
+                           hard_label_weight);
   const auto rows_fn = select_sparse_rows("protege::sparse_distill_loss", student.device(), student.scalar_type());
   check_no_pos_inf(student, "student_logits");
   const int64_t vocab = student.size(-1);
@@ -49,15 +58,7 @@ std::tuple<Tensor, Tensor> forward_impl(const Tensor& student, const Tensor& ids
   const auto lps2d = lps.reshape({-1, k}).contiguous();
   const int64_t rows = s2d.size(0);
   const bool host = student.is_cpu();
-  if (host && rows > 0) {
-    const auto bad = ids2d.lt(-1).logical_or(ids2d.ge(vocab));
-    if (bad.any().item<bool>()) {
-      const auto at_ = bad.nonzero()[0];
-      const int64_t r = at_[0].item<int64_t>(), c = at_[1].item<int64_t>();
-      TORCH_CHECK(false, "teacher_ids must lie in [0, ", vocab, ") or equal -1 (padding), got ",
-                  ids2d[r][c].item<int64_t>(), " at row ", r, ", slot ", c);
-    }
-  }
+  if (host) check_sparse_ids_host(ids2d, vocab);
   Tensor l1d;
   if (labels.has_value()) {
     l1d = labels->reshape({-1}).contiguous();
@@ -95,14 +96,12 @@ std::tuple<Tensor, Tensor> forward_meta(const Tensor& student, const Tensor& ids
                                         const OptTensor& labels, string_view divergence, double beta,
                                         double temperature, string_view tail, int64_t ignore_index,
                                         string_view reduction, double hard_label_weight, bool compute_grad) {
-  const auto o = make_sparse_options(divergence, beta, temperature, tail, ignore_index, reduction, hard_label_weight,
-                                     labels.has_value());
-  check_student(student);
-  const auto lead = student.sym_sizes().slice(0, student.dim() - 1);
-  check_sparse_teacher(ids, lps, lead, student, "student_logits");
-  check_optional_labels(labels, lead, student, "student_logits");
+  const auto o = check_all(student, ids, lps, labels, divergence, beta, temperature, tail, ignore_index, reduction,
+                           hard_label_weight);
   const auto fopts = student.options().dtype(sparse_compute_dtype(student.scalar_type()));
-  Tensor loss = o.reduction == Reduction::none ? at::empty_symint(lead, fopts) : at::empty({}, fopts);
+  Tensor loss = o.reduction == Reduction::none
+                    ? at::empty_symint(student.sym_sizes().slice(0, student.dim() - 1), fopts)
+                    : at::empty({}, fopts);
   Tensor grad = compute_grad ? at::empty_symint(student.sym_sizes(), student.options())
                              : at::empty({0}, student.options());
   return {loss, grad};

@@ -26,41 +26,10 @@ void cuda_sparse_rows(const Tensor& student, const Tensor& ids, const Tensor& lo
   }
   const c10::cuda::CUDAGuard guard(student.device());
   TORCH_CHECK(student.scalar_type() != at::kDouble, "internal: the CUDA sparse kernel reads fp32 / bf16 / fp16 logits");
-  TORCH_CHECK(loss_out.scalar_type() == at::kFloat && loss_out.is_contiguous(), "internal: loss_out must be fp32");
-  const auto s = student.contiguous();
-  const auto id = ids.contiguous();
-  const auto lp = logprobs.scalar_type() == at::kDouble ? logprobs.to(at::kFloat) : logprobs.contiguous();
-  const Tensor rs = row_scale.defined() ? row_scale.to(at::kFloat).contiguous() : Tensor();
-  const auto flag = at::zeros({}, s.options().dtype(at::kInt));
-  kernels::SparseDistillParams p;
-  p.student = s.data_ptr();
-  p.student_dtype = to_dtype(s);
-  p.vocab = s.size(1);
-  p.student_stride = s.size(1);
-  p.ids = id.data_ptr<int64_t>();
-  p.logprobs = lp.data_ptr();
-  p.logprob_dtype = to_dtype(lp);
-  p.k = id.size(1);
-  p.logprob_eps = lp_eps;
-  p.rows = s.size(0);
-  p.labels = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
-  p.ignore_index = o.ignore_index;
-  p.divergence = o.divergence;
-  p.beta = o.beta;
-  p.temperature = o.temperature;
-  p.tail = o.tail;
-  p.hard_label_weight = o.hard_label_weight;
-  p.loss = loss_out.data_ptr<float>();
-  if (grad_out.defined()) {
-    TORCH_CHECK(grad_out.is_contiguous(), "internal: grad_out must be contiguous");
-    p.grad = grad_out.data_ptr();
-    p.grad_dtype = to_dtype(grad_out);
-    p.grad_stride = grad_out.size(1);
-    p.grad_scale = static_cast<float>(grad_scale);
-    p.grad_row_scale = rs.defined() ? rs.data_ptr<float>() : nullptr;
-  }
+  const auto flag = at::zeros({}, student.options().dtype(at::kInt));
+  const auto c = sparse_row_call(student, ids, logprobs, labels, o, loss_out, grad_out, grad_scale, row_scale, lp_eps);
   torch_errors([&] {
-    protege::cuda::sparse_distill_forward(p, at::cuda::getCurrentCUDAStream(), flag.data_ptr<int>());
+    protege::cuda::sparse_distill_forward(c.params, at::cuda::getCurrentCUDAStream(), flag.data_ptr<int>());
   });
   at::_assert_async(flag.eq(0),
                     "sparse distillation: a row has a teacher id outside [-1, V), a repeated id, a non-finite stored "

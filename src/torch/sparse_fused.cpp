@@ -97,15 +97,7 @@ Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
   const auto w_c = weight.scalar_type() == hs ? weight : weight.to(hs);
   OptTensor b_c;
   if (bias.has_value()) b_c = bias->scalar_type() == hs ? *bias : bias->to(hs);
-  if (host && rows > 0) {
-    const auto bad = ids2.lt(-1).logical_or(ids2.ge(V));
-    if (bad.any().item<bool>()) {
-      const auto at_ = bad.nonzero()[0];
-      const int64_t r = at_[0].item<int64_t>(), c = at_[1].item<int64_t>();
-      TORCH_CHECK(false, "teacher_ids must lie in [0, ", V, ") or equal -1 (padding), got ", ids2[r][c].item<int64_t>(),
-                  " at row ", r, ", slot ", c);
-    }
-  }
+  if (host) check_sparse_ids_host(ids2, V);
   // Rows to visit and the denominator of "mean".
   Tensor lab, idx, denom_t;
   int64_t n = rows;

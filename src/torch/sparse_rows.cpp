@@ -85,26 +85,27 @@ void check_sparse_teacher(const Tensor& ids, const Tensor& lps, c10::SymIntArray
   check_same_device(ref, refname, lps, "teacher_logprobs");
 }
 
-void sparse_rows_native_cpu(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
-                            const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out, double grad_scale,
-                            const Tensor& row_scale, double lp_eps) {
-  const auto s = student.contiguous();
-  const auto id = ids.contiguous();
+SparseRowCall sparse_row_call(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
+                              const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out,
+                              double grad_scale, const Tensor& row_scale, double lp_eps) {
+  SparseRowCall c;
+  c.student = student.contiguous();
+  c.ids = ids.contiguous();
   // float64 log-probs are read as fp32 (the math is fp32); their eps stays that of float64.
-  const auto lp = logprobs.scalar_type() == at::kDouble ? logprobs.to(at::kFloat) : logprobs.contiguous();
-  const Tensor rs = row_scale.defined() ? row_scale.to(at::kFloat).contiguous() : Tensor();
+  c.logprobs = logprobs.scalar_type() == at::kDouble ? logprobs.to(at::kFloat) : logprobs.contiguous();
+  if (row_scale.defined()) c.row_scale = row_scale.to(at::kFloat).contiguous();
   TORCH_CHECK(loss_out.scalar_type() == at::kFloat && loss_out.is_contiguous(), "internal: loss_out must be fp32");
-  kernels::SparseDistillParams p;
-  p.student = s.data_ptr();
-  p.student_dtype = to_dtype(s);
-  p.vocab = s.size(1);
-  p.student_stride = s.size(1);
-  p.ids = id.data_ptr<int64_t>();
-  p.logprobs = lp.data_ptr();
-  p.logprob_dtype = to_dtype(lp);
-  p.k = id.size(1);
+  auto& p = c.params;
+  p.student = c.student.data_ptr();
+  p.student_dtype = to_dtype(c.student);
+  p.vocab = c.student.size(1);
+  p.student_stride = c.student.size(1);
+  p.ids = c.ids.data_ptr<int64_t>();
+  p.logprobs = c.logprobs.data_ptr();
+  p.logprob_dtype = to_dtype(c.logprobs);
+  p.k = c.ids.size(1);
   p.logprob_eps = lp_eps;
-  p.rows = s.size(0);
+  p.rows = c.student.size(0);
   p.labels = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
   p.ignore_index = o.ignore_index;
   p.divergence = o.divergence;
@@ -119,9 +120,26 @@ void sparse_rows_native_cpu(const Tensor& student, const Tensor& ids, const Tens
     p.grad_dtype = to_dtype(grad_out);
     p.grad_stride = grad_out.size(1);
     p.grad_scale = static_cast<float>(grad_scale);
-    p.grad_row_scale = rs.defined() ? rs.data_ptr<float>() : nullptr;
+    p.grad_row_scale = c.row_scale.defined() ? c.row_scale.data_ptr<float>() : nullptr;
   }
-  torch_errors([&] { kernels::sparse_distill_forward(p); });
+  return c;
+}
+
+void check_sparse_ids_host(const Tensor& ids2d, int64_t vocab) {
+  if (ids2d.numel() == 0) return;
+  const auto bad = ids2d.lt(-1).logical_or(ids2d.ge(vocab));
+  if (!bad.any().item<bool>()) return;
+  const auto first = bad.nonzero()[0];
+  const int64_t r = first[0].item<int64_t>(), c = first[1].item<int64_t>();
+  TORCH_CHECK(false, "teacher_ids must lie in [0, ", vocab, ") or equal -1 (padding), got ", ids2d[r][c].item<int64_t>(),
+              " at row ", r, ", slot ", c);
+}
+
+void sparse_rows_native_cpu(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
+                            const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out, double grad_scale,
+                            const Tensor& row_scale, double lp_eps) {
+  const auto c = sparse_row_call(student, ids, logprobs, labels, o, loss_out, grad_out, grad_scale, row_scale, lp_eps);
+  torch_errors([&] { kernels::sparse_distill_forward(c.params); });
 }
 
 namespace {

@@ -40,6 +40,23 @@ using SparseRowsFn = void (*)(const at::Tensor& student, const at::Tensor& ids, 
                               const at::Tensor& grad_out, double grad_scale, const at::Tensor& row_scale,
                               double lp_eps);
 
+/// The raw-pointer parameters of one SparseRowsFn call for the native kernels, with the
+/// contiguous (fp64 log-probs: fp32) tensors they point into kept alive.
+struct SparseRowCall {
+  at::Tensor student, ids, logprobs, row_scale;  ///< the buffers `params` points into
+  kernels::SparseDistillParams params;           ///< every field set; pointers into the tensors above
+};
+
+/// Builds the SparseRowCall of a SparseRowsFn's arguments (loss_out fp32 contiguous, grad_out
+/// contiguous or undefined).
+SparseRowCall sparse_row_call(const at::Tensor& student, const at::Tensor& ids, const at::Tensor& logprobs,
+                              const at::Tensor& labels, const SparseOptions& o, const at::Tensor& loss_out,
+                              const at::Tensor& grad_out, double grad_scale, const at::Tensor& row_scale,
+                              double lp_eps);
+
+/// On the CPU: every id of ids [rows, k] must lie in [−1, vocab) (the message names the row and slot).
+void check_sparse_ids_host(const at::Tensor& ids2d, int64_t vocab);
+
 /// The native CPU row kernel (fp32 / bf16 / fp16 logits; fp32 math).
 void sparse_rows_native_cpu(const at::Tensor& student, const at::Tensor& ids, const at::Tensor& logprobs,
                             const at::Tensor& labels, const SparseOptions& o, const at::Tensor& loss_out,
