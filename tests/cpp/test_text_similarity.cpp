@@ -204,6 +204,15 @@ TEST_CASE("text: UTF-8 validity and code-point length", "[text]") {
   CHECK_FALSE(text::valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
   CHECK_FALSE(text::valid_utf8("\xE6\x95"));          // truncated
   CHECK_FALSE(text::valid_utf8("\x80"));              // lone continuation byte
+  CHECK(text::utf8_sequence_length("\xC3\xBC", 2) == 2);
+  CHECK(text::utf8_sequence_length("\xE6\x95\xB0", 3) == 3);
+  CHECK(text::utf8_sequence_length("\xF0\x9F\x98\x80", 4) == 4);
+  CHECK(text::utf8_sequence_length("\xF0\x9F\x98\x80", 3) == 0);  // cut short
+  CHECK(text::utf8_sequence_length("\xEF\xBF\xBF", 3) == 3);      // U+FFFF
+  CHECK(text::utf8_sequence_length("\xED\x9F\xBF", 3) == 3);      // U+D7FF, below the surrogates
+  CHECK(text::utf8_sequence_length("\xF4\x8F\xBF\xBF", 4) == 4);  // U+10FFFF
+  CHECK(text::utf8_sequence_length("\xC1\xBF", 2) == 0);           // overlong
+  CHECK(text::utf8_sequence_length("\xF5\x80\x80\x80", 4) == 0);  // no such lead byte
   CHECK(text::utf8_length("\xC3\xBC \xE6\x95\xB0 \xF0\x9F\x98\x80") == 5);
   CHECK(text::utf8_length(std::string(100, 'a') + "\xC3\xBC") == 101);
   CHECK(text::normalize_ws("  a \t b\n") == "a b");

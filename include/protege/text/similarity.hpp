@@ -35,6 +35,23 @@ namespace text {
 /// Number of Unicode code points of UTF-8 text (bytes that are not continuation bytes). O(|s|).
 [[nodiscard]] PROTEGE_API std::size_t utf8_length(std::string_view s) noexcept;
 
+/// The length (2, 3 or 4) of the well-formed UTF-8 sequence that starts at `p` (a lead byte
+/// >= 0x80) with `left` bytes readable, or 0 when none does (Unicode Table 3-7: no overlong forms,
+/// no surrogates, nothing above U+10FFFF, the rules of nlohmann_json's lexer). O(1).
+[[nodiscard]] inline std::size_t utf8_sequence_length(const char* p, std::size_t left) noexcept {
+  const auto b = [p](std::size_t i) { return static_cast<unsigned char>(p[i]); };
+  const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
+  const unsigned char c = b(0);
+  if (in(c, 0xC2, 0xDF)) return left >= 2 && in(b(1), 0x80, 0xBF) ? 2 : 0;
+  if (c == 0xE0) return left >= 3 && in(b(1), 0xA0, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+  if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) return left >= 3 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+  if (c == 0xED) return left >= 3 && in(b(1), 0x80, 0x9F) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+  if (c == 0xF0) return left >= 4 && in(b(1), 0x90, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+  if (in(c, 0xF1, 0xF3)) return left >= 4 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+  if (c == 0xF4) return left >= 4 && in(b(1), 0x80, 0x8F) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+  return 0;
+}
+
 /// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
 /// U+10FFFF; the rules of nlohmann_json's serializer). O(|s|).
 [[nodiscard]] PROTEGE_API bool valid_utf8(std::string_view s) noexcept;

@@ -1,5 +1,5 @@
 // Small byte-level text helpers shared by the answers module (ASCII classification, trimming,
-// case-insensitive search, UTF-8 validation). Everything is locale-free and allocation-free.
+// case-insensitive search). Everything is locale-free and allocation-free.
 #pragma once
 
 #include <cstddef>      // for std::size_t

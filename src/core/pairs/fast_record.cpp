@@ -7,6 +7,8 @@
 #include <cstdint>   // for std::int64_t, std::uint64_t, std::uint32_t
 #include <cstring>   // for std::memcmp
 
+#include "protege/text/similarity.hpp"  // for text::utf8_sequence_length
+
 #if defined(__SSE2__)
 #include <emmintrin.h>  // for the 16-byte string scan
 #endif
@@ -262,26 +264,7 @@ class Cursor {
 
   // One well-formed UTF-8 sequence (the cursor on its lead byte), as nlohmann's lexer requires.
   bool utf8(std::string& out) {
-    const auto b = [&](std::ptrdiff_t i) { return static_cast<unsigned char>(p_[i]); };
-    const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
-    const std::ptrdiff_t left = end_ - p_;
-    const unsigned char c = b(0);
-    std::ptrdiff_t n = 0;
-    if (in(c, 0xC2, 0xDF)) {
-      n = left >= 2 && in(b(1), 0x80, 0xBF) ? 2 : 0;
-    } else if (c == 0xE0) {
-      n = left >= 3 && in(b(1), 0xA0, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
-      n = left >= 3 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xED) {
-      n = left >= 3 && in(b(1), 0x80, 0x9F) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xF0) {
-      n = left >= 4 && in(b(1), 0x90, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    } else if (in(c, 0xF1, 0xF3)) {
-      n = left >= 4 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    } else if (c == 0xF4) {
-      n = left >= 4 && in(b(1), 0x80, 0x8F) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    }
+    const std::size_t n = text::utf8_sequence_length(p_, static_cast<std::size_t>(end_ - p_));
     if (n == 0) return false;
     out.append(p_, static_cast<std::size_t>(n));
     p_ += n;

@@ -39,32 +39,14 @@ std::size_t utf8_length(std::string_view s) noexcept {
 }
 
 bool valid_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* const end = p + s.size();
-  const auto in = [](unsigned char x, unsigned lo, unsigned hi) { return x >= lo && x <= hi; };
+  const char* p = s.data();
+  const char* const end = p + s.size();
   while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
+    if (static_cast<unsigned char>(*p) < 0x80) {
       ++p;
       continue;
     }
-    const std::ptrdiff_t left = end - p;
-    std::ptrdiff_t n = 0;
-    if (in(c, 0xC2, 0xDF)) {
-      n = left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
-    } else if (c == 0xE0) {
-      n = left >= 3 && in(p[1], 0xA0, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
-      n = left >= 3 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xED) {
-      n = left >= 3 && in(p[1], 0x80, 0x9F) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xF0) {
-      n = left >= 4 && in(p[1], 0x90, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    } else if (in(c, 0xF1, 0xF3)) {
-      n = left >= 4 && in(p[1], 0x80, 0xBF) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    } else if (c == 0xF4) {
-      n = left >= 4 && in(p[1], 0x80, 0x8F) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4 : 0;
-    }
+    const std::size_t n = utf8_sequence_length(p, static_cast<std::size_t>(end - p));
     if (n == 0) return false;
     p += n;
   }
