@@ -8,6 +8,9 @@
 #include <utility>    // for std::pair
 #include <vector>     // for std::vector
 
+#include <Eigen/Core>  // for Eigen::ArrayXf, Eigen::Map
+
+#include "kernels/row_buffer.hpp"
 #include "protege/error.hpp"
 #include "protege/parallel.hpp"
 
@@ -50,6 +53,8 @@ void validate_sparse_params(const SparseDistillParams& p) {
 }
 
 namespace {
+
+using MapF = Eigen::Map<Eigen::ArrayXf>;
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr double kPosInf = std::numeric_limits<double>::infinity();
@@ -147,14 +152,23 @@ struct Scratch {
   std::vector<double> a;
   std::vector<double> b;
   std::vector<double> s;
-  std::vector<double> dz;  // gradient of one row, before scaling
+  std::vector<float> dz;   // gradient of one row, before scaling
 };
 
-void store_grad_row(const SparseDistillParams& p, std::int64_t r, const double* dz, double scale) {
+void store_grad_row(const SparseDistillParams& p, std::int64_t r, float* dz, float scale) {
   void* base = static_cast<char*>(p.grad) + static_cast<std::size_t>(r * p.grad_stride) * dtype_size(p.grad_dtype);
+  if (dz != nullptr && scale != 1.0f) MapF(dz, p.vocab) *= scale;
+  if (p.grad_dtype == DType::float32) {
+    MapF out(static_cast<float*>(base), p.vocab);
+    if (dz == nullptr) {
+      out.setZero();
+    } else {
+      out = MapF(dz, p.vocab);
+    }
+    return;
+  }
   for (std::int64_t j = 0; j < p.vocab; ++j) {
-    store_from_float(base, p.grad_dtype, static_cast<std::size_t>(j),
-                     dz == nullptr ? 0.0f : static_cast<float>(dz[j] * scale));
+    store_from_float(base, p.grad_dtype, static_cast<std::size_t>(j), dz == nullptr ? 0.0f : dz[j]);
   }
 }
 
@@ -190,7 +204,7 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
     label = p.labels[r];
     if (label == p.ignore_index) {
       p.loss[r] = 0.0f;
-      if (p.grad != nullptr) store_grad_row(p, r, nullptr, 0.0);
+      if (p.grad != nullptr) store_grad_row(p, r, nullptr, 0.0f);
       return;
     }
     if (label < 0 || label >= V) {
@@ -203,15 +217,13 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
   const bool want_grad = p.grad != nullptr;
 
   // Student row in fp32; an all −inf row counts as uniform (zeros) with a zero gradient.
-  w.z.resize(static_cast<std::size_t>(V));
   w.e.resize(static_cast<std::size_t>(V));
   const void* srow = static_cast<const char*>(p.student) +
                      static_cast<std::size_t>(r * p.student_stride) * dtype_size(p.student_dtype);
-  float m = -std::numeric_limits<float>::infinity();
-  for (std::int64_t j = 0; j < V; ++j) {
-    w.z[j] = load_as_float(srow, p.student_dtype, static_cast<std::size_t>(j));
-    m = std::max(m, w.z[j]);
-  }
+  detail::load_row_scaled(srow, p.student_dtype, V, 1.0f, w.z);
+  MapF z(w.z.data(), V);
+  MapF e(w.e.data(), V);
+  float m = z.maxCoeff();
   const bool dead = m == -std::numeric_limits<float>::infinity();
   if (dead) {
     std::fill(w.z.begin(), w.z.end(), 0.0f);
@@ -222,15 +234,13 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
   double total = 0.0;
   double log_total = 0.0;
   if (need_full) {
-    for (std::int64_t j = 0; j < V; ++j) {
-      w.e[j] = std::exp(w.z[j] - m);
-      total += w.e[j];
-    }
+    e = (z - m).exp();
+    total = e.cast<double>().sum();
     log_total = std::log(total);
   }
 
   double d = 0.0;
-  if (want_grad) w.dz.assign(static_cast<std::size_t>(V), 0.0);
+  if (want_grad) w.dz.assign(static_cast<std::size_t>(V), 0.0f);
   w.a.resize(static_cast<std::size_t>(n + 1));
   w.b.resize(static_cast<std::size_t>(n + 1));
   if (p.tail == SparseTail::renormalize) {
@@ -259,20 +269,18 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
       const auto res = divergence_terms(w.a, w.b, n, p.divergence, p.beta, -1, w.s);
       d = res.loss;
       if (want_grad && !dead) {
-        for (std::int64_t i = 0; i < n; ++i) w.dz[w.slots[i].first] = (1.0 - wgt) * w.s[i] / t;
+        for (std::int64_t i = 0; i < n; ++i) w.dz[w.slots[i].first] = static_cast<float>((1.0 - wgt) * w.s[i] / t);
       }
     }
   } else {
-    // Bucket: the student's mass outside S summed directly (walk the sorted ids).
+    // Bucket: the student's mass outside S summed directly, gap by gap between the sorted ids.
     double outside = 0.0;
     {
-      std::int64_t i = 0;
-      for (std::int64_t j = 0; j < V; ++j) {
-        if (i < n && w.slots[i].first == j) {
-          ++i;
-          continue;
-        }
-        outside += w.e[j];
+      std::int64_t prev = 0;
+      for (std::int64_t i = 0; i <= n; ++i) {
+        const std::int64_t next = i < n ? w.slots[i].first : V;
+        if (next > prev) outside += e.segment(prev, next - prev).cast<double>().sum();
+        prev = next + 1;
       }
     }
     double mt = kNegInf;
@@ -301,25 +309,29 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
     if (want_grad && !dead) {
       const double c = 1.0 - wgt;
       if (tail_index >= 0) {
-        for (std::int64_t j = 0; j < V; ++j) {
-          if (w.e[j] != 0.0f) w.dz[j] = c * (w.e[j] / total) * res.tail_mult;
+        const double f = c * res.tail_mult / total;
+        if (std::isfinite(f)) {
+          MapF(w.dz.data(), V) = e * static_cast<float>(f);
+        } else {
+          for (std::int64_t j = 0; j < V; ++j) {
+            if (w.e[j] != 0.0f) w.dz[j] = static_cast<float>(c * (w.e[j] / total) * res.tail_mult);
+          }
         }
       }
-      for (std::int64_t i = 0; i < n; ++i) w.dz[w.slots[i].first] = c * w.s[i];
+      for (std::int64_t i = 0; i < n; ++i) w.dz[w.slots[i].first] = static_cast<float>(c * w.s[i]);
     }
   }
   double loss = wgt > 0.0 ? (1.0 - wgt) * d : d;
   if (wgt > 0.0) {
     loss += wgt * (log_total - static_cast<double>(w.z[label] - m));
     if (want_grad && !dead) {
-      for (std::int64_t j = 0; j < V; ++j) w.dz[j] += wgt * (w.e[j] / total);
-      w.dz[label] -= wgt;
+      MapF(w.dz.data(), V) += e * static_cast<float>(wgt / total);
+      w.dz[label] -= static_cast<float>(wgt);
     }
   }
   p.loss[r] = static_cast<float>(loss);
   if (want_grad) {
-    const double scale = static_cast<double>(p.grad_scale) *
-                         (p.grad_row_scale == nullptr ? 1.0 : static_cast<double>(p.grad_row_scale[r]));
+    const float scale = p.grad_scale * (p.grad_row_scale == nullptr ? 1.0f : p.grad_row_scale[r]);
     store_grad_row(p, r, dead ? nullptr : w.dz.data(), scale);
   }
 }
