@@ -2,12 +2,17 @@
 preference pairs from sampled rationales (grade, de-duplicate, pair, emit)
 """
 from __future__ import annotations
+import collections.abc
 import typing
 __all__: list[str] = ['Result', 'build_file', 'build_text', 'config', 'ingest_judgments', 'judge_requests']
 class Result:
     """
     The outcome of a pairs build (groups, per-prompt results, stats).
     """
+    def columns(self, format: str = 'trl', columns: collections.abc.Sequence[str] = []) -> dict:
+        """
+        All rows of a format as columns: {name: [value per row]} for `columns` (a row without the key gives None), or, when `columns` is empty, every key in first-seen order.
+        """
     def rows(self, format: str = 'trl') -> list:
         """
         All rows of a format as a list of dicts.
