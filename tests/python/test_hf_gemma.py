@@ -127,6 +127,50 @@ def test_gemma2_preference_trainer_step_equals_the_float64_gradient(tmp_path):
             assert rel(delta[name], q.grad) < 1e-4, name
 
 
+def test_gemma2_distillation_trainer_step_equals_the_float64_gradient(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    student, teacher = gemma2(cap=3.0, seed=5), gemma2(cap=5.0, hidden=96, seed=6)
+    rows = token_rows(4)
+    batch = batch_of(rows)
+    zs, s64 = logits64(student, batch)
+    zt, _ = logits64(teacher, batch)
+    m = batch["labels"][:, 1:] != -100
+    ref = jsd64(F.log_softmax(zs[:, :-1][m], -1), F.log_softmax(zt[:, :-1][m], -1), 0.5).mean()
+    ref.backward()
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+    # SGD at lr 1000: the float32 step stays well above the rounding of the (x40, tied) weights
+    t = ph.DistillationTrainer(model=student, teacher_model=teacher, args=training_args(tmp_path, learning_rate=1e3),
+                               train_dataset=datasets.Dataset.from_list(rows))
+    t.train()
+    assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
+    delta = param_delta(before, student)
+    for name, q in s64.named_parameters():
+        if q.grad is not None and name in delta:
+            assert rel(delta[name] / 1e3, q.grad) < 1e-4, name
+
+
+def test_gemma2_student_from_a_stored_teacher_equals_the_float64_bucket_kl(tmp_path):
+    pytest.importorskip("safetensors")
+    from test_teachers_offline import _bucket_kl64, _sharp_teacher, _store, _teacher_examples
+
+    from protege.hf.sparse_loss import sparse_distill_step_loss
+    from protege.teachers.dataset import TeacherStoreCollator, TeacherStoreDataset
+
+    student = gemma2(cap=2.0, seed=7)
+    rows = token_rows(4)
+    store = _store(tmp_path, _teacher_examples(_sharp_teacher(), rows, 8), 8)
+    ds = TeacherStoreDataset(store, rows)
+    batch = TeacherStoreCollator(256)([ds[i] for i in range(4)])
+    loss, _ = sparse_distill_step_loss(student, batch, divergence="forward_kl")
+    per_tok, m64 = _bucket_kl64(student, batch)  # the model's own (soft-capped) float64 logits
+    ref = per_tok.mean()
+    assert float(loss.detach()) == pytest.approx(float(ref.detach()), rel=1e-5)
+    loss.backward()
+    ref.backward()
+    g64 = {n: p.grad for n, p in m64.named_parameters() if p.grad is not None}
+    assert rel({n: p.grad for n, p in student.named_parameters() if n in g64}, g64) < 1e-4
+
+
 def test_softcap_unsupported_elsewhere_is_still_refused():
     with pytest.raises(protege.InvalidArgument, match="soft-caps its logits"):
         ph.head_of(gemma2(cap=1.0), role="teacher")

@@ -109,7 +109,8 @@ class DistillationTrainer(ProtegeTrainerMixin, Trainer):
             if value is not None:
                 raise protege.InvalidArgument(f"{name}: applies to a teacher_store only, got {value!r} with a "
                                               "teacher_model")
-        s_head, t_head = head_of(model, role="model"), head_of(teacher_model, role="teacher_model")
+        s_head = head_of(model, role="model", allow_softcap=True)
+        t_head = head_of(teacher_model, role="teacher_model", allow_softcap=True)
         if s_head.vocab_size != t_head.vocab_size and vocab_mismatch is None:
             raise protege.InvalidArgument(
                 f"teacher_model: output vocabulary has {t_head.vocab_size} rows but the student's has "
@@ -157,7 +158,7 @@ class DistillationTrainer(ProtegeTrainerMixin, Trainer):
                         pad = int(cand)
                         break
             data_collator = TeacherStoreCollator(pad)
-        s_head = head_of(model, role="model")
+        s_head = head_of(model, role="model", allow_softcap=True)
         if store.vocab_size > s_head.vocab_size and options["vocab_mismatch"] is None:
             raise protege.InvalidArgument(
                 f"teacher_store: vocab_size is {store.vocab_size} but the student's output vocabulary has "

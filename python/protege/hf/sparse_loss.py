@@ -17,7 +17,7 @@ from torch import nn
 import protege
 import protege.torch as pt
 
-from ._model import UnsupportedModel, backbone_hidden, head_of, redirect
+from ._model import backbone_hidden, head_of, redirect
 from .loss import shifted_targets
 
 __all__ = ["sparse_distill_step_loss"]
@@ -68,13 +68,8 @@ def sparse_distill_step_loss(
     Raises:
         protege.InvalidArgument: missing fields, a store vocabulary that differs from the student's without
             ``vocab_mismatch="truncate"``, bad stored rows (named by the op's validation).
-        protege.hf.UnsupportedModel: the student soft-caps its logits.
     """
-    s_head = head_of(student, role="student")
-    if getattr(s_head, "softcap", None) is not None:
-        raise UnsupportedModel(
-            f"student: soft-caps its logits (final_logit_softcapping={s_head.softcap}); the sparse distillation "
-            "op has no soft-capping option, and skipping it would compute a wrong loss")
+    s_head = head_of(student, role="student", allow_softcap=True)
     for key in ("teacher_ids", "teacher_logprobs"):
         if batch.get(key) is None:
             raise protege.InvalidArgument(
@@ -97,7 +92,7 @@ def sparse_distill_step_loss(
             f"got {list(t_ids.shape)} and {list(t_lps.shape)}")
 
     def compute() -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        head = head_of(student, role="student")
+        head = head_of(student, role="student", allow_softcap=True)
         h_s = backbone_hidden(student, batch)
         mask = targets != ignore_index
         y = targets[mask]
@@ -110,7 +105,7 @@ def sparse_distill_step_loss(
         raw = pt.fused_linear_sparse_distill_loss(
             hs, head.weight, ids, lps, y, student_bias=bs, chunk_size=chunk_size, divergence=divergence, beta=beta,
             temperature=temperature, tail=tail, ignore_index=ignore_index, reduction=reduction,
-            hard_label_weight=hard_label_weight,
+            hard_label_weight=hard_label_weight, softcap=head.softcap,
         )
         n = mask.sum().to(torch.float32)
         with torch.no_grad():
@@ -120,7 +115,7 @@ def sparse_distill_step_loss(
             if w > 0.0:
                 tok = pt.fused_linear_token_logprobs(
                     hs.detach(), head.weight.detach(), y, bias=None if bs is None else bs.detach(),
-                    ignore_index=ignore_index, chunk_size=chunk_size,
+                    ignore_index=ignore_index, chunk_size=chunk_size, softcap=head.softcap,
                 )
                 ce_sum = -tok.float().sum()
             div_sum = (loss_sum - w * ce_sum) / (1.0 - w) if w < 1.0 else torch.full_like(loss_sum, float("nan"))

@@ -29,7 +29,7 @@ import torch
 import protege
 import protege.torch as pt
 
-from ._model import Head, UnsupportedModel
+from ._model import Head
 
 __all__ = ["generalized_jsd_loss", "gkd_trainer_class", "chunked_divergence_loss", "distillation_trainer_class"]
 
@@ -124,14 +124,9 @@ def chunked_divergence_loss(
     hidden states and bias exactly. Returns ``(loss, entropy_sum, n_valid)`` like TRL; protege does not
     compute the student entropy, so ``entropy_sum`` is NaN (TRL's logger drops NaN metrics).
 
-    Raises:
-        protege.hf.UnsupportedModel: a ``final_logit_softcapping`` is set (not supported by the fused op yet).
+    Gemma-2/3 ``final_logit_softcapping`` values are passed to the op as ``student_softcap`` /
+    ``teacher_softcap`` (logits ``c·tanh(z / c)`` after the scale).
     """
-    if student_final_logit_softcapping is not None or teacher_final_logit_softcapping is not None:
-        raise UnsupportedModel(
-            "final_logit_softcapping is set; protege's fused distillation op cannot soft-cap logits yet "
-            "(use TRL's own _chunked_divergence_loss for this model)"
-        )
     valid = completion_mask.reshape(-1) != 0
     hs = student_hidden_states.reshape(-1, student_hidden_states.size(-1))[valid]
     ht = teacher_hidden_states.reshape(-1, teacher_hidden_states.size(-1))[valid]
@@ -140,7 +135,9 @@ def chunked_divergence_loss(
     n_valid = valid.sum()
     total = pt.fused_linear_distill_loss(hs, student_lm_head_weight, ht, teacher_lm_head_weight, None,
                                          student_bias=bs, teacher_bias=bt, divergence="jsd", beta=float(beta),
-                                         temperature=float(temperature), reduction="sum")
+                                         temperature=float(temperature), reduction="sum",
+                                         student_softcap=_cap(student_final_logit_softcapping),
+                                         teacher_softcap=_cap(teacher_final_logit_softcapping))
     if num_items_in_batch is None:
         loss = total / n_valid.clamp(min=1)
     else:
@@ -149,6 +146,10 @@ def chunked_divergence_loss(
         loss = total / denom
     entropy = torch.full((), math.nan, dtype=torch.float32, device=total.device)
     return loss, entropy, n_valid
+
+
+def _cap(value: Optional[float]) -> Optional[float]:
+    return None if value is None else float(value)
 
 
 @contextlib.contextmanager
