@@ -7,6 +7,7 @@
 #include <deque>               // for std::deque
 #include <exception>           // for std::exception_ptr
 #include <mutex>               // for std::mutex
+#include <new>                 // for placement new
 #include <thread>              // for std::thread
 #include <unordered_set>       // for std::unordered_set
 #include <utility>             // for std::move
@@ -77,6 +78,11 @@ struct PoolForkHooks {
   }
   static void child() {
     for (auto* s : registry()) {
+      // The parent's workers may be waiting on cv: its internal state counts waiters that do not
+      // exist in the child, and signalling it there can block forever. Give the child fresh objects
+      // (the old ones are abandoned, never destroyed); resize_mu may have been held by another thread.
+      ::new (static_cast<void*>(&s->cv)) std::condition_variable();
+      ::new (static_cast<void*>(&s->resize_mu)) std::mutex();
       new std::vector<std::thread>(std::move(s->workers));  // leaked on purpose (see registry())
       s->workers.clear();
       s->queue.clear();  // helpers of calls whose callers exist only in the parent
