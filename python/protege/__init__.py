@@ -46,7 +46,19 @@ def _forward_log(level: int, message: str) -> None:
 
 
 def enable_logging(level: int = _logging.INFO) -> None:
-    """Forward the C++ core's log messages at ``level`` and above to the ``protege`` logger."""
+    """Forward the C++ core's log messages at ``level`` and above to the ``protege`` logger.
+
+    Args:
+        level: a :mod:`logging` level (``int``, e.g. ``logging.DEBUG``); the core keeps its nearest
+            level at or above it (debug, info, warning, error).
+
+    Returns:
+        None. From now on the core's messages go to ``logging.getLogger("protege")``.
+
+    Examples:
+        >>> import logging, protege
+        >>> protege.enable_logging(logging.WARNING)
+    """
     _core.set_log_level(_core.LogLevel(_nearest_core_level(level)))
     _core.set_log_callback(_forward_log)
 

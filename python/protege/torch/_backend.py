@@ -51,13 +51,40 @@ def _check(name: str) -> str:
 
 
 def set_backend(name: str) -> None:
-    """Selects the backend of every protege op from now on, process-wide: ``"auto"``, ``"aten"``
-    or ``"native"``. Raises ``ValueError`` on any other name."""
+    """Selects the backend of every protege op from now on, process-wide.
+
+    Args:
+        name: ``"auto"``, ``"aten"`` or ``"native"``.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: ``name`` is not one of the backends.
+
+    Examples:
+        >>> from protege.torch import get_backend, set_backend
+        >>> set_backend("aten"); get_backend()
+        'aten'
+        >>> set_backend("auto")
+    """
     torch.ops.protege._set_backend(_check(name))
 
 
 def get_backend() -> str:
-    """The backend selected now (``"auto"``, ``"aten"`` or ``"native"``)."""
+    """The backend selected now.
+
+    Args:
+        None.
+
+    Returns:
+        ``"auto"``, ``"aten"`` or ``"native"`` (``str``).
+
+    Examples:
+        >>> from protege.torch import get_backend
+        >>> get_backend() in ("auto", "aten", "native")
+        True
+    """
     return torch.ops.protege._get_backend()
 
 
@@ -65,7 +92,23 @@ def get_backend() -> str:
 def use_backend(name: str) -> Iterator[str]:
     """Context manager: ``with use_backend("aten"): ...`` runs the block with that backend and
     restores the previous one on exit (also on an exception). The setting is process-wide; the
-    switch itself is serialised by a lock so nested and concurrent uses restore consistently."""
+    switch itself is serialised by a lock so nested and concurrent uses restore consistently.
+
+    Args:
+        name: ``"auto"``, ``"aten"`` or ``"native"``.
+
+    Returns:
+        A context manager that yields ``name``.
+
+    Raises:
+        ValueError: ``name`` is not one of the backends.
+
+    Examples:
+        >>> from protege.torch import get_backend, use_backend
+        >>> with use_backend("aten"):
+        ...     get_backend()
+        'aten'
+    """
     _check(name)
     with _lock:
         previous = get_backend()
@@ -80,7 +123,19 @@ def use_backend(name: str) -> Iterator[str]:
 def backends() -> Dict[str, Dict[str, str]]:
     """Per internal op, the backend each device uses under the current setting:
     ``{"_fused_linear_distill": {"cpu": "native", "cuda": "aten"}, ...}``; ``"unavailable"``
-    where ``"native"`` is selected and this build has no such CUDA kernel."""
+    where ``"native"`` is selected and this build has no such CUDA kernel.
+
+    Args:
+        None.
+
+    Returns:
+        ``Dict[str, Dict[str, str]]``: internal op name -> {device (``"cpu"``, ``"cuda"``) -> backend}.
+
+    Examples:
+        >>> from protege.torch import backends
+        >>> backends()["_fused_linear_distill"]["cpu"] in ("native", "aten")
+        True
+    """
     report: Dict[str, Dict[str, str]] = {}
     for entry in torch.ops.protege._backend_report():
         op, device, backend = entry.split(":")
@@ -89,13 +144,38 @@ def backends() -> Dict[str, Dict[str, str]]:
 
 
 def built_with_cuda() -> bool:
-    """True when protege's op library was compiled with its CUDA kernels."""
+    """True when protege's op library was compiled with its CUDA kernels.
+
+    Args:
+        None.
+
+    Returns:
+        ``bool``.
+
+    Examples:
+        >>> from protege.torch import built_with_cuda
+        >>> isinstance(built_with_cuda(), bool)
+        True
+    """
     return bool(torch.ops.protege._built_with_cuda())
 
 
 def cuda_available() -> bool:
     """True when every protege op can run on CUDA tensors here: torch sees a GPU, every internal
-    op has a CUDA kernel registered, and the selected backend has a CUDA path for each of them."""
+    op has a CUDA kernel registered, and the selected backend has a CUDA path for each of them.
+
+    Args:
+        None.
+
+    Returns:
+        ``bool`` (False on a machine without a GPU).
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import cuda_available
+        >>> cuda_available() <= torch.cuda.is_available()
+        True
+    """
     if not torch.cuda.is_available():
         return False
     for op in _INTERNAL_OPS:
@@ -106,12 +186,37 @@ def cuda_available() -> bool:
 
 def set_chunk_budget(nbytes: int) -> None:
     """Memory budget (bytes) for the per-chunk temporaries of the fused-linear ops when
-    ``chunk_size`` is None; 0 restores the default (256 MiB on the CPU, 2 GiB on a GPU)."""
+    ``chunk_size`` is None; 0 restores the default (256 MiB on the CPU, 2 GiB on a GPU).
+
+    Args:
+        nbytes: the budget in bytes (``int``, >= 0); 0 = the device default.
+
+    Returns:
+        None. The setting is process-wide.
+
+    Examples:
+        >>> from protege.torch import get_chunk_budget, set_chunk_budget
+        >>> set_chunk_budget(64 << 20); get_chunk_budget()
+        67108864
+        >>> set_chunk_budget(0)
+    """
     torch.ops.protege._set_chunk_budget(int(nbytes))
 
 
 def get_chunk_budget() -> int:
-    """The chunk memory budget in bytes (0 = the device default)."""
+    """The chunk memory budget of the fused-linear ops.
+
+    Args:
+        None.
+
+    Returns:
+        The budget in bytes (``int``); 0 = the device default.
+
+    Examples:
+        >>> from protege.torch import get_chunk_budget
+        >>> get_chunk_budget() >= 0
+        True
+    """
     return int(torch.ops.protege._get_chunk_budget())
 
 

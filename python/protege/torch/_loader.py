@@ -10,7 +10,22 @@ _loaded = False
 
 
 def library_path() -> str:
-    """Path of the op library shipped inside the protege package."""
+    """Path of the op library shipped inside the protege package.
+
+    Args:
+        None.
+
+    Returns:
+        The absolute path (``str``) of ``libprotege_torch.so`` next to the ``protege`` package.
+
+    Raises:
+        ImportError: protege was built without its torch op library.
+
+    Examples:
+        >>> from protege.torch import library_path
+        >>> "libprotege_torch.so" in library_path()
+        True
+    """
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     candidates = sorted(glob.glob(os.path.join(here, "libprotege_torch.so*")), key=len)
     if not candidates:

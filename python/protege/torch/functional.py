@@ -69,8 +69,19 @@ def token_logprobs(
     Args:
         logits: ``[..., V]`` float32 / bfloat16 / float16.
         labels: ``[...]`` int64 in ``[0, V)`` or ``ignore_index``.
+        ignore_index: label value whose positions give 0 (and no gradient).
+        temperature: > 0, divides the logits.
     Returns:
         ``[...]`` float32, differentiable with respect to ``logits``.
+    Raises:
+        RuntimeError: naming the argument on bad input (shapes that do not match, a label out of range,
+            ``temperature <= 0``).
+    Examples:
+        >>> import math, torch
+        >>> from protege.torch import token_logprobs
+        >>> lp = token_logprobs(torch.zeros(1, 3, 4), torch.tensor([[0, 2, -100]]))
+        >>> [round(v, 4) for v in lp[0].tolist()], round(math.log(1 / 4), 4)
+        ([-1.3863, -1.3863, 0.0], -1.3863)
     """
     return _run(_ops.token_logprobs, logits, labels, ignore_index, float(temperature))[0]
 
@@ -107,6 +118,12 @@ def fused_linear_token_logprobs(
     Raises:
         RuntimeError: naming ``logit_scale`` / ``softcap`` when the scale is 0 or not finite, or the
             softcap is not finite and > 0.
+    Examples:
+        >>> import torch
+        >>> from protege.torch import fused_linear_token_logprobs, token_logprobs
+        >>> h, w, y = torch.randn(2, 5, 8), torch.randn(16, 8), torch.randint(0, 16, (2, 5))
+        >>> torch.allclose(fused_linear_token_logprobs(h, w, y), token_logprobs(h @ w.T, y), atol=1e-5)
+        True
     """
     return _run(
         _ops.fused_linear_token_logprobs,
@@ -126,9 +143,23 @@ def sequence_logprobs(
     """Sum (``average=False``) or per-token mean over non-ignored positions of ``token_logprobs``.
 
     Args:
-        logits: ``[..., T, V]``; labels: ``[..., T]``.
+        logits: ``[..., T, V]`` float32 / bfloat16 / float16.
+        labels: ``[..., T]`` int64 in ``[0, V)`` or ``ignore_index``.
+        ignore_index: label value whose positions are left out of the sum / mean.
+        temperature: > 0, divides the logits.
+        average: mean over the non-ignored positions instead of the sum (0 when there are none).
     Returns:
-        ``[...]`` float32.
+        ``[...]`` float32, differentiable with respect to ``logits``.
+    Raises:
+        RuntimeError: naming the argument on bad input (as :func:`token_logprobs`).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import sequence_logprobs
+        >>> y = torch.tensor([[1, 3, -100]])
+        >>> [round(v, 4) for v in sequence_logprobs(torch.zeros(1, 3, 4), y).tolist()]
+        [-2.7726]
+        >>> [round(v, 4) for v in sequence_logprobs(torch.zeros(1, 3, 4), y, average=True).tolist()]
+        [-1.3863]
     """
     return _run(
         _ops.sequence_logprobs,
@@ -137,7 +168,23 @@ def sequence_logprobs(
 
 
 def masked_sum(token_logps: torch.Tensor, mask: torch.Tensor, *, average: bool = False) -> torch.Tensor:
-    """Sum (or mean, with ``average``) of ``token_logps [..., T]`` over positions where ``mask`` is true."""
+    """Sum (or mean, with ``average``) of ``token_logps [..., T]`` over positions where ``mask`` is true.
+
+    Args:
+        token_logps: ``[..., T]`` floating point (e.g. from :func:`token_logprobs`).
+        mask: ``[..., T]`` bool (or 0/1), the positions to keep.
+        average: divide by the number of kept positions (at least 1).
+    Returns:
+        ``[...]`` tensor of ``token_logps``' dtype, differentiable with respect to ``token_logps``.
+    Examples:
+        >>> import torch
+        >>> from protege.torch import masked_sum
+        >>> x = torch.tensor([[1.0, 2.0, 4.0]])
+        >>> masked_sum(x, torch.tensor([[True, False, True]])).tolist()
+        [5.0]
+        >>> masked_sum(x, torch.tensor([[True, False, True]]), average=True).tolist()
+        [2.5]
+    """
     m = mask.to(token_logps.dtype)
     s = (token_logps * m).sum(-1)
     return s / m.sum(-1).clamp_min(1) if average else s
@@ -159,6 +206,28 @@ def fused_linear_sequence_logprobs(
     """Sequence log-probs ``[...]`` from ``hidden [..., T, H]`` and ``labels [..., T]`` (fused linear).
 
     ``logit_scale`` / ``softcap``: the head's logit transform, as in :func:`fused_linear_token_logprobs`.
+
+    Args:
+        hidden: ``[..., T, H]`` float32 / bfloat16 / float16 hidden states.
+        weight: ``[V, H]`` output embedding.
+        labels: ``[..., T]`` int64 in ``[0, V)`` or ``ignore_index``.
+        bias: ``[V]`` or None.
+        ignore_index: label value whose positions are left out.
+        temperature: > 0, divides the (scaled, capped) logits.
+        chunk_size: tokens per chunk (None: from the chunk memory budget, ``set_chunk_budget``).
+        average: mean over the non-ignored positions instead of the sum.
+        logit_scale: finite, non-zero multiplier of the logits (1.0: none).
+        softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
+    Returns:
+        ``[...]`` float32; differentiable with respect to hidden, weight and bias.
+    Raises:
+        RuntimeError: naming the argument on bad input (as :func:`fused_linear_token_logprobs`).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import fused_linear_sequence_logprobs, sequence_logprobs
+        >>> h, w, y = torch.randn(2, 5, 8), torch.randn(16, 8), torch.randint(0, 16, (2, 5))
+        >>> torch.allclose(fused_linear_sequence_logprobs(h, w, y), sequence_logprobs(h @ w.T, y), atol=1e-4)
+        True
     """
     tok = fused_linear_token_logprobs(
         hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=temperature, chunk_size=chunk_size,
@@ -190,6 +259,35 @@ def distill_loss(
     over non-ignored tokens (0 when there are none). The per-token loss is
     ``(1 − hard_label_weight)·divergence + hard_label_weight·CE(student_logits, labels)``.
     The teacher receives no gradient. Returns float32.
+
+    Args:
+        student_logits: ``[..., V]`` float32 / bfloat16 / float16.
+        teacher_logits: ``[..., V']`` of the same leading shape (``V' == V`` unless ``vocab_mismatch``).
+        labels: None or ``[...]`` int64; ``ignore_index`` positions contribute nothing; needed when
+            ``hard_label_weight > 0``.
+        divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tvd"``.
+        beta: the JSD mixing weight in ``[0, 1]``.
+        temperature: > 0, divides both logits.
+        ignore_index: label value of the masked positions.
+        reduction: ``"mean"`` (over non-ignored tokens), ``"sum"`` or ``"none"`` (per token).
+        hard_label_weight: weight in ``[0, 1]`` of the cross-entropy on ``labels``.
+        vocab_mismatch: None (the vocabularies must agree) or how to align different vocabulary
+            sizes (``"truncate"`` or ``"pad_neg_inf"``).
+        temperature_scaling: None or ``"t2"`` (multiply the divergence by ``temperature**2``).
+    Returns:
+        float32 scalar (``mean`` / ``sum``) or ``[...]`` (``none``), differentiable with respect to
+        ``student_logits``.
+    Raises:
+        RuntimeError: naming the argument, the expected and the actual value on bad input (e.g. an
+            unknown ``divergence``, ``beta`` outside ``[0, 1]``, shapes that do not match).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import distill_loss
+        >>> s = torch.randn(2, 3, 10)
+        >>> float(distill_loss(s, s.clone(), divergence="forward_kl")) < 1e-6
+        True
+        >>> float(distill_loss(torch.zeros(1, 2), torch.tensor([[0.0, 100.0]]), divergence="tvd"))
+        0.5
     """
     return _run(
         _ops.distill_loss,
@@ -257,6 +355,14 @@ def fused_linear_distill_loss(
     Raises:
         RuntimeError: naming the argument, the expected and the actual value on bad input (e.g.
             ``student_softcap must be None or finite and > 0, got 0``).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import distill_loss, fused_linear_distill_loss
+        >>> hs, ws = torch.randn(2, 4, 8), torch.randn(32, 8)
+        >>> ht, wt = torch.randn(2, 4, 12), torch.randn(32, 12)
+        >>> fused = fused_linear_distill_loss(hs, ws, ht, wt, divergence="forward_kl")
+        >>> torch.allclose(fused, distill_loss(hs @ ws.T, ht @ wt.T, divergence="forward_kl"), atol=1e-4)
+        True
     """
     return _run(
         _ops.fused_linear_distill_loss,
@@ -290,6 +396,31 @@ def preference_loss(
     lengths, as TRL), ``hinge``, ``robust``, ``simpo`` (length-normalised, margin γ, no
     reference), ``orpo`` (odds ratio + chosen NLL, no reference), ``cpo`` (sigmoid on β·(c − r)
     + chosen NLL, no reference). Missing reference log-probs count as 0. Rewards are detached.
+
+    Args:
+        policy_chosen_logps: ``[B]`` float sequence log-probs of the chosen answers under the policy.
+        policy_rejected_logps: ``[B]`` float, the rejected answers under the policy.
+        ref_chosen_logps: ``[B]`` or None, the chosen answers under the reference model.
+        ref_rejected_logps: ``[B]`` or None, the rejected answers under the reference model.
+        kind: ``"dpo"``, ``"ipo"``, ``"hinge"``, ``"robust"``, ``"simpo"``, ``"orpo"`` or ``"cpo"``.
+        beta: > 0, scale of the log-ratios.
+        label_smoothing: in ``[0, 0.5)``, the assumed label noise (cDPO / robust DPO).
+        gamma: the SimPO target margin, subtracted from ``beta * (c - r)``.
+        chosen_lengths: ``[B]`` token counts of the chosen answers (``ipo`` / ``simpo``), or None.
+        rejected_lengths: ``[B]`` token counts of the rejected answers, or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``[B]``).
+    Returns:
+        ``(loss, chosen_rewards, rejected_rewards)``: float32 loss (scalar or ``[B]``), and the
+        detached ``[B]`` rewards ``beta * (policy - reference)``.
+    Raises:
+        RuntimeError: naming the argument on bad input (an unknown ``kind``, shapes that do not match,
+            missing lengths for a kind that needs them).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import preference_loss
+        >>> loss, chosen, rejected = preference_loss(torch.tensor([-1.0]), torch.tensor([-1.0]))
+        >>> round(float(loss), 4)  # log 2: the policy does not prefer either answer yet
+        0.6931
     """
     return _run(
         _ops.preference_loss,
@@ -309,6 +440,21 @@ def reward_loss(
     """Bradley-Terry loss ``mean(−log σ(r_c − r_r − margin)) + c·mean((r_c + r_r)²)`` (TRL RewardTrainer).
 
     ``margin``: None, a float, or a tensor with one value per pair.
+
+    Args:
+        chosen_rewards: ``[B]`` float scores of the chosen answers.
+        rejected_rewards: ``[B]`` float scores of the rejected answers.
+        margin: None, a float, or a ``[B]`` tensor with one value per pair.
+        center_coefficient: ``c >= 0``, weight of the reward-centering term.
+    Returns:
+        float32 scalar, differentiable with respect to both reward tensors.
+    Raises:
+        RuntimeError: naming the argument on shapes that do not match.
+    Examples:
+        >>> import torch
+        >>> from protege.torch import reward_loss
+        >>> round(float(reward_loss(torch.tensor([0.0]), torch.tensor([0.0]))), 4)
+        0.6931
     """
     if margin is not None and not isinstance(margin, torch.Tensor):
         margin = torch.full_like(chosen_rewards, float(margin))
@@ -328,7 +474,25 @@ def ranking_loss(
 ) -> torch.Tensor:
     """BRIO listwise loss on ``scores [B, K]`` ordered best → worst: ``MarginRankingLoss(margin·(j−i))``
     averaged per gap over all ``i < j`` and summed over gaps, plus ``gold_weight·MarginRankingLoss(gold_margin)``
-    of ``gold_scores [B]`` against every candidate."""
+    of ``gold_scores [B]`` against every candidate (arXiv:2203.16804).
+
+    Args:
+        scores: ``[B, K]`` float candidate scores, each row ordered best to worst.
+        margin: base margin; a gap of ``j - i`` ranks asks for ``margin * (j - i)``.
+        gold_scores: ``[B]`` float score of the reference answer, or None.
+        gold_margin: margin of the gold answer over every candidate.
+        gold_weight: weight of the gold term (0: none).
+    Returns:
+        float32 scalar, differentiable with respect to ``scores`` (and ``gold_scores``).
+    Raises:
+        RuntimeError: naming the argument on bad input (``scores`` not 2-D, ``gold_scores`` of the wrong
+            shape).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import ranking_loss
+        >>> float(ranking_loss(torch.tensor([[3.0, 2.0, 1.0]]), margin=0.1))  # well ordered: no loss
+        0.0
+    """
     return _run(
         _ops.ranking_loss,
         scores, margin=float(margin), gold_scores=gold_scores, gold_margin=float(gold_margin),
@@ -395,6 +559,14 @@ def fused_linear_preference_loss(
         RuntimeError: naming the argument on bad input (``nll_weight < 0``, an unknown
             ``nll_normalization``, ``nll_labels`` of the wrong shape or without ``nll_weight``,
             ``nll_normalization="tokens"`` with ``reduction="none"``, a bad ``softcap``).
+    Examples:
+        >>> import torch
+        >>> from protege.torch import fused_linear_preference_loss
+        >>> h, w = torch.randn(4, 6, 8), torch.randn(16, 8)  # B = 2 pairs: rows 0-1 chosen, 2-3 rejected
+        >>> y = torch.randint(0, 16, (4, 6))
+        >>> loss, chosen, rejected = fused_linear_preference_loss(h, w, y, ref_hidden=h, kind="dpo")
+        >>> round(float(loss), 4), chosen.shape  # policy == reference: log 2
+        (0.6931, torch.Size([2]))
     """
     return _run(
         _ops.fused_linear_preference_loss,

@@ -163,6 +163,14 @@ def sparse_distill_loss(
         Differentiable with respect to ``student_logits`` only.
     Raises:
         protege.InvalidArgument: naming the argument, the expected and the actual value.
+    Examples:
+        >>> import torch
+        >>> from protege.torch import sparse_distill_loss
+        >>> s = torch.randn(2, 3, 8)
+        >>> lp = torch.log_softmax(s, -1)
+        >>> ids = lp.topk(8, -1).indices  # the whole vocabulary stored: no tail
+        >>> float(sparse_distill_loss(s, ids, lp.gather(-1, ids))) < 1e-5
+        True
     """
     if not isinstance(student_logits, torch.Tensor) or student_logits.dtype not in _FLOATS:
         _fail("student_logits must be a float32, bfloat16, float16 or float64 tensor, got "
@@ -261,6 +269,14 @@ def fused_linear_sparse_distill_loss(
         float32 (float64 for float64 hidden states): a scalar, or ``[...]`` for ``"none"``.
     Raises:
         protege.InvalidArgument: naming the argument, the expected and the actual value.
+    Examples:
+        >>> import torch
+        >>> from protege.torch import fused_linear_sparse_distill_loss, sparse_distill_loss
+        >>> h, w = torch.randn(2, 3, 8), torch.randn(32, 8)
+        >>> top = torch.log_softmax(torch.randn(2, 3, 32), -1).topk(4, -1)
+        >>> fused = fused_linear_sparse_distill_loss(h, w, top.indices, top.values)
+        >>> torch.allclose(fused, sparse_distill_loss(h @ w.T, top.indices, top.values), atol=1e-4)
+        True
     """
     for name, t in (("student_hidden", student_hidden), ("student_weight", student_weight)):
         if not isinstance(t, torch.Tensor) or t.dtype not in _FLOATS:
