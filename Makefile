@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: help setup build test test-cpp test-python test-package docs stubs demo demo-quick demo-answers bench format lint clean
+.PHONY: help setup build test test-cpp test-python test-package docs cpp-docs stubs demo demo-quick demo-answers bench format lint clean
 
 help:
 	@echo "make demo    distil a 1 M-parameter student on the built-in arithmetic world (sets up and builds first)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test    build, then run the C++ (ctest), Python (pytest) and package tests"
 	@echo "make bench   run the CPU benchmarks (tables + JSON under benchmarks/results/)"
 	@echo "make docs    build the reference site into build/site (mkdocs --strict: a warning fails)"
+	@echo "make cpp-docs regenerate docs/reference/cpp.md from the /// comments of the C++ headers"
 	@echo "make format  clang-format the C++ sources;  make lint  clang-tidy + ruff"
 	@echo "make sanitize  C++ tests under ASan+UBSan (clang);  make fuzz  each libFuzzer harness for FUZZ_SECONDS (60)"
 
@@ -72,8 +73,13 @@ demo-answers: build
 
 # The reference site (mkdocs.yml): guides from docs/*.md, API pages from the docstrings; warnings fail.
 # tests/python/test_docs_site.py runs the same build in make test.
-docs: setup
+docs: setup cpp-docs
 	@$(PY) -m mkdocs build --strict --quiet -d build/site && echo "[docs] site in build/site/index.html"
+
+# The C++ API page (docs/reference/cpp.md), generated from the /// comments of include/protege/;
+# tests/python/test_cpp_api_docs.py fails when it is stale.
+cpp-docs:
+	@python3 tools/cpp_api_docs.py -o docs/reference/cpp.md && echo "[cpp-docs] docs/reference/cpp.md"
 
 # Type stubs of the compiled module (python/protege/_core/*.pyi), regenerated from the build;
 # tests/python/test_docs_site.py fails when they are stale.
