@@ -107,6 +107,20 @@ def _normalise(sig: str) -> str:
     return sig
 
 
+def _strip_init_list(head: str) -> str:
+    """A constructor's head without its member-initialiser list (`X(int a) : a_(a)` -> `X(int a)`)."""
+    depth, seen_params = 0, False
+    for k, c in enumerate(head):
+        if c in "([{<":
+            depth += 1
+        elif c in ")]}>" and not (c == ">" and head[k - 1:k] == "-"):
+            depth -= 1
+            seen_params = seen_params or (c == ")" and depth == 0)
+        elif c == ":" and depth == 0 and seen_params and head[k - 1] != ":" and head[k + 1:k + 2] != ":":
+            return head[:k].rstrip()
+    return head
+
+
 def _decl_name(sig: str) -> str:
     """The declared name of a function, variable or alias signature."""
     s = re.sub(r"^template\s*<.*?>\s*", "", sig)
@@ -201,12 +215,15 @@ class _Parser:
             self.stack.append(Scope("class", m_cls.group(2), "private" if m_cls.group(1) == "class" else "public",
                                     decl=decl))
             self.stmt = ""
-        elif "(" in head.split("=")[0] and "=" not in re.sub(r"\(.*\)", "", head) or self.paren > 0:
-            if self.paren > 0:  # a brace inside parentheses (default argument): part of the statement
+        elif (re.search(r"\boperator\b", head) or "(" in head.split("=")[0] and "=" not in re.sub(r"\(.*\)", "", head)
+              or self.paren > 0):
+            member_init = _strip_init_list(head) != head and re.search(r"[\w>]$", head)
+            if self.paren > 0 or member_init:  # a default argument `= {}` or a member initialiser `a_{x}`
                 self.stack.append(Scope("init"))
                 self.stmt += "{"
                 return
             # a function with a body: the signature is what precedes the brace
+            head = _strip_init_list(head)
             doc = self._take_doc()
             if not self._hidden():
                 self._add(Decl("function", _decl_name(head), head, doc, self.stmt_line))

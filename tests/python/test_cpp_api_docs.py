@@ -68,6 +68,12 @@ class PROTEGE_API Widget final : public Base {
 struct Point {
   double x = 0.0;  ///< abscissa
   int tags[2]{1, 2};  ///< two tags
+  /// The origin.
+  constexpr Point() noexcept : x(0.0), tags{0, 0} {}
+  /// Its norm.
+  auto norm() const -> double { return x < 0 ? -x : x; }
+  /// Equal coordinates.
+  bool operator==(const Point& o) const noexcept { return x == o.x; }
 };
 
 /// The answer. @throws InvalidArgument never
@@ -116,12 +122,16 @@ def test_parser_on_a_hand_written_header():
     assert widget.children[3].signature == "[[nodiscard]] int size() const noexcept"
     assert widget.signature == "class Widget final : public Base"
     assert [(m.name, m.signature, m.doc) for m in point.children] == [
-        ("x", "double x = 0.0;", ["abscissa"]), ("tags", "int tags[2]{1, 2};", ["two tags"])]
+        ("x", "double x = 0.0;", ["abscissa"]), ("tags", "int tags[2]{1, 2};", ["two tags"]),
+        ("Point", "constexpr Point() noexcept", ["The origin."]), ("norm", "auto norm() const -> double", ["Its norm."]),
+        ("operator==", "bool operator==(const Point& o) const noexcept", ["Equal coordinates."])]
     assert h.decls[4].signature == 'int answer(const std::string& s = "}{;");'
     assert h.decls[5].signature == "template <typename T> T twice(T v)"
 
     # The documentation check names what lacks a comment; destructors and defaulted members are exempt.
     assert gen.undocumented([h]) == ["include/protege/sample.hpp:30: variable undocumented_member"]
+    assert gen.undocumented([gen.parse_header("protege/bare.hpp", "namespace a {\nint f();\n}\n")]) == [
+        "include/protege/bare.hpp:1: no @file comment", "include/protege/bare.hpp:2: function f"]
 
     page = gen.render([h])
     assert "## protege/sample.hpp" in page
