@@ -121,13 +121,13 @@ def _strip_init_list(head: str) -> str:
     return head
 
 
-def _decl_name(sig: str) -> str:
+def _decl_name(sig: str, kind: str = "function") -> str:
     """The declared name of a function, variable or alias signature."""
-    s = re.sub(r"^template\s*<.*?>\s*", "", sig)
+    s = _strip_strings(re.sub(r"^template\s*<.*?>\s*", "", sig))
     m = re.match(r"^using\s+(\w+)", s)
     if m:
         return m.group(1)
-    m = re.search(r"(operator\s*(?:\(\)|[^\s(]+)|~?\w+)\s*\(", s)
+    m = re.search(r"(operator\s*(?:\(\)|[^\s(]+)|~?\w+)\s*\(", s) if kind == "function" else None
     if m:
         return m.group(1)
     s = re.split(r"[=;{]", s)[0].strip()
@@ -187,7 +187,7 @@ class _Parser:
             return
         is_function = "(" in sig.split("=")[0] or re.search(r"\boperator\b", sig) is not None
         kind = "alias" if sig.startswith("using ") else "function" if is_function else "variable"
-        self._add(Decl(kind, _decl_name(sig), sig + ";", doc, line))
+        self._add(Decl(kind, _decl_name(sig, kind), sig + ";", doc, line))
 
     def _open_brace(self) -> None:
         head = _normalise(self.stmt)
@@ -428,10 +428,83 @@ def _file_doc(doc: list[str]) -> list[str]:
     return _render_doc(([first] if first else []) + doc[1:])
 
 
+WRAP = 100
+
+
+def _literal_spans(sig: str) -> list[tuple[int, int]]:
+    """(start, end) of each string literal of a signature, quotes included."""
+    spans, i = [], 0
+    while i < len(sig):
+        if sig[i] == '"':
+            j = i + 1
+            while j < len(sig) and sig[j] != '"':
+                j += 2 if sig[j] == "\\" else 1
+            spans.append((i, j + 1))
+            i = j + 1
+        elif sig[i] == "'":
+            j = sig.find("'", i + 2 if sig[i + 1:i + 2] == "\\" else i + 1)
+            i = (j if j > 0 else len(sig)) + 1
+        else:
+            i += 1
+    return spans
+
+
+def _wrap(sig: str) -> str:
+    """A long signature over several lines: one parameter per line, adjacent string literals one per line."""
+    if len(sig) <= WRAP:
+        return sig
+    spans = _literal_spans(sig)
+    inside = set()
+    for a, b in spans:
+        inside.update(range(a, b))
+    # adjacent string literals ("a" "b"): a line each
+    cuts = [b for (a, b), (c, _) in zip(spans, spans[1:]) if not sig[b:c].strip()]
+    if cuts:
+        parts, prev = [], 0
+        for cut in cuts:
+            parts.append(sig[prev:cut])
+            prev = cut
+        parts.append(sig[prev:])
+        return "\n    ".join(p.strip() for p in parts)
+    # the parameter list of a function: the first '(' outside attributes
+    depth, start = 0, -1
+    for k, c in enumerate(sig):
+        if k in inside:
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        elif c == "(" and depth == 0:
+            start = k
+            break
+    if start < 0:
+        return sig
+    depth, params, prev = 0, [], start + 1
+    for k in range(start, len(sig)):
+        c = sig[k]
+        if k in inside:
+            continue
+        if c in "([{<":
+            depth += 1
+        elif c in ")]}>" and not (c == ">" and sig[k - 1] == "-"):
+            depth -= 1
+            if depth == 0 and c == ")":
+                params.append(sig[prev:k])
+                if len(params) == 1 and not params[0].strip():
+                    return sig
+                body = ",\n".join("    " + p.strip() for p in params)
+                return sig[:start + 1] + "\n" + body + ")" + sig[k + 1:]
+        elif c == "," and depth == 1:
+            params.append(sig[prev:k])
+            prev = k + 1
+    return sig
+
+
 def _render_decl(d: Decl, qual: str, out: list[str], level: int) -> None:
     if d.kind in ("class", "struct", "union", "enum"):
         out.append(f"{'#' * level} {d.kind} `{qual}{d.name}`")
-        out += ["", "```cpp", d.signature, "```", ""]
+        out += ["", "```cpp", _wrap(d.signature), "```", ""]
         out += _render_doc(d.doc) + [""] if d.doc else []
         if d.kind == "enum" and d.children:
             out += ["| value | meaning |", "|---|---|"]
@@ -444,12 +517,14 @@ def _render_decl(d: Decl, qual: str, out: list[str], level: int) -> None:
                 if m.kind in ("class", "struct", "union", "enum"):
                     _render_decl(m, f"{qual}{d.name}::", out, min(level + 1, 6))
                     continue
-                out += ["```cpp", m.signature, "```", ""]
+                out += ["```cpp", _wrap(m.signature), "```", ""]
                 out += _render_doc(m.doc) + [""] if m.doc else []
         return
-    label = {"function": "function", "alias": "alias", "variable": "constant", "macro": "macro"}[d.kind]
+    label = {"function": "function", "alias": "alias", "variable": "variable", "macro": "macro"}[d.kind]
+    if d.kind == "variable" and re.search(r"\bconst(expr)?\b", d.signature.split("=")[0]):
+        label = "constant"
     out.append(f"{'#' * level} {label} `{d.name if d.kind == 'macro' else qual + d.name}`")
-    out += ["", "```cpp", d.signature, "```", ""]
+    out += ["", "```cpp", _wrap(d.signature), "```", ""]
     out += _render_doc(d.doc) + [""] if d.doc else []
 
 

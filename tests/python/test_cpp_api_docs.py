@@ -88,6 +88,14 @@ T twice(T v) {
 /// Names.
 using Names = std::vector<std::string>;
 
+/// The prompt.
+inline constexpr std::string_view kPrompt = "Give a short reason (one line), then the answer on the last line "
+                                            "as \"Answer: x\".";
+
+/// A long one.
+std::vector<std::string> long_function_name(const std::vector<std::string>& first_argument,
+                                            std::pair<int, int> second = {1, 2});
+
 namespace detail {
 /// Internal.
 int internal();
@@ -111,6 +119,8 @@ def test_parser_on_a_hand_written_header():
         ("function", "protege::demo", "answer", ["The answer. @throws InvalidArgument never"]),
         ("function", "protege::demo", "twice", ["A template."]),
         ("alias", "protege::demo", "Names", ["Names."]),
+        ("variable", "protege::demo", "kPrompt", ["The prompt."]),
+        ("function", "protege::demo", "long_function_name", ["A long one."]),
     ]
     colour, widget, point = h.decls[1], h.decls[2], h.decls[3]
     assert [(e.name, e.doc) for e in colour.children] == [
@@ -137,6 +147,11 @@ def test_parser_on_a_hand_written_header():
     assert "## protege/sample.hpp" in page
     assert "### class `protege::demo::Widget`" in page
     assert "| `green` | the second |" in page
+    assert "### constant `protege::demo::kPrompt`" in page
+    assert ('inline constexpr std::string_view kPrompt = "Give a short reason (one line), then the answer on the '
+            'last line "\n    "as \\"Answer: x\\".";') in page
+    assert ("std::vector<std::string> long_function_name(\n    const std::vector<std::string>& first_argument,\n"
+            "    std::pair<int, int> second = {1, 2});") in page
     assert "secret" not in page and "internal" not in page and "return v + v" not in page
 
 
