@@ -412,11 +412,19 @@ def _render_doc(doc: list[str]) -> list[str]:
         out.append(_escape(line))
     # a list item continued on the next comment line stays one item; make sure lists start on a new paragraph
     text: list[str] = []
+    in_item = False
     for line in out:
-        if line.startswith("- *") and text and text[-1].strip() and not text[-1].startswith(("- ", "  ")):
-            text.append("")
-        if text and text[-1].startswith("- *") and line and not line.startswith("- ") and line[0].isspace():
-            line = "  " + line.strip()
+        if line.startswith("- *"):
+            if text and text[-1].strip() and not text[-1].startswith(("- ", "  ")):
+                text.append("")
+            in_item = True
+        elif in_item and line[:1].isspace() and line.strip():
+            line = "  " + line.strip()  # an indented continuation of an @param / @throws item
+        elif in_item and line.strip() and not line.startswith("- "):
+            text.append("")  # text after the @param / @throws items: a paragraph of its own
+            in_item = False
+        elif not line.strip():
+            in_item = False
         text.append(line)
     return text
 
