@@ -95,6 +95,34 @@ def expansion_requests(hard_items: Sequence[Mapping[str, Any]], pool: Sequence[M
     and ``.absent``. Every choice derives from ``(seed, purpose, item id, round, sample)``: the
     same items in any order give the same requests, for any ``threads``. Hard items need a
     ``category`` in ``target`` (else :class:`~protege.InvalidArgument` naming the item).
+
+    Args:
+        hard_items: the hard items (dicts with ``id``, a prompt and ``category``).
+        pool: the other items examples are drawn from (same fields).
+        n_per_item: requests per hard item (``int`` >= 1).
+        k_examples: examples shown per request (``int`` >= 1).
+        same_category: draw the other examples from the hard item's category only.
+        target: the category :class:`~protege.curriculum.Distribution` (None: the default recipe).
+        seed: the seed of every random choice.
+        round: the round number written into the requests (``int`` >= 0).
+        template: the request template (None: :data:`DEFAULT_EXPANSION_TEMPLATE`).
+        threads: worker threads (0: all cores); results do not depend on it.
+
+    Returns:
+        A :class:`RequestList` (a list of request dicts with ``.table`` rows ``(category, share,
+        hard items, requests)`` and ``.absent`` categories).
+
+    Raises:
+        protege.InvalidArgument: a bad count, a hard item without a category of ``target``, duplicate ids.
+
+    Examples:
+        >>> from protege.curriculum import Distribution, expansion_requests
+        >>> hard = [{"id": "h1", "prompt": "Prove that sqrt 2 is irrational.", "category": "Math"}]
+        >>> pool = [{"id": "p1", "prompt": "Compute 17*23.", "category": "Math"},
+        ...         {"id": "p2", "prompt": "Sort a list in Python.", "category": "Coding"}]
+        >>> reqs = expansion_requests(hard, pool, n_per_item=2, target=Distribution(["Math", "Coding"], [0.5, 0.5]))
+        >>> [(r["request_id"], r["parents"]) for r in reqs]
+        [('h1:expand:r0:0', ['h1', 'p1']), ('h1:expand:r0:1', ['h1', 'p1'])]
     """
     from .curriculum import Distribution, ensure_ids
 
@@ -138,6 +166,33 @@ def ingest_expansions(requests: Sequence[Mapping[str, Any]], replies: Union[Sequ
     Returns an :class:`~protege.curriculum.IngestResult`: accepted items ``{"id" (content id),
     "prompt", "category", "round", "parent_id", "parents", "origin": "expanded", "request_id", ...
     checker fields}``, ``(record, reason)`` rejections and counts by reason.
+
+    Args:
+        requests: the requests from :func:`expansion_requests`.
+        replies: one reply (``str``) per request, or ``{request_id: reply}``.
+        pool: the current items (duplicates of them are rejected).
+        heldout: held-out prompts (``str``) or items, never to be echoed into the pool.
+        checker: None or ``checker(record) -> bool``.
+        require_verified: reject unverified records (default: True when ``checker`` is given).
+        ngram: word n-gram size of the near-duplicate test.
+        near_threshold: n-gram overlap at or above which an instruction is a near duplicate.
+        heldout_threshold: the same for the held-out set.
+        tag: the tag holding the new instruction.
+
+    Returns:
+        An :class:`~protege.curriculum.IngestResult` as above.
+
+    Raises:
+        protege.InvalidArgument: a reply count that does not match, or a request id without a reply.
+
+    Examples:
+        >>> from protege.curriculum import Distribution, expansion_requests, ingest_expansions
+        >>> hard = [{"id": "h1", "prompt": "Prove that sqrt 2 is irrational.", "category": "Math"}]
+        >>> pool = [{"id": "p1", "prompt": "Compute 17*23.", "category": "Math"}]
+        >>> reqs = expansion_requests(hard, pool, n_per_item=2, target=Distribution(["Math"], [1.0]))
+        >>> r = ingest_expansions(reqs, ["<answer>Prove that sqrt 3 is irrational.</answer>", "no tag"], pool)
+        >>> [a["prompt"] for a in r.accepted], r.counts
+        (['Prove that sqrt 3 is irrational.'], {'accepted': 1, 'no_tag': 1})
     """
     from ._curriculum_feedback import _ingest_result
     from .curriculum import _prompt_of
@@ -182,8 +237,29 @@ def refinement_requests(items: Sequence[Mapping[str, Any]], style_prompts: Optio
     Templates use ``{instruction}`` (the item's prompt), ``{response}`` (``item[response_field]``,
     the teacher's raw response) and ``{category}``. Returns a :class:`RequestList` of
     ``{"request_id": "ID:refine", "id", "category", "style" (category or "default"), "prompt",
-    "seed"}``. Raises :class:`~protege.InvalidArgument` naming the item for a missing response
-    and the category for a template without ``{instruction}`` / ``{response}``.
+    "seed"}``.
+
+    Args:
+        items: item dicts with ``id``, a prompt, ``category`` and the response in ``response_field``.
+        style_prompts: ``{category: template}`` (None: :data:`DEFAULT_STYLE_PROMPTS`).
+        default: the template of categories without one (None: those items are not refined).
+        response_field: the item field holding the teacher's response.
+        seed: the seed written into each request.
+
+    Returns:
+        A :class:`RequestList` of the requests, with ``.unrefined`` (ids of the items left as they are).
+
+    Raises:
+        protege.InvalidArgument: naming the item for a missing response and the category for a
+            template without ``{instruction}`` / ``{response}``.
+
+    Examples:
+        >>> from protege.curriculum import refinement_requests
+        >>> items = [{"id": "a", "prompt": "What is 2+2?", "category": "Math", "output": "4"},
+        ...          {"id": "b", "prompt": "Hi", "category": "Chat", "output": "Hello"}]
+        >>> reqs = refinement_requests(items, {"Math": "Explain step by step: {instruction} {response}"})
+        >>> [(r["request_id"], r["style"]) for r in reqs], reqs.unrefined
+        ([('a:refine', 'Math')], ['b'])
     """
     from .curriculum import ensure_ids
 
@@ -230,7 +306,31 @@ def ingest_refinements(items: Sequence[Mapping[str, Any]], requests: Sequence[Ma
     is the last ``<tag>…</tag>`` of a reply (``no_tag`` when missing with ``require_tag``;
     ``empty`` when blank). ``checker(item, refined) -> bool`` can veto a refinement (e.g. the final
     answer changed: ``check_failed``). A rejected refinement leaves the item's raw response in
-    place. Raises :class:`~protege.InvalidArgument` for a request whose ``id`` is not an item.
+    place.
+
+    Args:
+        items: the items the requests were made from (not modified; copies are returned).
+        requests: the requests from :func:`refinement_requests`.
+        replies: one reply (``str``) per request, or ``{request_id: reply}``.
+        response_field: the item field that receives the refined response.
+        raw_field: the field that keeps the raw response of a refined item.
+        tag: the tag holding the refined response.
+        require_tag: reject a reply without the tag (else the whole reply is the response).
+        checker: None or ``checker(item, refined) -> bool``.
+
+    Returns:
+        A :class:`RefinementResult`: ``items``, ``rejected`` and ``counts`` as above.
+
+    Raises:
+        protege.InvalidArgument: a request whose ``id`` is not an item, or a reply count that does not match.
+
+    Examples:
+        >>> from protege.curriculum import ingest_refinements, refinement_requests
+        >>> items = [{"id": "a", "prompt": "What is 2+2?", "category": "Math", "output": "4"}]
+        >>> reqs = refinement_requests(items, {"Math": "Explain: {instruction} {response}"})
+        >>> r = ingest_refinements(items, reqs, ["<response>2 + 2 = 4. The answer is 4.</response>"])
+        >>> r.items[0]["output"], r.items[0]["teacher_raw"], r.counts
+        ('2 + 2 = 4. The answer is 4.', '4', {'refined': 1, 'unrefined': 0})
     """
     from .curriculum import ensure_ids
 

@@ -88,6 +88,34 @@ def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[st
     held-out set and earlier accepted items are rejected. With a ``checker(record) -> bool`` the
     record's ``verified`` is set from it and verification is required (unless
     ``require_verified=False``). Unknown parents raise naming the position.
+
+    Args:
+        generated: the teacher's records (dicts as above).
+        pool: the current items (dicts with ``id`` and a prompt); parents must be among them.
+        round: the round the accepted items belong to (``int`` >= 0).
+        heldout: held-out prompts (``str``) or items, never to be echoed into the pool.
+        checker: None or ``checker(record) -> bool``, the verifier of a generated problem.
+        require_verified: reject unverified records (default: True when ``checker`` is given).
+        ngram: word n-gram size of the near-duplicate test.
+        near_threshold: n-gram overlap at or above which a record is a near duplicate of the pool.
+        heldout_threshold: the same for the held-out set.
+        tag: the tag a ``reply`` holds the problem in.
+        reply_field: the record field holding the raw teacher reply.
+
+    Returns:
+        An :class:`IngestResult`: ``accepted`` items (``id`` = content id, ``prompt``, ``round``,
+        ``parent_id``, ``origin``), ``rejected`` ``(record, reason)`` pairs and ``counts`` by reason.
+
+    Raises:
+        protege.InvalidArgument: a record without a parent, an unknown parent or kind (naming the position).
+
+    Examples:
+        >>> from protege.curriculum import ingest_generated
+        >>> gen = [{"parent_id": "a", "kind": "harder", "reply": "<problem>Solve 3x+1=10 for x.</problem>"},
+        ...        {"parent_id": "a", "kind": "similar", "prompt": "Solve 2x=4"}]
+        >>> r = ingest_generated(gen, [{"id": "a", "prompt": "Solve 2x=4"}], round=1)
+        >>> [(a["prompt"], a["origin"]) for a in r.accepted], r.counts
+        ([('Solve 3x+1=10 for x.', 'harder')], {'accepted': 1, 'duplicate_pool': 1})
     """
     parents, kinds, prompts, verified, records = [], [], [], [], []
     for k, g in enumerate(generated):

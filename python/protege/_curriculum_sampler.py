@@ -242,7 +242,30 @@ def round_half(x: float) -> int:
 
 def plot_plan(plans: Union[Any, Sequence[Any]], *, top: int = 8, path: Optional[str] = None):
     """Plots the category mix (stacked bars, ``top`` categories + "other") and the hard share per
-    round. Needs matplotlib (optional dependency). Returns the figure; saves it when ``path``."""
+    round. Needs matplotlib (optional dependency).
+
+    Args:
+        plans: one :class:`~protege.curriculum.RoundPlan` or a sequence of them (one per round).
+        top: the number of largest categories shown by name; the rest are summed as "other".
+        path: None, or a file to save the figure to (e.g. ``plan.png``).
+
+    Returns:
+        The ``matplotlib.figure.Figure`` (two panels: category mix, hard share).
+
+    Raises:
+        ImportError: matplotlib is not installed.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from protege.curriculum import Planner, Schedule, plot_plan
+        >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "category": "Math" if k % 2 else "Coding",
+        ...           "is_hard": k >= 5} for k in range(10)]
+        >>> planner = Planner(Schedule.linear(0.25, 0.75, 2), round_sizes=[8, 8], seed=0)
+        >>> plans = [planner.plan(r, items) for r in range(2)]
+        >>> fig = plot_plan(plans, path=os.path.join(tempfile.mkdtemp(), "plan.png"))
+        >>> len(fig.axes)
+        2
+    """
     try:
         import matplotlib
 

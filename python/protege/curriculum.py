@@ -46,7 +46,18 @@ _PROMPT_FIELDS = ("prompt", "instruction", "problem", "question")
 # items
 # ---------------------------------------------------------------------------------------------
 def content_id(prompt: str) -> str:
-    """Stable content id of a prompt: ``"c"`` + 16 hex digits (FNV-1a-64 of its UTF-8 bytes)."""
+    """Stable content id of a prompt: ``"c"`` + 16 hex digits (FNV-1a-64 of its UTF-8 bytes).
+
+    Args:
+        prompt: the prompt text (``str``).
+
+    Returns:
+        The id (``str``, 17 characters); the same prompt always gives the same id.
+
+    Examples:
+        >>> content_id("What is 2+2?")
+        'ceeafa994982a41ff'
+    """
     return _c.content_id(prompt)
 
 
@@ -62,15 +73,44 @@ def _prompt_of(item: Dict[str, Any], position: int) -> str:
 
 def id_keys(ids: Sequence[str]) -> array:
     """64-bit keys of string ids (array of uint64), checked for empty and duplicate ids. Pass them
-    as ``ids=`` to :func:`rebalance` / :meth:`Planner.plan` to hash and check ids only once."""
+    as ``ids=`` to :func:`rebalance` / :meth:`Planner.plan` to hash and check ids only once.
+
+    Args:
+        ids: the item ids (``str``), unique and non-empty.
+
+    Returns:
+        ``array('Q')`` with one 64-bit key per id, in order.
+
+    Raises:
+        protege.InvalidArgument: an empty id, or an id twice (naming both positions).
+
+    Examples:
+        >>> keys = id_keys(["a", "b"])
+        >>> keys.typecode, len(keys)
+        ('Q', 2)
+    """
     return _c.id_keys(ids if isinstance(ids, (list, tuple)) else list(ids))
 
 
 def ensure_ids(items: List[Dict[str, Any]], *, require: bool = False) -> List[str]:
     """Fills missing ``id`` fields with :func:`content_id` of the prompt (in place) and returns the ids.
 
-    Raises :class:`protege.InvalidArgument` naming the position for a missing id when ``require``,
-    a non-string id, and for empty or duplicate ids (naming both positions).
+    Args:
+        items: item dicts with a prompt field (``prompt``, ``instruction``, ``problem`` or
+            ``question``) and optionally an ``id`` (``str``; an ``int`` is converted to ``str``).
+        require: every item must carry its own id (none are filled in).
+
+    Returns:
+        The ids (``List[str]``), one per item in order.
+
+    Raises:
+        protege.InvalidArgument: naming the position for a missing id when ``require``, a non-string
+            id, an item without a prompt field, and for empty or duplicate ids (naming both positions).
+
+    Examples:
+        >>> items = [{"prompt": "What is 2+2?"}, {"id": 7, "prompt": "Hi"}]
+        >>> ensure_ids(items)
+        ['ceeafa994982a41ff', '7']
     """
     ids = []
     for i, item in enumerate(items):
@@ -115,7 +155,29 @@ def check_item_record(item: Dict[str, Any], line: int = 0, *, require_id: bool =
 
 def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False) -> List[Dict[str, Any]]:
     """Reads items from a JSONL file through the core reader (strict: :class:`protege.ParseError`
-    with file:line; skip: bad lines counted) and fills/checks ids as :func:`ensure_ids`."""
+    with file:line; skip: bad lines counted) and fills/checks ids as :func:`ensure_ids`.
+
+    Args:
+        path: a JSONL file, one item object per line.
+        on_error: ``"strict"`` (raise on the first bad line) or ``"skip"`` (skip and count it).
+        require_ids: every item must carry its own ``id``.
+
+    Returns:
+        The items (``List[dict]``), each with an ``id``.
+
+    Raises:
+        protege.ParseError: a bad line in strict mode (``file:line: field "...": reason``).
+        protege.IoError: the file cannot be read.
+        protege.InvalidArgument: duplicate ids.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "items.jsonl")
+        >>> write_items(path, [{"id": "a", "prompt": "x"}, {"prompt": "y"}])
+        2
+        >>> read_items(path)
+        [{'id': 'a', 'prompt': 'x'}, {'prompt': 'y', 'id': 'caf63f44c86021554'}]
+    """
     from ._io import read_jsonl
 
     items = [rec for _, rec in read_jsonl(path, on_error, None,
@@ -125,7 +187,23 @@ def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False
 
 
 def write_items(path: str, items: Iterable[Dict[str, Any]]) -> int:
-    """Writes items atomically as JSONL; returns the number written."""
+    """Writes items atomically as JSONL (a temporary file renamed over ``path``).
+
+    Args:
+        path: the output file.
+        items: JSON-serialisable dicts.
+
+    Returns:
+        The number of items written (``int``).
+
+    Raises:
+        protege.IoError: the file cannot be written.
+
+    Examples:
+        >>> import os, tempfile
+        >>> write_items(os.path.join(tempfile.mkdtemp(), "out.jsonl"), [{"id": "a", "prompt": "x"}])
+        1
+    """
     from ._io import write_jsonl_atomic
 
     return write_jsonl_atomic(path, items)  # the core writer (docs/reliability.md)
@@ -251,7 +329,25 @@ def select_hard(items: List[Dict[str, Any]], *, threshold: Optional[float] = Non
 
 
 def bands(items: List[Dict[str, Any]], *, easy_max: float, hard_min: float) -> List[str]:
-    """``easy`` (d <= easy_max), ``hard`` (d > hard_min) or ``medium`` per item."""
+    """``easy`` (d <= easy_max), ``hard`` (d > hard_min) or ``medium`` per item.
+
+    Args:
+        items: item dicts with a numeric ``difficulty`` field.
+        easy_max: the largest difficulty still ``easy``.
+        hard_min: difficulties above it are ``hard``.
+
+    Returns:
+        One band name (``str``) per item, in order.
+
+    Raises:
+        protege.InvalidArgument: an item without a numeric ``difficulty``, or ``easy_max > hard_min``.
+
+    Examples:
+        >>> items = [{"id": "a", "prompt": "x", "difficulty": 0.1}, {"id": "b", "prompt": "y", "difficulty": 0.5},
+        ...          {"id": "c", "prompt": "z", "difficulty": 0.9}]
+        >>> bands(items, easy_max=0.3, hard_min=0.6)
+        ['easy', 'medium', 'hard']
+    """
     ids = ensure_ids(items)
     return list(_c.bands(_difficulties(items), ids, easy_max, hard_min))
 
@@ -280,7 +376,26 @@ def classification_requests(items: List[Dict[str, Any]], categories: Union[None,
                             max_tokens: int = 512) -> List[Dict[str, Any]]:
     """One classification request per item: ``{"id", "prompt", "temperature", "max_tokens"}``
     (EasyDistill defaults: temperature 0, 512 tokens). Template placeholders: ``{categories}``,
-    ``{instruction}``."""
+    ``{instruction}``.
+
+    Args:
+        items: item dicts with a prompt field (ids are filled as :func:`ensure_ids`).
+        categories: the category names, a :class:`Distribution`, or None (the 32 default categories).
+        template: the request template (None: :data:`DEFAULT_CATEGORY_PROMPT`).
+        temperature: sampling temperature put in each request.
+        max_tokens: token limit put in each request.
+
+    Returns:
+        ``List[dict]``: one request ``{"id", "prompt", "temperature", "max_tokens"}`` per item.
+
+    Raises:
+        protege.InvalidArgument: an item without a prompt, or duplicate ids.
+
+    Examples:
+        >>> reqs = classification_requests([{"id": "a", "prompt": "Solve 2x=4"}], ["Math", "Coding"])
+        >>> reqs[0]["id"], reqs[0]["max_tokens"], "Math, Coding" in reqs[0]["prompt"]
+        ('a', 512, True)
+    """
     ids = ensure_ids(items)
     names = _categories_of(categories)
     return [{"id": i, "prompt": _c.classification_request(_prompt_of(it, k), names, template),
@@ -305,7 +420,28 @@ def parse_categories(replies: Sequence[str], categories: Union[None, Distributio
                      fallback: str = "Others", tag: str = "answer", threads: int = 0,
                      progress: Optional[Callable[[int, int], None]] = None) -> CategoryResult:
     """Parses classifier replies: ``<answer>X</answer>``, else a whole-word case-insensitive
-    category name, else ``fallback``."""
+    category name, else ``fallback``.
+
+    Args:
+        replies: the classifier's replies (``str``), one per item.
+        categories: the category names, a :class:`Distribution`, or None (the 32 default categories).
+        fallback: the category of a reply that names none; must be one of the categories.
+        tag: the tag name (``<answer>`` by default).
+        threads: worker threads (0: all cores); results do not depend on it.
+        progress: None or ``progress(done, total)``, called as replies are parsed.
+
+    Returns:
+        A ``CategoryResult``: ``indices`` (``array`` of int32 into ``names``), ``names`` and
+        ``stats`` (counts by ``tag`` / ``word`` / ``fallback``); ``labels()`` gives the names.
+
+    Raises:
+        protege.InvalidArgument: ``fallback`` is not one of the categories.
+
+    Examples:
+        >>> r = parse_categories(["<answer>Coding</answer>", "it is math", "??"], ["Math", "Coding", "Others"])
+        >>> r.labels(), r.stats
+        (['Coding', 'Math', 'Others'], {'tag': 1, 'word': 1, 'fallback': 1})
+    """
     names = _categories_of(categories)
     raw, stats = _c.parse_categories(replies if isinstance(replies, list) else list(replies), names, fallback, tag,
                                      threads, progress)
@@ -315,7 +451,27 @@ def parse_categories(replies: Sequence[str], categories: Union[None, Distributio
 def assign_categories(items: List[Dict[str, Any]], replies: Dict[str, str],
                       categories: Union[None, Distribution, Sequence[str]] = None, **kw) -> Dict[str, int]:
     """Sets ``item["category"]`` from classifier replies keyed by item id (missing replies raise
-    naming the id). Returns the stats."""
+    naming the id).
+
+    Args:
+        items: item dicts (modified in place; ids are filled as :func:`ensure_ids`).
+        replies: ``{item id: classifier reply}``, one for every item.
+        categories: the category names, a :class:`Distribution`, or None (the 32 default categories).
+        **kw: ``fallback``, ``tag``, ``threads``, ``progress`` as in :func:`parse_categories`.
+
+    Returns:
+        The counts by how each category was found (``{"tag", "word", "fallback"}``).
+
+    Raises:
+        protege.InvalidArgument: an item without a reply (naming its id), or a bad ``fallback``.
+
+    Examples:
+        >>> items = [{"id": "a", "prompt": "Solve 2x=4"}, {"id": "b", "prompt": "Write a loop"}]
+        >>> assign_categories(items, {"a": "<answer>Math</answer>", "b": "Coding."}, ["Math", "Coding", "Others"])
+        {'tag': 1, 'word': 1, 'fallback': 0}
+        >>> [it["category"] for it in items]
+        ['Math', 'Coding']
+    """
     ids = ensure_ids(items)
     missing = [i for i in ids if i not in replies]
     if missing:
