@@ -389,11 +389,13 @@ def headers(include_dir: str = INCLUDE) -> list[Header]:
 
 
 def _escape(line: str) -> str:
-    """Escapes '<' outside backtick spans (so `vector<int>` in prose is not read as HTML)."""
+    """Escapes '<' outside backtick spans (so `vector<int>` in prose is not read as HTML) and a leading
+    '>' or '+ ' (not a quote or a list); an inline `@throws` (or @param, @returns, ...) is set in italics."""
     parts = line.split("`")
     for k in range(0, len(parts), 2):
-        parts[k] = parts[k].replace("<", "&lt;")
-    return "`".join(parts)
+        parts[k] = re.sub(r"@(t?param|throws?|returns?|pre|post|note)\b", r"*\1*", parts[k].replace("<", "&lt;"))
+    text = "`".join(parts)
+    return "\\" + text if text.startswith((">", "+ ")) else text
 
 
 def _render_doc(doc: list[str]) -> list[str]:

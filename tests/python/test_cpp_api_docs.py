@@ -147,6 +147,9 @@ def test_parser_on_a_hand_written_header():
     assert "## protege/sample.hpp" in page
     assert "### class `protege::demo::Widget`" in page
     assert "| `green` | the second |" in page
+    assert "Makes one. *param* n size" in page and "- *throws* InvalidArgument never" not in page
+    assert "\n\\> 1 and odd\n" in gen.render([gen.parse_header("protege/q.hpp", "/// @file q.hpp\n/// Q.\n"
+                                                                   "/// The size: \n/// > 1 and odd\nint n();\n")])
     assert "### constant `protege::demo::kPrompt`" in page
     assert ('inline constexpr std::string_view kPrompt = "Give a short reason (one line), then the answer on the '
             'last line "\n    "as \\"Answer: x\\".";') in page
