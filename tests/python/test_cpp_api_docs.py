@@ -175,6 +175,13 @@ def test_committed_page_is_up_to_date(tmp_path):
                    "### macro `PROTEGE_CHECK`", "| `warning = 30` |", "### class `protege::InvalidArgument`"):
         assert needle in text, f"docs/reference/cpp.md lacks {needle!r}"
     assert "throw_invalid_argument" not in text, "a detail namespace leaked into the page"
+    include = os.path.join(ROOT, "include")
+    for dirpath, dirnames, files in os.walk(os.path.join(include, "protege")):
+        dirnames[:] = [d for d in dirnames if d != "detail"]
+        for f in files:
+            if f.endswith(".hpp"):
+                rel = os.path.relpath(os.path.join(dirpath, f), include).replace(os.sep, "/")
+                assert f"\n## {rel}\n" in text, f"docs/reference/cpp.md has no section for {rel}"
 
 
 # Public declarations known to lack a `///` comment. Remove an entry when its comment is added; the
