@@ -178,7 +178,19 @@ class TeacherStats:
 
 # ------------------------------------------------------------------------------------------------
 def request_id(request: Mapping[str, Any]) -> str:
-    """The request's id (``request_id``, ``id`` or ``custom_id``, as a string; "" when none)."""
+    """The request's id (``request_id``, ``id`` or ``custom_id``, as a string; "" when none).
+
+    Args:
+        request: a protege request.
+
+    Returns:
+        The id (``str``).
+
+    Examples:
+        >>> from protege.teachers import request_id
+        >>> request_id({"custom_id": 7}), request_id({"prompt": "x"})
+        ('7', '')
+    """
     for f in ID_FIELDS:
         v = request.get(f)
         if v is not None and v != "":
@@ -206,7 +218,27 @@ def chat_body(request: Mapping[str, Any], model: str, *, index: int = 0, default
     ``prompt`` as the user message. Sampling fields come from ``defaults``, then the request
     (:data:`SAMPLING_FIELDS`); without a request ``seed``, ``seed`` (if given) is turned into a
     per-request seed (:func:`derived_seed`). ``logprobs`` > 0 asks for that many top log-probs
-    per token. Raises :class:`protege.InvalidArgument` naming the request and field.
+    per token.
+
+    Args:
+        request: a protege request (``prompt`` or ``messages``, optional ``system`` and sampling fields).
+        model: the model name.
+        index: the request's position, named in errors.
+        defaults: sampling fields used where the request has none.
+        logprobs: top log-probs per token to ask for (0: none).
+        seed: None, or the base of the per-request seed.
+        extra_body: extra fields merged into the body.
+
+    Returns:
+        The request body (``dict``): ``model``, ``messages`` and the sampling fields.
+
+    Raises:
+        protege.InvalidArgument: naming the request and field.
+
+    Examples:
+        >>> from protege.teachers import chat_body
+        >>> chat_body({"id": "q1", "prompt": "What is 2+2?", "temperature": 0.0}, "my-model")
+        {'model': 'my-model', 'messages': [{'role': 'user', 'content': 'What is 2+2?'}], 'temperature': 0.0}
     """
     if not isinstance(request, Mapping):
         raise InvalidArgument(f"requests[{index}]: expected a JSON object (dict), got {type(request).__name__}")
@@ -261,7 +293,20 @@ def chat_body(request: Mapping[str, Any], model: str, *, index: int = 0, default
 
 
 def content_hash(body: Mapping[str, Any]) -> str:
-    """SHA-256 (first 32 hex digits) of the body's canonical JSON: model, messages and sampling."""
+    """SHA-256 (first 32 hex digits) of the body's canonical JSON: model, messages and sampling.
+
+    Args:
+        body: a body from :func:`chat_body`.
+
+    Returns:
+        32 hex digits (``str``); equal bodies (in any key order) give equal hashes.
+
+    Examples:
+        >>> from protege.teachers import chat_body, content_hash
+        >>> body = chat_body({"prompt": "What is 2+2?"}, "my-model")
+        >>> len(content_hash(body)), content_hash(body) == content_hash(dict(reversed(body.items())))
+        (32, True)
+    """
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -269,7 +314,20 @@ def content_hash(body: Mapping[str, Any]) -> str:
 def cache_keys(ids: Sequence[str], hashes: Sequence[str]) -> List[Tuple[str, str]]:
     """Cache keys ``(id, hash)`` of a batch. A request without an id is keyed ``#k`` by its
     occurrence k among the batch's id-less requests with the same content, so two identical
-    id-less requests are two samples, and a rerun of the same batch finds both in the cache."""
+    id-less requests are two samples, and a rerun of the same batch finds both in the cache.
+
+    Args:
+        ids: the request ids (``""`` for none), one per request.
+        hashes: the :func:`content_hash` of each request's body.
+
+    Returns:
+        ``List[Tuple[str, str]]``, one key per request.
+
+    Examples:
+        >>> from protege.teachers import cache_keys
+        >>> cache_keys(["q1", "", ""], ["h1", "h2", "h2"])
+        [('q1', 'h1'), ('#0', 'h2'), ('#1', 'h2')]
+    """
     seen: Counter = Counter()
     out = []
     for rid, h in zip(ids, hashes):
@@ -283,7 +341,20 @@ def cache_keys(ids: Sequence[str], hashes: Sequence[str]) -> List[Tuple[str, str
 
 def reply_row(request: Mapping[str, Any], reply: Reply) -> Dict[str, Any]:
     """A replies-file row: the request's provenance fields (ids, kind, parent, round …; not the
-    prompt nor sampling fields) followed by ``reply``, ``finish_reason``, ``usage`` (+ ``logprobs``)."""
+    prompt nor sampling fields) followed by ``reply``, ``finish_reason``, ``usage`` (+ ``logprobs``).
+
+    Args:
+        request: the protege request.
+        reply: the teacher's :class:`Reply` to it.
+
+    Returns:
+        The row (``dict``), ready to be written as one JSONL line.
+
+    Examples:
+        >>> from protege.teachers import Reply, reply_row
+        >>> reply_row({"id": "q1", "prompt": "What is 2+2?", "round": 1}, Reply(id="q1", text="4", finish_reason="stop"))
+        {'id': 'q1', 'round': 1, 'reply': '4', 'finish_reason': 'stop', 'usage': {}}
+    """
     row = {k: v for k, v in request.items() if k not in _NOT_COPIED}
     rec = reply.record()
     rec.pop("model", None)

@@ -42,8 +42,32 @@ def export_batch(requests: Sequence[Mapping[str, Any]], path: str, model: str, *
     line's ``custom_id``; the body is the same as :class:`~protege.teachers.OpenAITeacher` sends
     (see :func:`~protege.teachers.chat_body` for ``defaults``, ``logprobs``, ``seed``,
     ``extra_body``). More than ``max_requests`` requests are split into ``NAME-00000.jsonl``,
-    ``NAME-00001.jsonl`` … next to ``path``. Files are written atomically. Raises
-    :class:`protege.InvalidArgument` for a missing or repeated id, or an invalid request.
+    ``NAME-00001.jsonl`` … next to ``path``. Files are written atomically.
+
+    Args:
+        requests: protege requests (dicts with an id and ``prompt`` or ``messages``).
+        path: the output JSONL file (the name pattern of the parts when split).
+        model: the model name put in every body.
+        defaults: sampling fields used where a request has none.
+        logprobs: top log-probs per token to ask for (0: none).
+        seed: None, or the base of the per-request seeds.
+        extra_body: extra fields merged into every body.
+        max_requests: the most requests per file (the Batch API's limit is 50 000).
+
+    Returns:
+        The paths written (``List[str]``).
+
+    Raises:
+        protege.InvalidArgument: a missing or repeated id, or an invalid request.
+        protege.IoError: a file cannot be written.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from protege.teachers import export_batch
+        >>> path = os.path.join(tempfile.mkdtemp(), "batch.jsonl")
+        >>> files = export_batch([{"id": "q1", "prompt": "What is 2+2?"}], path, "my-model")
+        >>> files == [path], '"custom_id":"q1"' in open(path).read()
+        (True, True)
     """
     if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
         raise InvalidArgument(f"max_requests: expected an integer >= 1, got {max_requests!r}")
@@ -97,6 +121,30 @@ def import_batch_results(paths: Union[str, Sequence[str]], requests: Optional[Se
     without a result as ``missing``. Unreadable lines (invalid JSON, no ``custom_id``) raise
     :class:`protege.ParseError` naming ``file:line:column`` (``on_error="strict"``) or are counted
     in ``skipped`` (``"skip"``).
+
+    Args:
+        paths: one result file or a list of them.
+        requests: None, or the requests of the batch (to count ``unknown`` and ``missing`` ids).
+        on_error: ``"strict"`` or ``"skip"``.
+
+    Returns:
+        A :class:`BatchImport`: ``replies`` (``{custom_id: Reply}``), ``failures``, ``counts``,
+        ``usage`` (token totals) and ``skipped``.
+
+    Raises:
+        protege.ParseError: an unreadable line in strict mode.
+        protege.IoError: a file cannot be read.
+
+    Examples:
+        >>> import json, os, tempfile
+        >>> from protege.teachers import import_batch_results
+        >>> path = os.path.join(tempfile.mkdtemp(), "output.jsonl")
+        >>> body = {"choices": [{"message": {"content": "4"}, "finish_reason": "stop"}]}
+        >>> with open(path, "w") as f:
+        ...     _ = f.write(json.dumps({"custom_id": "q1", "response": {"status_code": 200, "body": body}}) + "\\n")
+        >>> r = import_batch_results(path)
+        >>> r.replies["q1"].text, dict(r.counts)
+        ('4', {'answered': 1})
     """
     files = [paths] if isinstance(paths, str) else list(paths)
     res = BatchImport(skipped=SkipReport())

@@ -113,6 +113,37 @@ def pack_jsonl(inputs: Sequence[str], output: str, tokenizer, *, k: Optional[int
     ``tokens``, ``unmapped`` (top-k entries whose token maps to no single id, or with a non-finite
     log-prob; they become padding), ``duplicates`` (entries repeating an id of their position),
     ``skipped`` lines, ``unmapped_examples`` (the most frequent unmapped token strings), ``k``, ``manifest``.
+
+    Args:
+        inputs: the response JSONL files, in order.
+        output: the new store folder.
+        tokenizer: a ``transformers`` tokenizer of the teacher.
+        k: the most entries per token (None: the longest list seen).
+        teacher: the teacher's name, recorded in the manifest.
+        tokenizer_name: the tokenizer's name, recorded in the manifest.
+        vocab_size: the vocabulary size (None: ``len(tokenizer)``).
+        dtype: the log-prob dtype on disk.
+        on_error: ``"strict"`` or ``"skip"``.
+        examples_per_shard: examples per shard.
+
+    Returns:
+        The counts above (``dict``).
+
+    Raises:
+        protege.ParseError: a bad line in strict mode.
+        protege.IoError: ``output`` exists and is not an empty folder, or an input cannot be read.
+
+    Examples:
+        >>> import json, os, tempfile
+        >>> from protege.hf import byte_level_tokenizer
+        >>> from protege.teachers import pack_jsonl
+        >>> d = tempfile.mkdtemp()
+        >>> content = [{"token": "a", "logprob": -0.1, "top_logprobs": [{"token": "a", "logprob": -0.1}]}]
+        >>> with open(os.path.join(d, "replies.jsonl"), "w") as f:
+        ...     _ = f.write(json.dumps({"logprobs": content}) + "\\n")
+        >>> r = pack_jsonl([os.path.join(d, "replies.jsonl")], os.path.join(d, "store"), byte_level_tokenizer())
+        >>> r["examples"], r["tokens"], r["unmapped"]
+        (1, 1, 0)
     """
     from .._io import SkipReport, _parse_error
     from .store import from_openai_logprobs, write_store
@@ -162,6 +193,26 @@ def store_stats(store, *, sample_tokens: bool = True) -> Dict[str, Any]:
     ids per token, out of ``k``), ``tail`` (the teacher's mass outside the stored ids, ``1 − Σ p``: mean,
     median, p90, max), ``tail_below_1e-3`` (share of tokens), ``sampled_in_topk`` (share of tokens whose own
     id is among the stored ids; only when ``sample_tokens``).
+
+    Args:
+        store: a :class:`protege.teachers.store.TeacherStore`.
+        sample_tokens: also compute ``sampled_in_topk``.
+
+    Returns:
+        The statistics above (``dict``).
+
+    Raises:
+        protege.IoError: a shard cannot be read.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from protege.teachers import TeacherStore, example_from_logits, store_stats, write_store
+        >>> ex = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "store")
+        >>> _ = write_store(path, [ex], k=3, vocab_size=10, tokenizer="toy", teacher="toy")
+        >>> s = store_stats(TeacherStore(path))
+        >>> s["examples"], s["tokens"], s["slots_used"]
+        (1, 3, 3.0)
     """
     import torch
 

@@ -42,8 +42,31 @@ def write_store(path: str, examples: Iterable[Dict[str, Any]], *, k: int, vocab_
 
     Each example is a mapping with ``token_ids`` ``[T]``, ``top_ids`` ``[T, k']`` and
     ``top_logprobs`` ``[T, k']`` (lists or tensors, k' ≤ k; shorter rows are padded with id -1).
-    Raises ``InvalidArgument`` naming the example index and field on a bad example, ``IoError``
-    when ``path`` exists and is not an empty folder.
+    Args:
+        path: the new store folder (absent or empty).
+        examples: the examples, in order.
+        k: stored ids per token (``int`` >= 1).
+        vocab_size: the teacher's vocabulary size; every id is below it.
+        tokenizer: the tokenizer's name, recorded in the manifest.
+        teacher: the teacher's name, recorded in the manifest.
+        dtype: the log-prob dtype on disk (``"float32"``, ``"bfloat16"`` or ``"float16"``).
+        examples_per_shard: examples per safetensors shard.
+
+    Returns:
+        The manifest (``dict``): format, version, ``k``, ``vocab_size``, names, dtype and shards.
+
+    Raises:
+        protege.InvalidArgument: naming the example index and field on a bad example.
+        protege.IoError: ``path`` exists and is not an empty folder.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from protege.teachers import TeacherStore, example_from_logits, write_store
+        >>> ex = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "store")
+        >>> manifest = write_store(path, [ex], k=3, vocab_size=10, tokenizer="toy", teacher="toy")
+        >>> manifest["shards"][0]["tokens"], len(TeacherStore(path))
+        (3, 1)
     """
     torch = _torch()
     if dtype not in _DTYPES:
@@ -116,6 +139,26 @@ def example_from_logits(token_ids, logits, *, k: int, start: int = 0) -> Dict[st
     float32, ties broken by ``torch.topk``) predicting ``token_ids[start + j]``, i.e. from
     ``logits[start + j - 1]``. With ``start = 0`` row 0 has no prediction and is all padding (``-1``).
     ``start`` = the prompt length gives a completion-only example (``alignment="completion"``).
+
+    Args:
+        token_ids: ``[L]`` int64 tensor (or list) of the sequence.
+        logits: ``[L, V]`` float tensor of the model's logits over it.
+        k: stored ids per token (``int`` >= 1, at most V).
+        start: the first position covered (0 <= start < L).
+
+    Returns:
+        ``{"token_ids": [L - start] int64, "top_ids": [L - start, k] int64, "top_logprobs":
+        [L - start, k] float32}`` (tensors), ready for :func:`write_store`.
+
+    Raises:
+        protege.InvalidArgument: shapes that do not match, ``k`` or ``start`` out of range.
+
+    Examples:
+        >>> import torch
+        >>> from protege.teachers import example_from_logits
+        >>> ex = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> ex["token_ids"].tolist(), tuple(ex["top_ids"].shape)
+        ([3, 7, 1], (3, 3))
     """
     torch = _torch()
     tok = torch.as_tensor(token_ids, dtype=torch.int64).reshape(-1)
@@ -229,6 +272,27 @@ def from_openai_logprobs(content: Sequence[Dict[str, Any]], tokenizer, *, k: Opt
     an unmappable top-k entry (or one with a non-finite log-prob) becomes a padding slot counted in
     ``unmapped``, a repeated id one counted in ``duplicates``. ``k`` caps the entries kept per
     position (default: the longest list).
+
+    Args:
+        content: the ``logprobs.content`` entries, one per generated token.
+        tokenizer: a ``transformers`` tokenizer of the teacher.
+        k: the most top-k entries kept per position (None: the longest list).
+        where: the name of ``content`` in error messages.
+
+    Returns:
+        A ``Conversion``: ``example`` (``token_ids [T]``, ``top_ids [T, k]``, ``top_logprobs [T, k]``
+        as lists), ``unmapped``, ``unmapped_tokens`` and ``duplicates``.
+
+    Raises:
+        protege.InvalidArgument: a sampled token that maps to no id, naming ``where[position]``.
+
+    Examples:
+        >>> from protege.hf import byte_level_tokenizer
+        >>> from protege.teachers import from_openai_logprobs
+        >>> content = [{"token": "a", "logprob": -0.1,
+        ...             "top_logprobs": [{"token": "a", "logprob": -0.1}, {"token": "b", "logprob": -2.5}]}]
+        >>> from_openai_logprobs(content, byte_level_tokenizer()).example
+        {'token_ids': [64], 'top_ids': [[64, 65]], 'top_logprobs': [[-0.1, -2.5]]}
     """
     vocab = tokenizer.get_vocab()
     kk = k or max((len(e["top_logprobs"]) for e in content
