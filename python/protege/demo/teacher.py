@@ -50,19 +50,62 @@ _EQ = re.compile(r"(-?\d+)\s*([-+*/])\s*(-?\d+)\s*=\s*(-?\d+)")
 
 
 def solve_request(problem: str, *, request_id: str = "", temperature: float = 0.0) -> Dict[str, Any]:
-    """A rationale request ``{"request_id", "prompt", "temperature", "max_tokens"}``."""
+    """A rationale request ``{"request_id", "prompt", "temperature", "max_tokens"}``.
+
+    Args:
+        problem: the math word problem.
+        request_id: the id put in the request.
+        temperature: sampling temperature put in the request.
+
+    Returns:
+        The request (``dict``); the prompt asks for equations and a final ``#### <answer>`` line.
+
+    Examples:
+        >>> from protege.demo.teacher import solve_request
+        >>> r = solve_request("Tom has 2 apples and buys 3 more. How many now?", request_id="p1")
+        >>> r["request_id"], r["max_tokens"], r["prompt"].endswith("How many now?")
+        ('p1', 512, True)
+    """
     return {"request_id": request_id, "prompt": SOLVE_TEMPLATE.format(problem=problem), "temperature": temperature,
             "max_tokens": 512}
 
 
 def judge_request(problem: str, response: str, *, request_id: str = "") -> Dict[str, Any]:
-    """A judge request for one response to ``problem`` (temperature 0)."""
+    """A judge request for one response to ``problem`` (temperature 0).
+
+    Args:
+        problem: the math word problem.
+        response: the response to rate.
+        request_id: the id put in the request.
+
+    Returns:
+        The request (``dict``): ``request_id``, ``prompt`` (asking for a 0-10 rating in
+        ``<score></score>`` tags), ``temperature`` 0 and ``max_tokens``.
+
+    Examples:
+        >>> from protege.demo.teacher import judge_request
+        >>> r = judge_request("2 + 3 = ?", "5", request_id="p1:judge")
+        >>> r["temperature"], "<score></score>" in r["prompt"]
+        (0.0, True)
+    """
     return {"request_id": request_id, "prompt": JUDGE_TEMPLATE.format(problem=problem, response=response),
             "temperature": 0.0, "max_tokens": 16}
 
 
 def equation_accuracy(text: str) -> Optional[float]:
-    """Share of ``a op b = c`` equations in ``text`` whose arithmetic is right (None: no equation)."""
+    """Share of ``a op b = c`` equations in ``text`` whose arithmetic is right (None: no equation).
+
+    Args:
+        text: a response, e.g. a rationale.
+
+    Returns:
+        A ``float`` in [0, 1], or None when ``text`` holds no equation.
+
+    Examples:
+        >>> from protege.demo.teacher import equation_accuracy
+        >>> equation_accuracy("2 + 3 = 5 and 4 * 2 = 9"), equation_accuracy("no math")
+        (0.5, None)
+    """
     eqs = _EQ.findall(text)
     if not eqs:
         return None

@@ -130,6 +130,19 @@ def head_of(model: nn.Module, *, role: str = "model", allow_softcap: bool = Fals
         protege.InvalidArgument: the model has no output embedding (not a causal LM).
         UnsupportedModel: the model soft-caps its logits (``final_logit_softcapping``, Gemma 2/3) and
             ``allow_softcap`` is False.
+
+    Returns:
+        A :class:`Head`: ``weight [V, H]`` (the output embedding, tied or not), ``bias [V]`` or None,
+        ``scale`` (the model's logit multiplier, 1.0 when none) and ``softcap`` (None when none).
+
+    Examples:
+        >>> import transformers
+        >>> from protege.hf import head_of
+        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> head = head_of(transformers.LlamaForCausalLM(cfg))
+        >>> tuple(head.weight.shape), head.bias, head.scale, head.softcap
+        ((64, 16), None, 1.0, None)
     """
     inner = unwrap(model)
     get = getattr(inner, "get_output_embeddings", None)

@@ -35,6 +35,21 @@ def byte_level_tokenizer():
 
     Needs no download; meant for tests, examples and toy runs. It has a minimal chat template
     (``<|role|>content\\n`` per message, ``<|assistant|>`` as generation prompt).
+
+    Args:
+        None.
+
+    Returns:
+        A ``transformers.PreTrainedTokenizerFast`` with 259 tokens.
+
+    Raises:
+        ImportError: ``transformers`` or ``tokenizers`` is not installed.
+
+    Examples:
+        >>> from protege.hf import byte_level_tokenizer
+        >>> tok = byte_level_tokenizer()
+        >>> len(tok), tok.decode(tok("hi").input_ids)
+        (259, 'hi')
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast

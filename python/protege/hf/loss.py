@@ -29,6 +29,20 @@ def shifted_targets(batch: Dict[str, Any], *, ignore_index: int = -100) -> torch
     Uses ``batch["shift_labels"]`` when a collator provides it (padding-free batches); otherwise shifts
     ``batch["labels"]`` (HF layout: aligned with ``input_ids``) left by one and puts ``ignore_index`` at the
     last position. Without labels, ``input_ids`` masked by ``attention_mask`` are the labels.
+
+    Args:
+        batch: ``input_ids [B, T]`` int64 and optionally ``attention_mask [B, T]``, ``labels [B, T]``
+            int64 (aligned with ``input_ids``) or ``shift_labels [B, T]`` int64 (already shifted).
+        ignore_index: the label value of positions without a target.
+
+    Returns:
+        ``[B, T]`` int64 targets.
+
+    Examples:
+        >>> import torch
+        >>> from protege.hf import shifted_targets
+        >>> shifted_targets({"input_ids": torch.tensor([[1, 2, 3]]), "labels": torch.tensor([[1, 2, 3]])})
+        tensor([[   2,    3, -100]])
     """
     if batch.get("shift_labels") is not None:
         return batch["shift_labels"]
@@ -94,6 +108,18 @@ def distill_step_loss(
 
     Raises:
         protege.InvalidArgument: missing fields, vocabularies that differ without ``vocab_mismatch``.
+
+    Examples:
+        >>> import torch, transformers
+        >>> from protege.hf import distill_step_loss
+        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> student, teacher = transformers.LlamaForCausalLM(cfg), transformers.LlamaForCausalLM(cfg)
+        >>> ids = torch.randint(0, 64, (2, 5))
+        >>> batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
+        >>> loss, metrics = distill_step_loss(student, teacher, batch)
+        >>> loss.requires_grad, float(metrics["num_tokens"])  # 2 rows x 4 shifted targets
+        (True, 8.0)
     """
     s_head = head_of(student, role="student", allow_softcap=True)
     t_head = head_of(teacher, role="teacher", allow_softcap=True)
