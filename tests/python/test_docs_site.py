@@ -65,19 +65,30 @@ def test_docstring_examples(module):
 
 
 def _public_functions(module):
+    """The functions a module exports in ``__all__`` that are defined in it or in one of its submodules
+    (re-exports from a package's private modules count; pybind11 builtins and classes do not)."""
     mod = importlib.import_module(module)
     for name in getattr(mod, "__all__", []):
         obj = getattr(mod, name)
-        if callable(obj) and getattr(obj, "__module__", "") == module and not isinstance(obj, type):
+        owner = getattr(obj, "__module__", "") or ""
+        if callable(obj) and not isinstance(obj, type) and (owner == module or owner.startswith(module + ".")):
             yield name, obj
 
 
-@pytest.mark.parametrize("module", ["protege.answers", "protege.pairs"])
+DOCUMENTED_MODULES = ["protege", "protege.answers", "protege.pairs", "protege.torch", "protege.curriculum",
+                      "protege.teachers", "protege.hf", "protege.demo.teacher", "protege.demo.pipeline"]
+
+
+@pytest.mark.parametrize("module", DOCUMENTED_MODULES)
 def test_public_functions_have_complete_docstrings(module):
-    for name, fn in _public_functions(module):
-        doc = fn.__doc__ or ""
-        for section in ("Args:", "Returns:", "Examples:"):
-            assert section in doc, f"{module}.{name}: docstring has no {section} section"
+    if module == "protege.hf":
+        pytest.importorskip("transformers", reason="protege.hf needs transformers")
+    functions = list(_public_functions(module))
+    assert functions, f"{module}: no public function found to check"
+    missing = [f"{module}.{name}: docstring has no {section} section"
+               for name, fn in functions for section in ("Args:", "Returns:", "Examples:")
+               if section not in (fn.__doc__ or "")]
+    assert not missing, "\n".join(missing)
 
 
 def _shape(node):

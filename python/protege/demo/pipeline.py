@@ -104,7 +104,20 @@ class DemoConfig:
 
 
 def quick_config(**kw: Any) -> DemoConfig:
-    """`--quick`: a smaller run for a first look (about half the default cost; same teacher model)."""
+    """`--quick`: a smaller run for a first look (about half the default cost; same teacher model).
+
+    Args:
+        **kw: :class:`DemoConfig` fields that override the quick settings.
+
+    Returns:
+        A :class:`DemoConfig`.
+
+    Examples:
+        >>> from protege.demo.pipeline import quick_config
+        >>> cfg = quick_config(seed=3)
+        >>> cfg.seed, cfg.sft0_steps, cfg.rounds
+        (3, 500, 3)
+    """
     base = dict(seed_per_category=300, sft0_steps=500, round_sft_steps=200,
                 sample_problems=120, k=4, dpo_steps=15, fdd_parents=80)
     base.update(kw)
@@ -112,7 +125,20 @@ def quick_config(**kw: Any) -> DemoConfig:
 
 
 def tiny_config(**kw: Any) -> DemoConfig:
-    """A seconds-long run for tests and the notebook (learns little)."""
+    """A seconds-long run for tests and the notebook (learns little).
+
+    Args:
+        **kw: :class:`DemoConfig` fields that override the tiny settings.
+
+    Returns:
+        A :class:`DemoConfig` with one round and small models.
+
+    Examples:
+        >>> from protege.demo.pipeline import tiny_config
+        >>> cfg = tiny_config(threads=1)
+        >>> cfg.rounds, cfg.sft0_steps, cfg.threads
+        (1, 10, 1)
+    """
     base = dict(rounds=1, test_per_category=4, seed_per_category=10, teacher_problems=120, teacher_steps=15,
                 teacher_batch=16, sft0_steps=10, round_sft_steps=6, batch=16, sample_problems=24, k=3,
                 max_new=40, dpo_steps=3, dpo_batch=8, fdd_parents=12, fdd_n=1, round_size=48,
@@ -566,7 +592,24 @@ def run(cfg: DemoConfig, *, bar: Callable[[str], Any] = _NullBar, log: Callable[
 
     ``teacher``: any object with ``answer(request) -> str`` and ``answer_batch(requests) -> list``
     (e.g. :class:`protege.teachers.OpenAITeacher`); None: the :class:`ProgrammaticTeacher` of the
-    run's world. The report's ``teacher_calls`` is the teacher's ``calls`` ({} if it has none)."""
+    run's world. The report's ``teacher_calls`` is the teacher's ``calls`` ({} if it has none).
+
+    Args:
+        cfg: the run's :class:`DemoConfig` (:func:`tiny_config`, :func:`quick_config` or the default).
+        bar: a progress-bar factory: ``bar(label)`` gives a callable ``(done, total)`` with ``close()``.
+        log: called with each progress message (default: discarded).
+        teacher: None or a teacher object as above.
+
+    Returns:
+        The report (``dict``): ``config``, ``categories``, ``accuracy`` (per round and category),
+        ``teacher_model``, ``student_params``, ``data``, ``rounds``, ``losses``, ``teacher_calls``,
+        ``timings``, ``wall_s`` and sample ``examples``.
+
+    Examples:
+        >>> from protege.demo.pipeline import run, tiny_config
+        >>> report = run(tiny_config())  # about 25 s on two CPU cores
+        >>> sorted(report)[:4]
+        ['accuracy', 'categories', 'config', 'data']"""
     state = _Run(cfg, bar, log, teacher)
     state.data()
     state.teacher_model()
