@@ -180,7 +180,7 @@ def ingest_expansions(requests: Sequence[Mapping[str, Any]], replies: Union[Sequ
         tag: the tag holding the new instruction.
 
     Returns:
-        An :class:`~protege.curriculum.IngestResult` as above.
+        (IngestResult): the accepted items, rejections and counts as above.
 
     Raises:
         protege.InvalidArgument: a reply count that does not match, or a request id without a reply.

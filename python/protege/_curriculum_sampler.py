@@ -250,7 +250,7 @@ def plot_plan(plans: Union[Any, Sequence[Any]], *, top: int = 8, path: Optional[
         path: None, or a file to save the figure to (e.g. ``plan.png``).
 
     Returns:
-        The ``matplotlib.figure.Figure`` (two panels: category mix, hard share).
+        (matplotlib.figure.Figure): the figure, two panels: category mix, hard share.
 
     Raises:
         ImportError: matplotlib is not installed.

@@ -457,7 +457,7 @@ def assign_categories(items: List[Dict[str, Any]], replies: Dict[str, str],
         items: item dicts (modified in place; ids are filled as :func:`ensure_ids`).
         replies: ``{item id: classifier reply}``, one for every item.
         categories: the category names, a :class:`Distribution`, or None (the 32 default categories).
-        **kw: ``fallback``, ``tag``, ``threads``, ``progress`` as in :func:`parse_categories`.
+        **kw (Any): ``fallback``, ``tag``, ``threads``, ``progress`` as in :func:`parse_categories`.
 
     Returns:
         The counts by how each category was found (``{"tag", "word", "fallback"}``).

@@ -36,9 +36,6 @@ def byte_level_tokenizer():
     Needs no download; meant for tests, examples and toy runs. It has a minimal chat template
     (``<|role|>content\\n`` per message, ``<|assistant|>`` as generation prompt).
 
-    Args:
-        None.
-
     Returns:
         A ``transformers.PreTrainedTokenizerFast`` with 259 tokens.
 

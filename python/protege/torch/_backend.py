@@ -74,9 +74,6 @@ def set_backend(name: str) -> None:
 def get_backend() -> str:
     """The backend selected now.
 
-    Args:
-        None.
-
     Returns:
         ``"auto"``, ``"aten"`` or ``"native"`` (``str``).
 
@@ -125,9 +122,6 @@ def backends() -> Dict[str, Dict[str, str]]:
     ``{"_fused_linear_distill": {"cpu": "native", "cuda": "aten"}, ...}``; ``"unavailable"``
     where ``"native"`` is selected and this build has no such CUDA kernel.
 
-    Args:
-        None.
-
     Returns:
         ``Dict[str, Dict[str, str]]``: internal op name -> {device (``"cpu"``, ``"cuda"``) -> backend}.
 
@@ -146,9 +140,6 @@ def backends() -> Dict[str, Dict[str, str]]:
 def built_with_cuda() -> bool:
     """True when protege's op library was compiled with its CUDA kernels.
 
-    Args:
-        None.
-
     Returns:
         ``bool``.
 
@@ -163,9 +154,6 @@ def built_with_cuda() -> bool:
 def cuda_available() -> bool:
     """True when every protege op can run on CUDA tensors here: torch sees a GPU, every internal
     op has a CUDA kernel registered, and the selected backend has a CUDA path for each of them.
-
-    Args:
-        None.
 
     Returns:
         ``bool`` (False on a machine without a GPU).
@@ -205,9 +193,6 @@ def set_chunk_budget(nbytes: int) -> None:
 
 def get_chunk_budget() -> int:
     """The chunk memory budget of the fused-linear ops.
-
-    Args:
-        None.
 
     Returns:
         The budget in bytes (``int``); 0 = the device default.

@@ -12,9 +12,6 @@ _loaded = False
 def library_path() -> str:
     """Path of the op library shipped inside the protege package.
 
-    Args:
-        None.
-
     Returns:
         The absolute path (``str``) of ``libprotege_torch.so`` next to the ``protege`` package.
 

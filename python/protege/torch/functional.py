@@ -444,7 +444,7 @@ def reward_loss(
     Args:
         chosen_rewards: ``[B]`` float scores of the chosen answers.
         rejected_rewards: ``[B]`` float scores of the rejected answers.
-        margin: None, a float, or a ``[B]`` tensor with one value per pair.
+        margin (float | torch.Tensor | None): None, a float, or a ``[B]`` tensor with one value per pair.
         center_coefficient: ``c >= 0``, weight of the reward-centering term.
     Returns:
         float32 scalar, differentiable with respect to both reward tensors.
