@@ -94,6 +94,18 @@ def test_public_functions_have_complete_docstrings(module):
     assert not missing, "\n".join(missing)
 
 
+@pytest.mark.parametrize("module", ["protege.torch"])
+def test_public_classes_have_complete_docstrings(module):
+    """The loss modules document their constructor arguments, what ``forward`` returns and an example."""
+    mod = importlib.import_module(module)
+    classes = [(n, getattr(mod, n)) for n in getattr(mod, "__all__", []) if isinstance(getattr(mod, n), type)
+               and getattr(mod, n).__module__.startswith(module + ".")]
+    assert classes, f"{module}: no public class found to check"
+    missing = [f"{module}.{name}: docstring has no {s} section" for name, cls in classes
+               for s in ("Args:", "Returns:", "Examples:") if s not in (cls.__doc__ or "")]
+    assert not missing, "\n".join(missing)
+
+
 def _shape(node):
     """What a stub declaration promises: a function's parameter names and defaults, a class's bases and
     members (recursively); annotations are left out (they follow pybind11's type casters)."""

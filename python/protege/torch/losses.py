@@ -23,6 +23,8 @@ __all__ = [
 
 
 class _DistillBase(torch.nn.Module):
+    """The options shared by the distillation modules (those of :func:`protege.torch.distill_loss`)."""
+
     def __init__(
         self,
         divergence: str = "jsd",
@@ -47,7 +49,31 @@ class _DistillBase(torch.nn.Module):
 
 
 class DistillLoss(_DistillBase):
-    """``forward(student_logits, teacher_logits, labels=None)`` → :func:`protege.torch.distill_loss`."""
+    """``forward(student_logits, teacher_logits, labels=None)`` → :func:`protege.torch.distill_loss`.
+
+    Args:
+        divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tvd"``.
+        beta: the JSD mixing weight in ``[0, 1]``.
+        temperature: > 0, divides both logits.
+        ignore_index: label value of the masked positions.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        hard_label_weight: weight in ``[0, 1]`` of the cross-entropy on the labels.
+        vocab_mismatch: None, ``"truncate"`` or ``"pad_neg_inf"``.
+        temperature_scaling: None or ``"t2"``.
+
+    Returns:
+        (torch.Tensor): ``forward`` returns the float32 loss: a scalar, or ``[...]`` for ``reduction="none"``.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import DistillLoss
+        >>> s = torch.randn(2, 3, 10)
+        >>> float(DistillLoss("forward_kl")(s, s.clone())) < 1e-6
+        True
+    """
 
     def forward(self, student_logits, teacher_logits, labels=None):
         return F.distill_loss(student_logits, teacher_logits, labels, **self.options)
@@ -55,7 +81,33 @@ class DistillLoss(_DistillBase):
 
 class FusedLinearDistillLoss(_DistillBase):
     """``forward(student_hidden, student_weight, teacher_hidden, teacher_weight, labels=None,
-    student_bias=None, teacher_bias=None)`` → :func:`protege.torch.fused_linear_distill_loss`."""
+    student_bias=None, teacher_bias=None)`` → :func:`protege.torch.fused_linear_distill_loss`.
+
+    Args:
+        divergence: as in :class:`DistillLoss`.
+        chunk_size: tokens per chunk (None: from the chunk memory budget).
+        student_logit_scale: finite, non-zero multiplier of the student logits.
+        teacher_logit_scale: finite, non-zero multiplier of the teacher logits.
+        student_softcap: None, or the student's cap ``c > 0`` of ``c * tanh(z / c)``.
+        teacher_softcap: None, or the teacher's cap.
+        **kwargs (Any): ``beta``, ``temperature``, ``ignore_index``, ``reduction``, ``hard_label_weight``,
+            ``vocab_mismatch``, ``temperature_scaling`` as in :class:`DistillLoss`.
+
+    Returns:
+        (torch.Tensor): ``forward`` returns the float32 loss (scalar, or ``[...]`` for ``reduction="none"``).
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import FusedLinearDistillLoss
+        >>> loss = FusedLinearDistillLoss("jsd", beta=0.5)
+        >>> h, w = torch.randn(2, 4, 8, requires_grad=True), torch.randn(32, 8)
+        >>> out = loss(h, w, torch.randn(2, 4, 12), torch.randn(32, 12))
+        >>> out.backward(); tuple(h.grad.shape)
+        (2, 4, 8)
+    """
 
     def __init__(self, divergence: str = "jsd", *, chunk_size: Optional[int] = None,
                  student_logit_scale: float = 1.0, teacher_logit_scale: float = 1.0,
@@ -74,7 +126,24 @@ class FusedLinearDistillLoss(_DistillBase):
 
 
 class TokenLogprobs(torch.nn.Module):
-    """``forward(logits, labels)`` → per-token log-probs (:func:`protege.torch.token_logprobs`)."""
+    """``forward(logits, labels)`` → per-token log-probs (:func:`protege.torch.token_logprobs`).
+
+    Args:
+        ignore_index: label value whose positions give 0.
+        temperature: > 0, divides the logits.
+
+    Returns:
+        (torch.Tensor): ``forward`` returns ``[...]`` float32 log-probs for ``logits [..., V]`` and ``labels [...]``.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import TokenLogprobs
+        >>> [round(v, 4) for v in TokenLogprobs()(torch.zeros(1, 2, 4), torch.tensor([[0, -100]]))[0].tolist()]
+        [-1.3863, 0.0]
+    """
 
     def __init__(self, *, ignore_index: int = -100, temperature: float = 1.0) -> None:
         super().__init__()
@@ -86,7 +155,29 @@ class TokenLogprobs(torch.nn.Module):
 
 class FusedLinearTokenLogprobs(torch.nn.Module):
     """``forward(hidden, weight, labels, bias=None)`` → :func:`protege.torch.fused_linear_token_logprobs`
-    (``logit_scale`` / ``softcap``: the model head's logit transform)."""
+    (``logit_scale`` / ``softcap``: the model head's logit transform).
+
+    Args:
+        ignore_index: label value whose positions give 0.
+        temperature: > 0, divides the (scaled, capped) logits.
+        chunk_size: tokens per chunk (None: from the chunk memory budget).
+        logit_scale: finite, non-zero multiplier of the logits.
+        softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
+
+    Returns:
+        (torch.Tensor): ``forward`` returns ``[...]`` float32 log-probs for ``hidden [..., H]``, ``weight [V, H]``,
+            ``labels [...]``.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import FusedLinearTokenLogprobs, token_logprobs
+        >>> h, w, y = torch.randn(2, 5, 8), torch.randn(16, 8), torch.randint(0, 16, (2, 5))
+        >>> torch.allclose(FusedLinearTokenLogprobs()(h, w, y), token_logprobs(h @ w.T, y), atol=1e-5)
+        True
+    """
 
     def __init__(self, *, ignore_index: int = -100, temperature: float = 1.0, chunk_size: Optional[int] = None,
                  logit_scale: float = 1.0, softcap: Optional[float] = None):
@@ -103,7 +194,29 @@ class FusedLinearTokenLogprobs(torch.nn.Module):
 
 class PreferenceLoss(torch.nn.Module):
     """``forward(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps=None, ref_rejected_logps=None,
-    chosen_lengths=None, rejected_lengths=None)`` → ``(loss, chosen_rewards, rejected_rewards)``."""
+    chosen_lengths=None, rejected_lengths=None)`` → ``(loss, chosen_rewards, rejected_rewards)``.
+
+    Args:
+        kind: ``"dpo"``, ``"ipo"``, ``"hinge"``, ``"robust"``, ``"simpo"``, ``"orpo"`` or ``"cpo"``.
+        beta: > 0, scale of the log-ratios.
+        label_smoothing: in ``[0, 0.5)``.
+        gamma: the SimPO target margin.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns:
+        (tuple): ``forward`` returns ``(loss, chosen_rewards, rejected_rewards)`` for ``[B]`` sequence log-probs,
+            as :func:`protege.torch.preference_loss`.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import PreferenceLoss
+        >>> loss, _, _ = PreferenceLoss("dpo", beta=0.1)(torch.tensor([-1.0]), torch.tensor([-1.0]))
+        >>> round(float(loss), 4)
+        0.6931
+    """
 
     def __init__(self, kind: str = "dpo", *, beta: float = 0.1, label_smoothing: float = 0.0, gamma: float = 0.5,
                  reduction: str = "mean") -> None:
@@ -122,7 +235,38 @@ class FusedLinearPreferenceLoss(torch.nn.Module):
     """``forward(hidden, weight, labels, bias=None, ref_hidden=None, ref_weight=None, ref_bias=None,
     nll_labels=None)`` → :func:`protege.torch.fused_linear_preference_loss` (chosen rows first, then rejected
     rows); ``logit_scale`` / ``softcap`` (the head transform) and ``nll_weight`` / ``nll_normalization`` are
-    configuration, ``nll_labels`` (the NLL term's own targets) a forward argument."""
+    configuration, ``nll_labels`` (the NLL term's own targets) a forward argument.
+
+    Args:
+        kind: as in :class:`PreferenceLoss`.
+        beta: > 0, scale of the log-ratios.
+        label_smoothing: in ``[0, 0.5)``.
+        gamma: the SimPO target margin.
+        ignore_index: label value of the positions left out.
+        temperature: > 0, divides the logits.
+        average_log_prob: average the token log-probs of a sequence instead of summing them.
+        chunk_size: tokens per chunk (None: from the chunk memory budget).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        logit_scale: finite, non-zero multiplier of the logits.
+        softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)``.
+        nll_weight: None, or the weight ``w >= 0`` of the chosen NLL term.
+        nll_normalization: ``"tokens"`` or ``"sequence"``.
+
+    Returns:
+        (tuple): ``forward`` returns ``(loss, chosen_rewards, rejected_rewards)`` for ``hidden [2B, T, H]``,
+            ``weight [V, H]`` and ``labels [2B, T]``.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import FusedLinearPreferenceLoss
+        >>> h, w, y = torch.randn(4, 6, 8), torch.randn(16, 8), torch.randint(0, 16, (4, 6))
+        >>> loss, chosen, rejected = FusedLinearPreferenceLoss("dpo")(h, w, y, ref_hidden=h)
+        >>> round(float(loss), 4), tuple(chosen.shape)
+        (0.6931, (2,))
+    """
 
     def __init__(self, kind: str = "dpo", *, beta: float = 0.1, label_smoothing: float = 0.0, gamma: float = 0.5,
                  ignore_index: int = -100, temperature: float = 1.0, average_log_prob: bool = False,
@@ -143,7 +287,23 @@ class FusedLinearPreferenceLoss(torch.nn.Module):
 
 
 class RewardLoss(torch.nn.Module):
-    """``forward(chosen_rewards, rejected_rewards, margin=None)`` → Bradley-Terry loss (TRL RewardTrainer)."""
+    """``forward(chosen_rewards, rejected_rewards, margin=None)`` → Bradley-Terry loss (TRL RewardTrainer).
+
+    Args:
+        center_coefficient: ``c >= 0``, weight of the reward-centering term.
+
+    Returns:
+        (torch.Tensor): ``forward`` returns the float32 scalar loss of :func:`protege.torch.reward_loss` for ``[B]`` rewards.
+
+    Raises:
+        RuntimeError: from ``forward``, on shapes that do not match.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import RewardLoss
+        >>> round(float(RewardLoss()(torch.tensor([0.0]), torch.tensor([0.0]))), 4)
+        0.6931
+    """
 
     def __init__(self, *, center_coefficient: float = 0.0) -> None:
         super().__init__()
@@ -155,7 +315,25 @@ class RewardLoss(torch.nn.Module):
 
 
 class RankingLoss(torch.nn.Module):
-    """``forward(scores, gold_scores=None)`` → BRIO listwise margin ranking loss."""
+    """``forward(scores, gold_scores=None)`` → BRIO listwise margin ranking loss.
+
+    Args:
+        margin: base margin per rank gap.
+        gold_margin: margin of the gold answer over every candidate.
+        gold_weight: weight of the gold term (0: none).
+
+    Returns:
+        (torch.Tensor): ``forward`` returns the float32 scalar loss of :func:`protege.torch.ranking_loss` for ``scores [B, K]``.
+
+    Raises:
+        RuntimeError: from ``forward``, naming the argument on bad input.
+
+    Examples:
+        >>> import torch
+        >>> from protege.torch import RankingLoss
+        >>> float(RankingLoss(margin=0.1)(torch.tensor([[3.0, 2.0, 1.0]])))
+        0.0
+    """
 
     def __init__(self, *, margin: float = 0.001, gold_margin: float = 0.0, gold_weight: float = 0.0) -> None:
         super().__init__()
