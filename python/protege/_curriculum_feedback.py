@@ -69,7 +69,20 @@ def feedback_requests(items: List[Dict[str, Any]], correct: Union[Dict[str, bool
 
 @dataclass
 class IngestResult:
-    """``accepted``: new items with provenance; ``rejected``: ``(record, reason)``; ``counts`` by reason."""
+    """``accepted``: new items with provenance; ``rejected``: ``(record, reason)``; ``counts`` by reason.
+
+    Args:
+        accepted: the new items (``id``, ``prompt``, ``round``, ``parent_id``, ``origin``, ...).
+        rejected: ``(record, reason)`` pairs, e.g. ``duplicate_pool``, ``near_duplicate``, ``no_tag``.
+        counts: the number of records by outcome (``accepted`` or the reason).
+
+    Examples:
+        >>> from protege.curriculum import ingest_generated
+        >>> r = ingest_generated([{"parent_id": "a", "kind": "harder", "prompt": "Solve 3x+1=10."}],
+        ...                      [{"id": "a", "prompt": "Solve 2x=4"}], round=1)
+        >>> r.counts, r.rejected
+        ({'accepted': 1}, [])
+    """
 
     accepted: List[Dict[str, Any]]
     rejected: List[Tuple[Dict[str, Any], str]]

@@ -87,6 +87,19 @@ class Planner:
     Raises:
         protege.InvalidArgument: a callable schedule without ``rounds``; round sizes that are empty,
             contain 0, or are neither one nor one per round.
+
+    Returns:
+        (RoundPlan): :meth:`plan` returns one :class:`RoundPlan` per call.
+
+    Examples:
+        >>> from protege.curriculum import Planner, Schedule
+        >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "is_hard": k >= 6} for k in range(10)]
+        >>> planner = Planner(Schedule.linear(0.25, 0.75, 2), round_sizes=8, seed=0)
+        >>> plan = planner.plan(0, items)
+        >>> len(plan), plan.n_hard, plan.n_easy, plan.hard_share
+        (8, 2, 6, 0.25)
+        >>> planner.plan(1, items).n_hard
+        6
     """
 
     _OPTIONS = ("seed", "max_seen", "fresh_first", "repeat_if_short", "shuffle", "threads")

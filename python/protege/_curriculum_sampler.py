@@ -41,6 +41,35 @@ class Sampler:
       seed, plan fingerprint and world size; ``load_state_dict()`` resumes in O(1) (no iteration).
       A different world size resumes exactly (continuing the global stream) when the consumed
       count is a multiple of the new world size, otherwise it is refused with an error.
+
+    Args:
+        source: an item count (``int``) or a :class:`~protege.curriculum.RoundPlan`.
+        mode: ``"global"`` or ``"sharded"``.
+        num_replicas: the world size (``int`` >= 1).
+        rank: this process's rank in ``[0, num_replicas)``.
+        seed: the seed of the order.
+        shuffle: shuffle each epoch (False: in order).
+        weights: None, or one sampling weight >= 0 per index.
+        num_samples: draws per epoch with ``weights`` (None: the source's length).
+        drop_last: in ``"sharded"`` mode, drop the tail instead of padding.
+
+    Returns:
+        (Iterator[int]): iterating yields indices into the source (pool positions for a plan).
+
+    Raises:
+        protege.InvalidArgument: a bad option, or a state of another plan, seed or incompatible world size.
+
+    Examples:
+        >>> from protege.curriculum import Planner, Sampler
+        >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "is_hard": k >= 6} for k in range(10)]
+        >>> plan = Planner([0.25], round_sizes=8, seed=0).plan(0, items)
+        >>> sampler = Sampler(plan, seed=0)
+        >>> it = iter(sampler)
+        >>> first = [next(it) for _ in range(3)]
+        >>> resumed = Sampler(plan, seed=0)
+        >>> resumed.load_state_dict(sampler.state_dict())  # resumes after the 3 consumed samples
+        >>> first + list(resumed) == list(Sampler(plan, seed=0)), len(sampler)
+        (True, 8)
     """
 
     def __init__(self, source: Any, *, mode: str = "global", num_replicas: int = 1, rank: int = 0, seed: int = 0,

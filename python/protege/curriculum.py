@@ -488,7 +488,20 @@ def assign_categories(items: List[Dict[str, Any]], replies: Dict[str, str],
 @dataclass
 class RebalanceResult:
     """``indices``: output rows as input positions (array of uint32, repeats possible);
-    ``table``: rows ``(category, share, before, target, after)``; ``absent``: skipped categories."""
+    ``table``: rows ``(category, share, before, target, after)``; ``absent``: skipped categories.
+
+    Args:
+        indices: output rows as input positions (``array('I')``).
+        table: ``(category, share, before, target, after)`` per category of the distribution.
+        absent: categories of the distribution that no item has.
+
+    Examples:
+        >>> from protege.curriculum import Distribution, rebalance
+        >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "category": "Math" if k % 2 else "Coding"} for k in range(10)]
+        >>> r = rebalance(items, Distribution(["Math", "Coding"], [0.8, 0.2]), seed=0)
+        >>> r.table, len(r.indices)
+        ([('Math', 0.8, 5, 8, 8), ('Coding', 0.2, 5, 2, 2)], 10)
+    """
 
     indices: array
     table: List[Tuple[str, float, int, int, int]]
