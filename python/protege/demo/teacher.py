@@ -130,6 +130,29 @@ class ProgrammaticTeacher:
     request kinds get a polite refusal that protege's parsers count as a failure (as with an LLM).
     Deterministic: the reply is a function of the prompt and the request seed. Not thread-safe
     (it may register new problems in the world).
+
+    Args:
+        world: the :class:`~protege.demo.world.World` whose problems the teacher can read.
+        categories: the category names it classifies into.
+        max_steps: None, or the most steps of a generated harder problem.
+        max_size: None, or the largest size of a generated harder problem.
+
+    Returns:
+        (str): ``answer(request)`` returns the reply text; ``answer_batch`` a list of them. ``calls``
+            counts the requests by kind.
+
+    Examples:
+        >>> from protege import answers
+        >>> from protege.demo.teacher import ProgrammaticTeacher, solve_request
+        >>> from protege.demo.world import World
+        >>> world = World(2)
+        >>> problems = world.sample(3, purpose="teach", steps=(1, 2), size=(1, 2))
+        >>> teacher = ProgrammaticTeacher(world)
+        >>> replies = teacher.answer_batch([solve_request(p.prompt) for p in problems])
+        >>> answers.check_batch(replies, [p.answer for p in problems], threads=1) == [answers.Outcome.correct] * 3
+        True
+        >>> teacher.calls["solve"]
+        3
     """
 
     def __init__(self, world: World, categories: Sequence[str] = CATEGORIES, *, max_steps: Optional[int] = None,
