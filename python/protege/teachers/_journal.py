@@ -35,6 +35,28 @@ class Journal:
     ``Journal(path)`` opens (creating) the file, takes an exclusive lock and loads it;
     :meth:`get` looks a key up, :meth:`add` appends one reply and fsyncs (when ``fsync``).
     ``Journal(None)`` is an in-memory cache with the same interface. Thread-safe.
+
+    Args:
+        path: the JSONL file of the cache, or None (in memory).
+        fsync: fsync after each appended reply.
+
+    Returns:
+        (dict | None): :meth:`get` returns the stored record (``id``, ``hash``, ``reply``, ...) or None.
+
+    Raises:
+        protege.ParseError: a bad line in the file (``file:line:column``).
+        protege.IoError: the file cannot be opened or is locked by another process.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from protege.teachers import Journal
+        >>> path = os.path.join(tempfile.mkdtemp(), "cache.jsonl")
+        >>> journal = Journal(path)
+        >>> journal.add(("q1", "h1"), {"reply": "4"}); journal.close()
+        >>> reopened = Journal(path)
+        >>> reopened.get(("q1", "h1")), reopened.get(("q2", "h1"))
+        ({'id': 'q1', 'hash': 'h1', 'reply': '4'}, None)
+        >>> reopened.close()
     """
 
     def __init__(self, path: Optional[str], *, fsync: bool = True):

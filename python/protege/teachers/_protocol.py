@@ -52,7 +52,23 @@ class MalformedReply(ValueError):
 class Reply:
     """One answered request: ``text``, ``finish_reason``, ``usage`` (token counts), ``logprobs``
     (OpenAI ``choices[0].logprobs.content`` entries, without ``bytes``; None unless asked for),
-    ``model`` as the server named it and ``cached`` (True when it came from the cache)."""
+    ``model`` as the server named it and ``cached`` (True when it came from the cache).
+
+    Args:
+        id: the request's id.
+        text: the reply text.
+        finish_reason: ``"stop"``, ``"length"``, ... as the server gave it, or None.
+        usage: token counts (``prompt_tokens``, ``completion_tokens``, ...).
+        logprobs: None, or the per-token log-prob entries.
+        model: the model name the server reported, or None.
+        cached: the reply came from the cache.
+
+    Examples:
+        >>> from protege.teachers import Reply
+        >>> r = Reply(id="q1", text="4", finish_reason="stop", usage={"completion_tokens": 1})
+        >>> r.text, r.cached
+        ('4', False)
+    """
 
     id: str
     text: str
@@ -82,7 +98,21 @@ class Reply:
 class Failure:
     """A request that got no reply: ``index`` in the batch, ``id``, the error ``kind``
     (``rate_limited``, ``server_error``, ``timeout``, ``connection``, ``malformed``,
-    ``client_error``), the last ``message``, HTTP ``status`` (if any) and ``attempts`` made."""
+    ``client_error``), the last ``message``, HTTP ``status`` (if any) and ``attempts`` made.
+
+    Args:
+        index: the request's position in its batch (-1 when unknown).
+        id: the request's id.
+        kind: the error kind above.
+        message: the last error message.
+        status: the HTTP status, or None.
+        attempts: the attempts made.
+
+    Examples:
+        >>> from protege.teachers import Failure
+        >>> Failure(index=0, id="q1", kind="timeout", message="read timed out", attempts=7)
+        Failure(index=0, id='q1', kind='timeout', message='read timed out', status=None, attempts=7)
+    """
 
     index: int
     id: str

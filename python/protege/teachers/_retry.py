@@ -32,7 +32,26 @@ class RetryPolicy:
     """Exponential backoff with "equal jitter": attempt a (0-based) waits
     ``min(max_backoff, backoff · 2^a) · (1/2 + u/2)``, u uniform in [0, 1); a server's
     ``Retry-After`` raises that to ``min(Retry-After, max_retry_after)``. With ``seed`` set, u is
-    a function of ``(seed, request key, attempt)``, so the waits are reproducible."""
+    a function of ``(seed, request key, attempt)``, so the waits are reproducible.
+
+    Args:
+        max_retries: retries after the first attempt (``int`` >= 0).
+        backoff: the base wait in seconds.
+        max_backoff: the cap of the exponential wait in seconds.
+        max_retry_after: the cap of a server's ``Retry-After`` in seconds.
+        seed: None (random jitter) or the seed of reproducible jitter.
+
+    Returns:
+        (float): :meth:`delay` returns the wait in seconds before a retry.
+
+    Examples:
+        >>> from protege.teachers import RetryPolicy
+        >>> policy = RetryPolicy(backoff=0.5, seed=0)
+        >>> 0.25 <= policy.delay("q1", 0) < 0.5, policy.delay("q1", 0) == policy.delay("q1", 0)
+        (True, True)
+        >>> policy.delay("q1", 3, retry_after=10.0)
+        10.0
+    """
 
     max_retries: int = 6
     backoff: float = 0.5

@@ -182,8 +182,28 @@ def example_from_logits(token_ids, logits, *, k: int, start: int = 0) -> Dict[st
 class TeacherStore:
     """Read access to a store written by :func:`write_store`; ``store[i]`` is example ``i`` as a dict of
     tensors ``token_ids [T]``, ``top_ids [T, k]``, ``top_logprobs [T, k]`` (read from memory-mapped
-    shards). Usable as a ``torch.utils.data.Dataset``. Raises ``IoError`` / ``InvalidArgument``
-    naming the file and field when the manifest or a shard does not match."""
+    shards). Usable as a ``torch.utils.data.Dataset``.
+
+    Args:
+        path: the store folder.
+
+    Returns:
+        (dict): ``store[i]`` returns example ``i`` as above.
+
+    Raises:
+        protege.IoError: naming the file when the manifest or a shard cannot be read.
+        protege.InvalidArgument: naming the file and field when the manifest or a shard does not match.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from protege.teachers import TeacherStore, example_from_logits, write_store
+        >>> ex = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "store")
+        >>> _ = write_store(path, [ex, ex], k=3, vocab_size=10, tokenizer="toy", teacher="toy")
+        >>> store = TeacherStore(path)
+        >>> len(store), {name: tuple(t.shape) for name, t in store[1].items()}
+        (2, {'token_ids': (3,), 'top_ids': (3, 3), 'top_logprobs': (3, 3)})
+    """
 
     def __init__(self, path: str):
         mpath = os.path.join(path, "manifest.json")
