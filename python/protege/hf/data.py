@@ -142,6 +142,27 @@ class CausalLMCollator:
     Rows: ``{"input_ids", "labels"?, "attention_mask"?}`` (pre-tokenized), ``{"prompt", "completion"}``
     (labels on the completion only unless ``completion_only_loss=False``), ``{"messages"}`` (loss on
     assistant turns after the last non-assistant message) or ``{"text"}`` (loss on every token).
+
+    Args:
+        tokenizer: a ``transformers`` tokenizer (needed unless every row is pre-tokenized).
+        max_length: None, or the most tokens per row (longer rows are cut on the right).
+        completion_only_loss: labels on the completion only for ``{"prompt", "completion"}`` rows.
+        pad_token_id: the padding id (None: the tokenizer's, else 0).
+        ignore_index: the label of positions without loss.
+
+    Returns:
+        (dict): calling it on a list of rows returns ``input_ids``, ``attention_mask`` and ``labels``,
+            each ``[B, T]`` int64.
+
+    Raises:
+        protege.InvalidArgument: a row in none of the layouts above, naming its position.
+
+    Examples:
+        >>> from protege.hf import CausalLMCollator, byte_level_tokenizer
+        >>> batch = CausalLMCollator(byte_level_tokenizer())([{"prompt": "2+2=", "completion": "4"},
+        ...                                                   {"prompt": "1+1=", "completion": "2!"}])
+        >>> tuple(batch["input_ids"].shape), (batch["labels"] != -100).sum(1).tolist()  # completion + </s>
+        ((2, 7), [2, 3])
     """
 
     def __init__(self, tokenizer=None, *, max_length: Optional[int] = None, completion_only_loss: bool = True,
@@ -198,6 +219,24 @@ class PreferenceCollator:
 
     Output: ``input_ids``, ``attention_mask``, ``completion_mask`` (1 on completion tokens), and, when
     every row has them, ``ref_chosen_logps`` / ``ref_rejected_logps`` ``[B]`` and ``margin`` ``[B]``.
+
+    Args:
+        tokenizer: a ``transformers`` tokenizer.
+        max_length: None, or the most tokens per sequence.
+        pad_token_id: the padding id (None: the tokenizer's, else 0).
+
+    Returns:
+        (dict): calling it on a list of ``{"prompt", "chosen", "rejected"}`` rows returns the tensors
+            above (``[2B, T]`` int64 unless noted).
+
+    Raises:
+        protege.InvalidArgument: a row without ``prompt`` / ``chosen`` / ``rejected``, naming its position.
+
+    Examples:
+        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer
+        >>> batch = PreferenceCollator(byte_level_tokenizer())([{"prompt": "2+2=", "chosen": "4", "rejected": "5"}])
+        >>> sorted(batch), tuple(batch["input_ids"].shape)
+        (['attention_mask', 'completion_mask', 'input_ids'], (2, 6))
     """
 
     def __init__(self, tokenizer, *, max_length: Optional[int] = None, pad_token_id: Optional[int] = None):
@@ -234,6 +273,25 @@ class RankingCollator:
 
     Every row must have the same number K of completions (``num_candidates``; rows with more are cut to
     their first K, rows with fewer raise ``protege.InvalidArgument``).
+
+    Args:
+        tokenizer: a ``transformers`` tokenizer.
+        num_candidates: K, the completions per row.
+        max_length: None, or the most tokens per sequence.
+        pad_token_id: the padding id (None: the tokenizer's, else 0).
+
+    Returns:
+        (dict): calling it on a list of rows returns ``input_ids``, ``attention_mask`` and
+            ``completion_mask``, each ``[B·K, T]`` int64.
+
+    Raises:
+        protege.InvalidArgument: a row with fewer than K completions.
+
+    Examples:
+        >>> from protege.hf import RankingCollator, byte_level_tokenizer
+        >>> collate = RankingCollator(byte_level_tokenizer(), num_candidates=3)
+        >>> tuple(collate([{"prompt": "2+2=", "completions": ["4", "5", "22"]}])["input_ids"].shape)
+        (3, 7)
     """
 
     def __init__(self, tokenizer, *, num_candidates: int, max_length: Optional[int] = None,
