@@ -35,7 +35,17 @@ DEFAULT_STYLE_PROMPTS: Dict[str, str] = dict(_c.default_style_prompts())
 class RequestList(list):
     """A list of request dicts with accounting attributes: ``table`` (expansion: rows
     ``(category, share, hard items, requests)``), ``absent`` (expansion: target categories with
-    no hard item) and ``unrefined`` (refinement: ids of items without a style)."""
+    no hard item) and ``unrefined`` (refinement: ids of items without a style).
+
+    Made by :func:`~protege.curriculum.expansion_requests` and
+    :func:`~protege.curriculum.refinement_requests`; constructed like a ``list``.
+
+    Examples:
+        >>> from protege.curriculum import refinement_requests
+        >>> reqs = refinement_requests([{"id": "a", "prompt": "Hi", "category": "Chat", "output": "Hello"}])
+        >>> isinstance(reqs, list), len(reqs), reqs.unrefined
+        (True, 0, ['a'])
+    """
 
     table: List[Tuple[str, float, int, int]]
     absent: List[str]
@@ -289,7 +299,21 @@ class RefinementResult:
     """``items``: every input item in order — refined ones carry the refined response in
     ``response_field``, the raw one in ``raw_field``, plus ``refine_style`` and
     ``refine_request_id``; the others are unchanged. ``rejected``: ``(request, reason)`` for replies
-    that were not used (``no_tag``, ``empty``, ``check_failed``); ``counts`` by outcome."""
+    that were not used (``no_tag``, ``empty``, ``check_failed``); ``counts`` by outcome.
+
+    Args:
+        items: the items as above.
+        rejected: ``(request, reason)`` pairs.
+        counts: the number of items by outcome (``refined``, ``unrefined`` or the reason).
+
+    Examples:
+        >>> from protege.curriculum import ingest_refinements, refinement_requests
+        >>> items = [{"id": "a", "prompt": "What is 2+2?", "category": "Math", "output": "4"}]
+        >>> reqs = refinement_requests(items, {"Math": "Explain: {instruction} {response}"})
+        >>> r = ingest_refinements(items, reqs, ["no tag in this reply"])
+        >>> r.items[0]["output"], [reason for _, reason in r.rejected]
+        ('4', ['no_tag'])
+    """
 
     items: List[Dict[str, Any]]
     rejected: List[Tuple[Dict[str, Any], str]] = field(default_factory=list)

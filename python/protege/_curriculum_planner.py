@@ -21,7 +21,39 @@ Schedule = _c.Schedule
 @dataclass
 class RoundPlan:
     """One planned round: ``indices`` (pool positions in training order, array of uint32),
-    ``is_hard`` per row, counts, and a ``fingerprint`` that sampler states are tied to."""
+    ``is_hard`` per row, counts, and a ``fingerprint`` that sampler states are tied to.
+
+    Made by :meth:`Planner.plan`, not by hand.
+
+    Args:
+        round: the round number.
+        hard_share: the schedule's hard share of this round.
+        indices: pool positions in training order (``array('I')``, repeats possible).
+        is_hard: 1 per hard row, 0 per easy row (``bytes``, aligned with ``indices``).
+        target_hard: the hard rows asked for.
+        target_easy: the easy rows asked for.
+        n_hard: the hard rows planned.
+        n_easy: the easy rows planned.
+        short_hard: hard rows that could not be filled.
+        short_easy: easy rows that could not be filled.
+        excluded_seen: pool items left out by ``max_seen``.
+        fingerprint: 64-bit hash of the plan.
+        fresh_hard: hard rows that are the first copy of a never-planned item.
+        categories: per-row categories, or None.
+        weights: per-row sampling weights, or None.
+
+    Returns:
+        (dict): :meth:`summary` returns the counts above with ``size`` and ``repeat_hard``.
+
+    Examples:
+        >>> from protege.curriculum import Planner
+        >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "is_hard": k >= 6} for k in range(10)]
+        >>> plan = Planner([0.25], round_sizes=8, seed=0).plan(0, items)
+        >>> len(plan), sum(plan.is_hard), plan.summary()["repeat_hard"]
+        (8, 2, 0)
+        >>> all(items[i]["is_hard"] == bool(h) for i, h in zip(plan.indices, plan.is_hard))
+        True
+    """
 
     round: int
     hard_share: float
