@@ -64,9 +64,10 @@ def set_backend(name: str) -> None:
 
     Examples:
         >>> from protege.torch import get_backend, set_backend
+        >>> previous = get_backend()
         >>> set_backend("aten"); get_backend()
         'aten'
-        >>> set_backend("auto")
+        >>> set_backend(previous)
     """
     torch.ops.protege._set_backend(_check(name))
 
@@ -184,9 +185,10 @@ def set_chunk_budget(nbytes: int) -> None:
 
     Examples:
         >>> from protege.torch import get_chunk_budget, set_chunk_budget
+        >>> previous = get_chunk_budget()
         >>> set_chunk_budget(64 << 20); get_chunk_budget()
         67108864
-        >>> set_chunk_budget(0)
+        >>> set_chunk_budget(previous)
     """
     torch.ops.protege._set_chunk_budget(int(nbytes))
 
