@@ -25,6 +25,23 @@ class UnsupportedModel(protege.InvalidArgument, NotImplementedError):
     """A model feature protege cannot reproduce exactly yet (raised instead of computing a wrong loss).
 
     Subclasses both ``protege.InvalidArgument`` and ``NotImplementedError``.
+
+    Args:
+        message: what is not supported, naming the model and the feature.
+
+    Examples:
+        >>> import transformers
+        >>> from protege.hf import UnsupportedModel, head_of
+        >>> cfg = transformers.Gemma2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                                 num_attention_heads=2, num_key_value_heads=1, head_dim=8)
+        >>> model = transformers.Gemma2ForCausalLM(cfg)
+        >>> try:
+        ...     head_of(model)  # soft-capped logits, and this caller does not pass the cap on
+        ... except UnsupportedModel as exc:
+        ...     print(isinstance(exc, NotImplementedError), "final_logit_softcapping" in str(exc))
+        True True
+        >>> head_of(model, allow_softcap=True).softcap
+        30.0
     """
 
 

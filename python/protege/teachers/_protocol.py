@@ -31,12 +31,37 @@ _NOT_COPIED = frozenset(SAMPLING_FIELDS) | {"prompt", "messages", "system", "n"}
 
 
 class TeacherError(Error):
-    """A teacher request that failed for good (after its retries), or a teacher misconfiguration."""
+    """A teacher request that failed for good (after its retries), or a teacher misconfiguration.
+
+    A :class:`protege.Error`, so ``except protege.Error`` catches it.
+
+    Args:
+        message: what failed (``str``).
+
+    Examples:
+        >>> import protege
+        >>> from protege.teachers import TeacherError
+        >>> isinstance(TeacherError("no reply after 7 attempts"), protege.Error)
+        True
+    """
 
 
 class BatchError(TeacherError):
     """Some requests of a batch failed. ``failures`` lists them, ``result`` holds the rest
-    (already answered requests are in the cache too, so a rerun asks only the failed ones)."""
+    (already answered requests are in the cache too, so a rerun asks only the failed ones).
+
+    Args:
+        message: the error message.
+        result: the batch's result (a :class:`BatchResult`); its ``failures`` become ``self.failures``.
+
+    Examples:
+        >>> from protege.teachers import BatchError, BatchResult, Failure, Reply
+        >>> result = BatchResult(replies=[Reply(id="q1", text="4"), None],
+        ...                      failures=[Failure(index=1, id="q2", kind="timeout", message="read timed out")])
+        >>> err = BatchError("1 of 2 requests failed", result)
+        >>> [f.id for f in err.failures], err.result.replies[0].text
+        (['q2'], '4')
+    """
 
     def __init__(self, message: str, result: "Any"):
         super().__init__(message)
