@@ -158,7 +158,18 @@ _USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
 class TeacherStats:
     """Counters of a teacher (thread-safe): ``requests`` asked for, ``cached`` (answered from the
     cache), ``sent`` (HTTP attempts), ``answered`` (new replies), ``failed``, ``retries`` and
-    ``failures`` by kind, token ``usage`` of new replies and ``cached_usage`` of cached ones."""
+    ``failures`` by kind, token ``usage`` of new replies and ``cached_usage`` of cached ones.
+
+    Returns:
+        (dict): :meth:`as_dict` returns the counters above as plain dicts.
+
+    Examples:
+        >>> from protege.teachers import TeacherStats
+        >>> stats = TeacherStats()
+        >>> stats.add(requests=2, answered=2)
+        >>> stats.as_dict()["requests"], stats.as_dict()["failed"]
+        (2, 0)
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -99,7 +99,23 @@ def export_batch(requests: Sequence[Mapping[str, Any]], path: str, model: str, *
 class BatchImport:
     """Results read back: ``replies`` by custom_id, ``failures`` (one per unusable line or
     missing request; ``index`` is the request's index when known, else -1), ``counts`` by kind
-    (``answered`` plus every failure kind) and ``usage`` summed over the replies."""
+    (``answered`` plus every failure kind) and ``usage`` summed over the replies.
+
+    Made by :func:`import_batch_results`.
+
+    Args:
+        replies: ``{custom_id: Reply}``.
+        failures: the :class:`Failure` of each unusable line or missing request.
+        counts: the number of results by kind.
+        usage: token counts summed over the replies.
+        skipped: the lines skipped with ``on_error="skip"``, or None.
+
+    Examples:
+        >>> from protege.teachers import BatchImport, Reply
+        >>> r = BatchImport(replies={"q1": Reply(id="q1", text="4")})
+        >>> r.replies["q1"].text, r.failures
+        ('4', [])
+    """
 
     replies: Dict[str, Reply] = field(default_factory=dict)
     failures: List[Failure] = field(default_factory=list)

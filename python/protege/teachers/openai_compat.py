@@ -31,7 +31,20 @@ Progress = Optional[Callable[[int, int], None]]
 class BatchResult:
     """What :meth:`OpenAITeacher.run` returns: ``replies`` aligned with the requests (None where
     the request failed), ``failures`` (one per failed request, in request order) and this call's
-    ``stats``."""
+    ``stats``.
+
+    Args:
+        replies: one :class:`Reply` or None per request, in request order.
+        failures: the :class:`Failure` of each failed request.
+        stats: this call's :class:`TeacherStats`.
+
+    Examples:
+        >>> from protege.teachers import BatchResult, Failure, Reply
+        >>> r = BatchResult(replies=[Reply(id="q1", text="4"), None],
+        ...                 failures=[Failure(index=1, id="q2", kind="timeout", message="read timed out")])
+        >>> [x.text if x else None for x in r.replies], r.failures[0].index
+        (['4', None], 1)
+    """
 
     replies: List[Optional[Reply]]
     failures: List[Failure] = field(default_factory=list)
