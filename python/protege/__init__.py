@@ -10,6 +10,7 @@ Three jobs, one C++ core:
 """
 from __future__ import annotations
 
+import atexit as _atexit
 import logging as _logging
 
 from . import _core
@@ -59,8 +60,15 @@ def enable_logging(level: int = _logging.INFO) -> None:
         >>> import logging, protege
         >>> protege.enable_logging(logging.WARNING)
     """
+    global _log_atexit
     _core.set_log_level(_core.LogLevel(_nearest_core_level(level)))
     _core.set_log_callback(_forward_log)
+    if not _log_atexit:  # drop the Python callback before the interpreter finalises (the core outlives it)
+        _atexit.register(_core.set_log_callback, None)
+        _log_atexit = True
+
+
+_log_atexit = False
 
 
 def _nearest_core_level(level: int) -> int:

@@ -46,3 +46,20 @@ def test_import_does_not_import_torch():
     code = "import sys, protege, protege.answers; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("imports", ["protege", "protege, protege.pairs", "protege, protege.hf"])
+def test_enable_logging_then_exit_is_clean(imports):
+    """The core outlives the interpreter: the Python log callback must be dropped before finalisation
+    (it used to abort the process at exit with 'PyThreadState_Get: ... GIL is released')."""
+    import subprocess
+    import sys
+
+    if "hf" in imports:
+        pytest.importorskip("torch")
+        pytest.importorskip("transformers")
+    code = (f"import logging, {imports}; protege.enable_logging(logging.DEBUG); "
+            "protege.enable_logging(logging.WARNING)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Fatal Python error" not in res.stderr
