@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import InvalidArgument, _core
 
@@ -39,174 +39,9 @@ DEFAULT_SIMILAR_TEMPLATE: str = _c.DEFAULT_SIMILAR_TEMPLATE
 #: Default repeat cap of :class:`Planner` (protege's, not the paper's): an item planned this many
 #: times is excluded from later rounds.
 DEFAULT_MAX_SEEN: int = _c.DEFAULT_MAX_SEEN
-_PROMPT_FIELDS = ("prompt", "instruction", "problem", "question")
-
-
-# ---------------------------------------------------------------------------------------------
-# items
-# ---------------------------------------------------------------------------------------------
-def content_id(prompt: str) -> str:
-    """Stable content id of a prompt: ``"c"`` + 16 hex digits (FNV-1a-64 of its UTF-8 bytes).
-
-    Args:
-        prompt: the prompt text (``str``).
-
-    Returns:
-        The id (``str``, 17 characters); the same prompt always gives the same id.
-
-    Examples:
-        >>> content_id("What is 2+2?")
-        'ceeafa994982a41ff'
-    """
-    return _c.content_id(prompt)
-
-
-def _prompt_of(item: Dict[str, Any], position: int) -> str:
-    for name in _PROMPT_FIELDS:
-        if name in item:
-            value = item[name]
-            if not isinstance(value, str):
-                raise InvalidArgument(f'item {position}: field "{name}": expected str, got {type(value).__name__}')
-            return value
-    raise InvalidArgument(f"item {position}: missing prompt field (looked for {', '.join(_PROMPT_FIELDS)})")
-
-
-def id_keys(ids: Sequence[str]) -> array:
-    """64-bit keys of string ids (array of uint64), checked for empty and duplicate ids. Pass them
-    as ``ids=`` to :func:`rebalance` / :meth:`Planner.plan` to hash and check ids only once.
-
-    Args:
-        ids: the item ids (``str``), unique and non-empty.
-
-    Returns:
-        ``array('Q')`` with one 64-bit key per id, in order.
-
-    Raises:
-        protege.InvalidArgument: an empty id, or an id twice (naming both positions).
-
-    Examples:
-        >>> keys = id_keys(["a", "b"])
-        >>> keys.typecode, len(keys)
-        ('Q', 2)
-    """
-    return _c.id_keys(ids if isinstance(ids, (list, tuple)) else list(ids))
-
-
-def ensure_ids(items: List[Dict[str, Any]], *, require: bool = False) -> List[str]:
-    """Fills missing ``id`` fields with :func:`content_id` of the prompt (in place) and returns the ids.
-
-    Args:
-        items: item dicts with a prompt field (``prompt``, ``instruction``, ``problem`` or
-            ``question``) and optionally an ``id`` (``str``; an ``int`` is converted to ``str``).
-        require: every item must carry its own id (none are filled in).
-
-    Returns:
-        The ids (``List[str]``), one per item in order.
-
-    Raises:
-        protege.InvalidArgument: naming the position for a missing id when ``require``, a non-string
-            id, an item without a prompt field, and for empty or duplicate ids (naming both positions).
-
-    Examples:
-        >>> items = [{"prompt": "What is 2+2?"}, {"id": 7, "prompt": "Hi"}]
-        >>> ensure_ids(items)
-        ['ceeafa994982a41ff', '7']
-    """
-    ids = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InvalidArgument(f"item {i}: expected a dict, got {type(item).__name__}")
-        if item.get("id") is None:
-            if require:
-                raise InvalidArgument(f'item {i}: field "id": missing (ids are required)')
-            item["id"] = content_id(_prompt_of(item, i))
-        elif isinstance(item["id"], int) and not isinstance(item["id"], bool):
-            item["id"] = str(item["id"])
-        elif not isinstance(item["id"], str):
-            raise InvalidArgument(f'item {i}: field "id": expected str or int, got {type(item["id"]).__name__}')
-        ids.append(item["id"])
-    _c.check_ids(ids, "items")
-    return ids
-
-
-def check_item_record(item: Dict[str, Any], line: int = 0, *, require_id: bool = False) -> None:
-    """The per-record check of an item while it is read (through the core reader, so a bad record
-    is reported as ``file:line: field "...": reason`` in strict mode and skipped and counted in
-    skip mode): the id is a non-empty str or an int, and an item without an id has a prompt field.
-    Raises :class:`protege._io.RecordError`."""
-    from ._io import RecordError
-
-    rid = item.get("id")
-    if rid is None:
-        if require_id:
-            raise RecordError('field "id": missing (ids are required)')
-        for name in _PROMPT_FIELDS:
-            if name in item:
-                if not isinstance(item[name], str):
-                    kind = "null" if item[name] is None else type(item[name]).__name__
-                    raise RecordError(f'field "{name}": expected str, got {kind}')
-                return
-        raise RecordError(f"missing prompt field (looked for {', '.join(_PROMPT_FIELDS)})")
-    if isinstance(rid, bool) or not isinstance(rid, (str, int)):
-        raise RecordError(f'field "id": expected str or int, got {type(rid).__name__}')
-    if rid == "":
-        raise RecordError('field "id": empty')
-
-
-def read_items(path: str, *, on_error: str = "strict", require_ids: bool = False) -> List[Dict[str, Any]]:
-    """Reads items from a JSONL file through the core reader (strict: :class:`protege.ParseError`
-    with file:line; skip: bad lines counted) and fills/checks ids as :func:`ensure_ids`.
-
-    Args:
-        path: a JSONL file, one item object per line.
-        on_error: ``"strict"`` (raise on the first bad line) or ``"skip"`` (skip and count it).
-        require_ids: every item must carry its own ``id``.
-
-    Returns:
-        The items (``List[dict]``), each with an ``id``.
-
-    Raises:
-        protege.ParseError: a bad line in strict mode (``file:line: field "...": reason``).
-        protege.IoError: the file cannot be read.
-        protege.InvalidArgument: duplicate ids.
-
-    Examples:
-        >>> import os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), "items.jsonl")
-        >>> write_items(path, [{"id": "a", "prompt": "x"}, {"prompt": "y"}])
-        2
-        >>> read_items(path)
-        [{'id': 'a', 'prompt': 'x'}, {'prompt': 'y', 'id': 'caf63f44c86021554'}]
-    """
-    from ._io import read_jsonl
-
-    items = [rec for _, rec in read_jsonl(path, on_error, None,
-                                          lambda rec, line: check_item_record(rec, line, require_id=require_ids))]
-    ensure_ids(items, require=require_ids)
-    return items
-
-
-def write_items(path: str, items: Iterable[Dict[str, Any]]) -> int:
-    """Writes items atomically as JSONL (a temporary file renamed over ``path``).
-
-    Args:
-        path: the output file.
-        items: JSON-serialisable dicts.
-
-    Returns:
-        The number of items written (``int``).
-
-    Raises:
-        protege.IoError: the file cannot be written.
-
-    Examples:
-        >>> import os, tempfile
-        >>> write_items(os.path.join(tempfile.mkdtemp(), "out.jsonl"), [{"id": "a", "prompt": "x"}])
-        1
-    """
-    from ._io import write_jsonl_atomic
-
-    return write_jsonl_atomic(path, items)  # the core writer (docs/reliability.md)
+from ._curriculum_items import (  # noqa: E402
+    _prompt_of, check_item_record, content_id, ensure_ids, id_keys, read_items, write_items,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,7 +432,7 @@ from ._curriculum_expansion import (  # noqa: E402,F401
     ingest_expansions, ingest_refinements, refinement_requests)
 
 # the parts live in private modules; their public names belong to this one (help(), repr, pickle)
-for _obj in (IngestResult, feedback_requests, ingest_generated, Planner, RoundPlan, Schedule, Distribution, Sampler,
+for _obj in (content_id, id_keys, ensure_ids, check_item_record, read_items, write_items, IngestResult, feedback_requests, ingest_generated, Planner, RoundPlan, Schedule, Distribution, Sampler,
              plot_plan, RefinementResult, RequestList, expansion_requests, ingest_expansions, ingest_refinements,
              refinement_requests):
     _obj.__module__ = __name__

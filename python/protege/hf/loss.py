@@ -18,7 +18,7 @@ from torch import nn
 import protege
 import protege.torch as pt
 
-from ._model import backbone_hidden, head_of, redirect
+from ._model import Head, backbone_hidden, head_of, redirect
 
 __all__ = ["distill_step_loss", "shifted_targets"]
 
@@ -152,17 +152,8 @@ def distill_step_loss(
             temperature_scaling=temperature_scaling, student_softcap=s_head.softcap, teacher_softcap=t_head.softcap,
         )
         n = mask.sum().to(torch.float32)
-        with torch.no_grad():
-            loss_sum = raw.detach().float() * (n if reduction == "mean" else 1.0)
-            w = float(hard_label_weight)
-            ce_sum = torch.zeros((), dtype=torch.float32, device=loss_sum.device)
-            if w > 0.0:
-                tok = pt.fused_linear_token_logprobs(
-                    hs.detach(), s_head.weight.detach(), y, bias=None if bs is None else bs.detach(),
-                    ignore_index=ignore_index, chunk_size=chunk_size, softcap=s_head.softcap,
-                )
-                ce_sum = -tok.float().sum()
-            div_sum = (loss_sum - w * ce_sum) / (1.0 - w) if w < 1.0 else torch.full_like(loss_sum, float("nan"))
+        loss_sum, ce_sum, div_sum = loss_parts(raw, n, reduction, hard_label_weight, hs, s_head, bs, y,
+                                               ignore_index=ignore_index, chunk_size=chunk_size)
         loss = raw if num_items_in_batch is None else raw / _as_count(num_items_in_batch, raw.device)
         metrics = {"loss_sum": loss_sum, "divergence_sum": div_sum, "hard_ce_sum": ce_sum, "num_tokens": n.detach()}
         return loss, metrics
@@ -195,3 +186,23 @@ def completion_token_logps(
     tok = pt.fused_linear_token_logprobs(h, head.weight, y, bias=b, chunk_size=chunk_size, softcap=head.softcap)
     out = torch.zeros(want.shape, dtype=tok.dtype, device=tok.device)
     return out.masked_scatter(want, tok)
+
+
+def loss_parts(raw: torch.Tensor, n: torch.Tensor, reduction: str, hard_label_weight: float, hs: torch.Tensor,
+               head: Head, bs: Optional[torch.Tensor], y: torch.Tensor, *, ignore_index: int,
+               chunk_size: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The logged parts of a distillation loss ``(1 − w)·D + w·CE`` over ``n`` valid tokens: its sum, the
+    hard-label CE sum (recomputed from the student's head only when ``w > 0``) and the divergence sum
+    (NaN when ``w = 1``). ``raw`` is the op's output under ``reduction`` ("mean" or "sum"); no gradient."""
+    with torch.no_grad():
+        loss_sum = raw.detach().float() * (n if reduction == "mean" else 1.0)
+        w = float(hard_label_weight)
+        ce_sum = torch.zeros((), dtype=torch.float32, device=loss_sum.device)
+        if w > 0.0:
+            tok = pt.fused_linear_token_logprobs(
+                hs.detach(), head.weight.detach(), y, bias=None if bs is None else bs.detach(),
+                ignore_index=ignore_index, chunk_size=chunk_size, softcap=head.softcap,
+            )
+            ce_sum = -tok.float().sum()
+        div_sum = (loss_sum - w * ce_sum) / (1.0 - w) if w < 1.0 else torch.full_like(loss_sum, float("nan"))
+    return loss_sum, ce_sum, div_sum

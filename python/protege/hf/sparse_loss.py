@@ -18,14 +18,9 @@ import protege
 import protege.torch as pt
 
 from ._model import backbone_hidden, head_of, redirect
-from .loss import shifted_targets
+from .loss import _as_count, loss_parts, shifted_targets
 
 __all__ = ["sparse_distill_step_loss"]
-
-
-def _as_count(value: Union[int, float, torch.Tensor], device: torch.device) -> torch.Tensor:
-    t = value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-    return t.to(device=device, dtype=torch.float32).reshape(())
 
 
 def sparse_distill_step_loss(
@@ -108,17 +103,9 @@ def sparse_distill_step_loss(
             hard_label_weight=hard_label_weight, softcap=head.softcap,
         )
         n = mask.sum().to(torch.float32)
+        loss_sum, ce_sum, div_sum = loss_parts(raw, n, reduction, hard_label_weight, hs, head, bs, y,
+                                               ignore_index=ignore_index, chunk_size=chunk_size)
         with torch.no_grad():
-            loss_sum = raw.detach().float() * (n if reduction == "mean" else 1.0)
-            w = float(hard_label_weight)
-            ce_sum = torch.zeros((), dtype=torch.float32, device=loss_sum.device)
-            if w > 0.0:
-                tok = pt.fused_linear_token_logprobs(
-                    hs.detach(), head.weight.detach(), y, bias=None if bs is None else bs.detach(),
-                    ignore_index=ignore_index, chunk_size=chunk_size, softcap=head.softcap,
-                )
-                ce_sum = -tok.float().sum()
-            div_sum = (loss_sum - w * ce_sum) / (1.0 - w) if w < 1.0 else torch.full_like(loss_sum, float("nan"))
             p_in = torch.where(ids >= 0, lps.float().exp(), torch.zeros_like(lps, dtype=torch.float32)).sum(-1)
             tail_sum = (1.0 - p_in).clamp_min(0.0).sum().to(loss_sum.device)
         loss = raw if num_items_in_batch is None else raw / _as_count(num_items_in_batch, raw.device)
