@@ -56,22 +56,22 @@ PROTEGE_API VocabMismatch parse_vocab_mismatch(std::string_view name);
 /// Inputs and outputs of distill_forward. Plain data; pointers are not owned.
 struct DistillParams {
   const void* student = nullptr;      ///< [rows, student_vocab], row stride `student_stride` elements
-  DType student_dtype = DType::float32;
+  DType student_dtype = DType::float32;  ///< element type of `student`
   std::int64_t student_vocab = 0;     ///< Vs >= 1
   std::int64_t student_stride = 0;    ///< >= student_vocab
   const void* teacher = nullptr;      ///< [rows, teacher_vocab], row stride `teacher_stride` elements
-  DType teacher_dtype = DType::float32;
+  DType teacher_dtype = DType::float32;  ///< element type of `teacher`
   std::int64_t teacher_vocab = 0;     ///< Vt >= 1
   std::int64_t teacher_stride = 0;    ///< >= teacher_vocab
-  std::int64_t rows = 0;
+  std::int64_t rows = 0;              ///< number of rows, >= 0
   const std::int64_t* labels = nullptr;  ///< optional [rows]; rows equal to ignore_index are skipped
-  std::int64_t ignore_index = -100;
-  Divergence divergence = Divergence::jsd;
+  std::int64_t ignore_index = -100;   ///< label value of rows that are skipped (loss 0, zero gradient)
+  Divergence divergence = Divergence::jsd;  ///< which divergence D is computed
   double beta = 0.5;                  ///< jsd mixture weight on the teacher, in [0, 1]
   float temperature = 1.0f;           ///< > 0, divides both logits
   float soft_scale = 1.0f;            ///< multiplies the divergence (T² for "t2" scaling)
   float hard_label_weight = 0.0f;     ///< w in [0, 1]; needs labels when > 0
-  VocabMismatch vocab_mismatch = VocabMismatch::error;
+  VocabMismatch vocab_mismatch = VocabMismatch::error;  ///< rule for Vs != Vt
   float* loss = nullptr;              ///< out [rows]: per-row loss, 0 for ignored rows
   void* grad = nullptr;               ///< optional out [rows, student_vocab] d loss[r] / d student[r, :]
   DType grad_dtype = DType::float32;  ///< element type of `grad`

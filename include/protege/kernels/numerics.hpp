@@ -187,7 +187,7 @@ struct Softmax {
   float m = 0.0f;      ///< row maximum (0 for a uniform row)
   float log_s = 0.0f;  ///< log Σ exp(z − m)
   float inv_s = 1.0f;  ///< 1 / Σ exp(z − m)
-  bool uniform = false;
+  bool uniform = false;       ///< the row was all −inf: every entry has probability 1/n
   float uniform_logp = 0.0f;  ///< −log n
   float uniform_p = 1.0f;     ///< 1 / n
 };
@@ -218,7 +218,7 @@ PROTEGE_HD float floor_log(float lp) { return nx_max(lp, kLogFloor); }
 
 /// The divergence with its constants; jsd with β = 0 / 1 is resolved to forward / reverse KL.
 struct DivConsts {
-  Divergence divergence = Divergence::jsd;
+  Divergence divergence = Divergence::jsd;  ///< the divergence after resolving jsd at β = 0 / 1
   float beta = 0.5f;                ///< mixture weight on the teacher
   float one_minus_beta = 0.5f;      ///< 1 − β (from the double β)
   float log_beta = 0.0f;            ///< log β

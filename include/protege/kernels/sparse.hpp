@@ -64,11 +64,11 @@ struct SparseDistillParams {
   double logprob_eps = 0.0;
   std::int64_t rows = 0;                  ///< >= 0
   const std::int64_t* labels = nullptr;   ///< optional [rows]; rows equal to ignore_index are skipped
-  std::int64_t ignore_index = -100;
+  std::int64_t ignore_index = -100;       ///< label value of rows that are skipped (loss 0, zero gradient)
   Divergence divergence = Divergence::forward_kl;  ///< forward_kl | reverse_kl | jsd (tvd is rejected)
   double beta = 0.5;                      ///< jsd mixture weight on the teacher, [0, 1]
   double temperature = 1.0;               ///< > 0; must be 1 for bucket
-  SparseTail tail = SparseTail::bucket;
+  SparseTail tail = SparseTail::bucket;   ///< how the mass outside the stored ids is handled
   double hard_label_weight = 0.0;         ///< w in [0, 1]; needs labels when > 0
   float* loss = nullptr;                  ///< out [rows]: per-row loss, 0 for ignored rows
   void* grad = nullptr;                   ///< optional out [rows, vocab]: d loss[r] / d student[r, :]
