@@ -13,7 +13,7 @@ from ._loader import library_path, load
 
 load()
 
-from . import functional, losses  # noqa: E402
+from . import _backend, functional, losses  # noqa: E402
 from ._backend import (  # noqa: E402
     BACKENDS,
     backends,
@@ -54,15 +54,7 @@ __all__ = [
     *functional.__all__,
     *losses.__all__,
     "library_path",
-    "BACKENDS",
-    "set_backend",
-    "get_backend",
-    "use_backend",
-    "backends",
-    "built_with_cuda",
-    "cuda_available",
-    "set_chunk_budget",
-    "get_chunk_budget",
+    *_backend.__all__,
 ]
 from .sparse import fused_linear_sparse_distill_loss, sparse_distill_loss  # noqa: E402
 
