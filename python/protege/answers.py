@@ -24,7 +24,20 @@ STYLES = ("auto", "gsm8k", "boxed", "answer_is", "last_number")
 
 
 class Outcome(enum.Enum):
-    """Result of checking one rationale against its gold answer."""
+    """Result of checking one rationale against its gold answer; ``str(outcome)`` is its value.
+
+    Attributes:
+        correct: the extracted answer equals the gold answer.
+        wrong: it differs, or no answer could be extracted.
+        unverifiable: the gold answer itself could not be parsed.
+
+    Examples:
+        >>> from protege.answers import Outcome, check
+        >>> check("2 + 2 = 4\\n#### 4", "4") is Outcome.correct
+        True
+        >>> str(Outcome.wrong), Outcome("unverifiable")
+        ('wrong', <Outcome.unverifiable: 'unverifiable'>)
+    """
 
     correct = "correct"  #: the extracted answer equals the gold answer
     wrong = "wrong"  #: it differs, or no answer could be extracted
@@ -38,7 +51,19 @@ _OUTCOMES = (Outcome.correct, Outcome.wrong, Outcome.unverifiable)
 
 
 class CheckResult(NamedTuple):
-    """The result of :func:`check_detailed` (unpacks as ``outcome, has_answer, extracted``)."""
+    """The result of :func:`check_detailed` (unpacks as ``outcome, has_answer, extracted``).
+
+    Attributes:
+        outcome (Outcome): correct, wrong or unverifiable.
+        has_answer (bool): whether a final answer was found in the text.
+        extracted (str): the final answer as found (raw, before normalisation); ``""`` when there is none.
+
+    Examples:
+        >>> from protege.answers import check_detailed
+        >>> res = check_detailed("3 + 4 = 7\\n#### 7", "8")
+        >>> res.outcome, res.has_answer, res.extracted
+        (<Outcome.wrong: 'wrong'>, True, '7')
+    """
 
     outcome: Outcome  #: correct, wrong or unverifiable
     has_answer: bool  #: whether a final answer was found in the text
@@ -47,7 +72,19 @@ class CheckResult(NamedTuple):
 
 class BatchResult(NamedTuple):
     """The result of :func:`check_batch` with ``details=True`` (unpacks as ``outcomes, has_answer, extracted``);
-    the three lists are aligned with the input texts."""
+    the three lists are aligned with the input texts.
+
+    Attributes:
+        outcomes (list[Outcome]): the outcome of each text.
+        has_answer (list[bool]): whether each text has a final answer.
+        extracted (list[str]): each final answer as found (``""`` when there is none).
+
+    Examples:
+        >>> from protege.answers import check_batch
+        >>> res = check_batch(["#### 5", "no answer here"], ["5", "5"], details=True)
+        >>> [str(o) for o in res.outcomes], res.has_answer, res.extracted
+        (['correct', 'wrong'], [True, False], ['5', ''])
+    """
 
     outcomes: List[Outcome]
     has_answer: List[bool]

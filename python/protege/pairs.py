@@ -133,6 +133,30 @@ class PairResult:
     """The outcome of :func:`build`: rows of every format, statistics and writers.
 
     Row lists are computed on first access and cached. ``len(result)`` is the number of pairs.
+    Made by :func:`build`, not by hand.
+
+    Args:
+        core: the core's result object (internal).
+        input_path (str): the input file, recorded in the manifest that :meth:`to_jsonl` writes
+            (``""`` for in-memory records).
+
+    Attributes:
+        pairs (list[dict]): TRL preference rows ``{"prompt", "chosen", "rejected"}`` with provenance
+            fields (``id``, scores, outcomes, ``margin``).
+        kto (list[dict]): KTO unpaired rows ``{"prompt", "completion", "label"}``.
+        rankings (list[dict]): ranking lists ``{"prompt", "completions" (best first), "scores"}``.
+        sft (list[dict]): SFT rows ``{"prompt", "completion"}``, the best correct rationale per prompt.
+        stats (dict): counts, prompt categories (easy / hard / mixed / unverifiable), skipped lines and
+            the per-prompt table.
+
+    Examples:
+        >>> from protege import pairs
+        >>> res = pairs.build([{"id": "q1", "prompt": "2+3?", "gold": "5",
+        ...                     "completions": ["2+3 = 5. #### 5", "2+3 = 6. #### 6"]}])
+        >>> len(res), res.sft[0]["completion"], res.stats["categories"]["mixed"]
+        (1, '2+3 = 5. #### 5', 1)
+        >>> sorted(row["label"] for row in res.kto)
+        [False, True]
     """
 
     def __init__(self, core: Any, input_path: str = ""):
@@ -258,6 +282,25 @@ class PairMapper:
     has the same schema). Use grouped records (one prompt per row): a flat prompt split across
     two batches would be paired as two prompts. Randomness is keyed by prompt id, so the rows do
     not depend on batch boundaries or worker count.
+
+    Args:
+        format (str): the output rows, one of :data:`FORMATS`.
+        strategy (str): one of :data:`STRATEGIES`, as for :func:`build`.
+        seed (int): seed of every random choice, as for :func:`build`.
+        threads (int): worker threads per batch (results do not depend on it).
+        **config: any other option of :func:`build`; validated here, not in a worker.
+            ``stats_per_prompt`` defaults to False.
+
+    Raises:
+        protege.InvalidArgument: an unknown format or option, or a value out of range.
+
+    Examples:
+        >>> from protege.pairs import PairMapper
+        >>> mapper = PairMapper(strategy="best_worst", seed=0)
+        >>> out = mapper({"id": ["q1"], "prompt": ["2+3?"], "gold": ["5"],
+        ...               "completions": [["2+3 = 5. #### 5", "2+3 = 6. #### 6"]]})
+        >>> out["chosen"], out["rejected"]
+        (['2+3 = 5. #### 5'], ['2+3 = 6. #### 6'])
     """
 
     def __init__(self, *, format: str = "trl", strategy: str = "best_worst", seed: int = 0, threads: int = 1,
@@ -322,7 +365,28 @@ class PairMapper:
 
 
 class CriticResult:
-    """Verdicts of a pairwise critic: ``rows`` (pairs or rankings) and ``stats`` (incl. position bias)."""
+    """Verdicts of a pairwise critic, as :func:`ingest_judgments` returns them.
+
+    Args:
+        rows (list[dict]): the pairs (``{"prompt", "chosen", "rejected", ...}``) or rankings, in the
+            format asked for.
+        stats (dict): pairs judged, ties, unknown request ids and ``position_bias_rate``.
+
+    Attributes:
+        rows (list[dict]): as above.
+        stats (dict): as above.
+        position_bias_rate (float): the share of judged pairs whose choice changed when the order was
+            swapped.
+
+    Examples:
+        >>> from protege import pairs
+        >>> recs = [{"id": "q1", "prompt": "Tell a joke.", "completions": ["A pun.", "A riddle."]}]
+        >>> reqs = pairs.judge_requests(recs)
+        >>> verdicts = [{"request_id": r["request_id"], "choice": 1} for r in reqs]  # always the first shown
+        >>> res = pairs.ingest_judgments(recs, verdicts, length_filter=False)
+        >>> res.position_bias_rate, len(res.rows)
+        (1.0, 0)
+    """
 
     def __init__(self, rows: List[Dict[str, Any]], stats: Dict[str, Any]):
         self.rows = rows
