@@ -405,6 +405,37 @@ def cache_keys(ids: Sequence[str], hashes: Sequence[str]) -> List[Tuple[str, str
     return out
 
 
+def lookup_batch(requests: Sequence[Mapping[str, Any]], bodies: Sequence[Mapping[str, Any]], cache: Any
+                 ) -> Tuple[List[str], List[Optional[Reply]], Dict[Tuple[str, str], List[int]], TeacherStats]:
+    """The cache side of a teacher's batch: which requests are answered already, which are still to send.
+
+    Args:
+        requests: the batch's requests.
+        bodies: their chat bodies (:func:`chat_body`), one per request.
+        cache: the teacher's cache (``get(key)`` -> record or None, as :class:`~protege.teachers.Journal`).
+
+    Returns:
+        ``(ids, replies, todo, stats)``: the request ids; one cached :class:`Reply` or None per request;
+        for every key not in the cache, the indices of the requests with that key (insertion order);
+        this call's :class:`TeacherStats` with the requests and cache hits counted.
+    """
+    ids = [request_id(r) for r in requests]
+    keys = cache_keys(ids, [content_hash(b) for b in bodies])
+    stats = TeacherStats()
+    stats.add(requests=len(requests))
+    replies: List[Optional[Reply]] = [None] * len(requests)
+    todo: Dict[Tuple[str, str], List[int]] = {}
+    for i, k in enumerate(keys):
+        rec = cache.get(k)
+        if rec is not None:
+            replies[i] = Reply.from_record(ids[i], rec, cached=True)
+            stats.add(cached=1)
+            stats.add_usage(replies[i].usage, cached=True)  # type: ignore[union-attr]
+        else:
+            todo.setdefault(k, []).append(i)
+    return ids, replies, todo, stats
+
+
 def reply_row(request: Mapping[str, Any], reply: Reply) -> Dict[str, Any]:
     """A replies-file row: the request's provenance fields (ids, kind, parent, round …; not the
     prompt nor sampling fields) followed by ``reply``, ``finish_reason``, ``usage`` (+ ``logprobs``).

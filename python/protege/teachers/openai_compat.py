@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .. import InvalidArgument
 from ._journal import Journal
-from ._protocol import (BatchError, Failure, MalformedReply, Reply, TeacherError, TeacherStats, cache_keys,
-                        chat_body, content_hash, parse_completion, request_id)
+from ._protocol import (BatchError, Failure, MalformedReply, Reply, TeacherError, TeacherStats, chat_body,
+                        lookup_batch, parse_completion)
 from ._retry import Pacer, RetryPolicy, retry_after_seconds, status_kind
 
 __all__ = ["OpenAITeacher", "BatchResult"]
@@ -188,21 +188,8 @@ class OpenAITeacher:
         """
         bodies = [chat_body(r, self.model, index=i, defaults=self.defaults, logprobs=self.logprobs, seed=self.seed,
                             extra_body=self.extra_body) for i, r in enumerate(requests)]
-        ids = [request_id(r) for r in requests]
-        keys = cache_keys(ids, [content_hash(b) for b in bodies])
-        stats = TeacherStats()
+        ids, replies, todo, stats = lookup_batch(requests, bodies, self.cache)
         n = len(requests)
-        stats.add(requests=n)
-        replies: List[Optional[Reply]] = [None] * n
-        todo: Dict[tuple, List[int]] = {}
-        for i, k in enumerate(keys):
-            rec = self.cache.get(k)
-            if rec is not None:
-                replies[i] = Reply.from_record(ids[i], rec, cached=True)
-                stats.add(cached=1)
-                stats.add_usage(replies[i].usage, cached=True)  # type: ignore[union-attr]
-            else:
-                todo.setdefault(k, []).append(i)
         done = n - sum(len(v) for v in todo.values())
         if progress:
             progress(done, n)

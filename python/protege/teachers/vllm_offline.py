@@ -13,8 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .. import InvalidArgument
 from ._journal import Journal
-from ._protocol import (BatchError, Failure, Reply, TeacherError, TeacherStats, cache_keys, chat_body, content_hash,
-                        request_id)
+from ._protocol import BatchError, Failure, Reply, TeacherError, TeacherStats, chat_body, lookup_batch
 from .openai_compat import BatchResult
 
 __all__ = ["VLLMTeacher", "sampling_kwargs"]
@@ -105,20 +104,7 @@ class VLLMTeacher:
         """Generates every uncached request in one engine call; returns a :class:`BatchResult`."""
         bodies = [chat_body(r, self.model, index=i, defaults=self.defaults, logprobs=self.logprobs, seed=self.seed)
                   for i, r in enumerate(requests)]
-        ids = [request_id(r) for r in requests]
-        keys = cache_keys(ids, [content_hash(b) for b in bodies])
-        stats = TeacherStats()
-        stats.add(requests=len(requests))
-        replies: List[Optional[Reply]] = [None] * len(requests)
-        todo: Dict[tuple, List[int]] = {}
-        for i, k in enumerate(keys):
-            rec = self.cache.get(k)
-            if rec is not None:
-                replies[i] = Reply.from_record(ids[i], rec, cached=True)
-                stats.add(cached=1)
-                stats.add_usage(replies[i].usage, cached=True)  # type: ignore[union-attr]
-            else:
-                todo.setdefault(k, []).append(i)
+        ids, replies, todo, stats = lookup_batch(requests, bodies, self.cache)
         failures: List[Failure] = []
         if todo:
             order = list(todo)
