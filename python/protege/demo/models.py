@@ -40,7 +40,23 @@ _TOKEN_RE = re.compile(r" ?####| ?[A-Za-z]+| ?\d| ?[^\sA-Za-z\d]|\s")
 
 
 class Tokenizer:
-    """Closed-vocabulary tokenizer for the demo world (≈ 360 tokens); unknown pieces map to <unk>."""
+    """Closed-vocabulary tokenizer for the demo world (588 tokens); unknown pieces map to ``<unk>``.
+
+    A piece is a word or a digit, with or without its leading space, a punctuation mark, ``####`` or a
+    newline; ids 0-4 are ``<pad> <bos> <sep> <eos> <unk>``. ``encode(text)`` gives the ids (a list of
+    int), ``decode(ids)`` the text up to the first ``<eos>`` (other special tokens dropped).
+
+    Attributes:
+        itos (list[str]): the piece of each id.
+        stoi (dict[str, int]): the id of each piece.
+
+    Examples:
+        >>> from protege.demo.models import Tokenizer
+        >>> tok = Tokenizer()
+        >>> ids = tok.encode("Kim has 8 shells. #### 8")
+        >>> len(tok), len(ids), tok.decode(ids)
+        (588, 7, 'Kim has 8 shells. #### 8')
+    """
 
     def __init__(self) -> None:
         words = set(W.WORDS) | set(W.NAMES) | set(W.OBJECTS) | set(W.CONTAINERS)
@@ -72,7 +88,22 @@ class Tokenizer:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Transformer size: ``d`` model width, ``layers``, ``heads``, ``max_len`` positions."""
+    """Transformer size of a :class:`TinyGPT` (frozen; :data:`STUDENT` and :data:`TEACHER` are the demo's).
+
+    Attributes:
+        d (int): model width (a multiple of ``heads``).
+        layers (int): transformer blocks.
+        heads (int): attention heads per block.
+        max_len (int): learned positions; later positions reuse the last one.
+        dropout (float): kept for configuration files; the blocks apply no dropout.
+
+    Examples:
+        >>> from protege.demo.models import STUDENT, ModelConfig
+        >>> STUDENT
+        ModelConfig(d=128, layers=4, heads=4, max_len=192, dropout=0.0)
+        >>> ModelConfig(d=32, layers=1, heads=2).max_len
+        192
+    """
 
     d: int
     layers: int
@@ -115,7 +146,27 @@ class _Block(nn.Module):
 
 class TinyGPT(nn.Module):
     """A small causal transformer LM. ``hidden(tokens, pad_mask)`` → ``[B, T, d]`` final hidden
-    states; ``forward`` → logits ``[B, T, V]``; ``lm_head.weight`` is ``[V, d]``."""
+    states; ``forward`` → logits ``[B, T, V]``; ``lm_head.weight`` is ``[V, d]``.
+
+    Args:
+        vocab (int): the vocabulary size V (``len(Tokenizer())``).
+        cfg (ModelConfig): the model size.
+
+    Attributes:
+        cfg (ModelConfig): as given.
+        vocab (int): as given.
+        lm_head (torch.nn.Linear): the output projection, weight ``[V, d]`` (no bias).
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok = Tokenizer()
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=16))
+        >>> tokens = torch.tensor([tok.encode("Kim has 8 shells.")])  # int64 [B=1, T=5]
+        >>> model(tokens).shape, model.hidden(tokens).shape, model.num_params()
+        (torch.Size([1, 5, 588]), torch.Size([1, 5, 32]), 50912)
+    """
 
     def __init__(self, vocab: int, cfg: ModelConfig):
         super().__init__()

@@ -67,10 +67,29 @@ def _cap(size: int) -> int:
 
 @dataclass
 class Problem:
-    """One word problem: ``id`` (stable), ``category`` (display name), ``key`` (category key),
-    ``steps``, ``size``, ``prompt`` (text), ``answer`` (str of an int), ``rationale`` (reference
-    solution ending ``#### answer``), ``origin`` (``seed`` | ``test`` | ``teacher`` | ``harder`` | ``similar``
-    | ``expand``)."""
+    """One word problem, as :meth:`World.make` returns it.
+
+    Attributes:
+        id (str): stable content id of the prompt (``protege.curriculum.content_id``).
+        category (str): the category's display name (one of :data:`CATEGORIES`).
+        key (str): the category key (one of :data:`CATEGORY_KEYS`).
+        steps (int): the number of calculation steps, 1 to :data:`MAX_STEPS`.
+        size (int): the operand size knob, 1 to :data:`MAX_SIZE`.
+        prompt (str): the problem text.
+        answer (str): the answer, an int as a string.
+        rationale (str): the reference solution, one equation per step, ending ``#### answer``.
+        origin (str): ``seed`` | ``test`` | ``teacher`` | ``harder`` | ``similar`` | ``expand``.
+        meta (dict[str, int]): free-form integer annotations (empty unless a caller sets them; not part
+            of :meth:`as_item`).
+
+    Examples:
+        >>> from protege.demo import World
+        >>> p = World(0).make("add_sub", 1, 1, purpose="doc", index=0)
+        >>> p.prompt, p.rationale, p.answer
+        ('Kim has 8 shells. Kim sells 4. How many shells does Kim have now?', '8 - 4 = 4. #### 4', '4')
+        >>> sorted(p.as_item())[:3]
+        ['answer', 'category', 'id']
+    """
 
     id: str
     category: str
@@ -274,6 +293,26 @@ class World:
     :meth:`seed_set` (round-0 training problems, test-set deduplicated). Every problem it makes is
     remembered by prompt text (:meth:`lookup`), which is how the programmatic teacher "reads" a
     problem quoted in a request. Not thread-safe (the registry is a plain dict).
+
+    Args:
+        seed (int): the world seed (non-negative); every problem is a function of it, the purpose and
+            the index.
+
+    Attributes:
+        seed (int): as above.
+
+    Raises:
+        ValueError: a negative or non-int seed; from :meth:`make`, an unknown category key or knobs
+            out of range.
+
+    Examples:
+        >>> from protege.demo import World
+        >>> world = World(0)
+        >>> test = world.test_set(2)  # 2 problems per category
+        >>> len(test), test[0].key
+        (12, 'add_sub')
+        >>> world.lookup(test[0].prompt) is test[0]
+        True
     """
 
     def __init__(self, seed: int = 0):
