@@ -71,27 +71,14 @@ def _build_store(path: str, tmodel, tok, pool: List[Dict[str, Any]], k: int) -> 
 
 
 def _stored_steps(student, tok, ds, rows_fn, *, steps: int, cfg, lr: float, losses: List[float]) -> None:
-    """``protege.demo.training.sft_steps``'s loop (same batching, optimizer and schedule) with the stored
-    top-k instead of the teacher model."""
+    """``protege.demo.training.sft_steps``'s loop (``train_steps``: same batching, optimizer and schedule)
+    with the stored top-k instead of the teacher model."""
     import torch
 
     import protege.torch as pt
-    from protege.demo import models as M
+    from protege.demo.training import train_steps
 
-    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    student.train()
-    buckets: List[List[Dict[str, Any]]] = []
-    for step in range(steps):
-        for grp in opt.param_groups:
-            grp["lr"] = M.lr_at(step, steps, lr, warmup=min(20, max(1, steps // 10)))
-        if step % 4 == 0:
-            drawn = [r for j in range(4) for r in rows_fn(step + j)]
-            order = sorted(range(len(drawn)), key=lambda i: (len(drawn[i]["prompt"]) + len(drawn[i]["rationale"]), i))
-            size = len(order) // 4
-            groups = [[drawn[i] for i in order[j * size:(j + 1) * size]] for j in range(4)]
-            buckets = groups[1::2] + groups[0::2]
-        batch = buckets[step % 4]
-        toks, labels = M.encode_batch(tok, [r["prompt"] for r in batch], [r["rationale"] for r in batch])
+    def loss_of(batch, toks, labels):
         ids = torch.full((*toks.shape, ds.k), -1, dtype=torch.int64)
         lps = torch.zeros((*toks.shape, ds.k))
         for i, r in enumerate(batch):
@@ -100,15 +87,11 @@ def _stored_steps(student, tok, ds, rows_fn, *, steps: int, cfg, lr: float, loss
             assert torch.equal(item["input_ids"], toks[i, :n])
             ids[i, :n], lps[i, :n] = item["teacher_ids"], item["teacher_logprobs"]
         h_s = student.hidden(toks)
-        loss = pt.fused_linear_sparse_distill_loss(h_s, student.lm_head.weight, ids, lps, labels, divergence="jsd",
+        return pt.fused_linear_sparse_distill_loss(h_s, student.lm_head.weight, ids, lps, labels, divergence="jsd",
                                                    beta=cfg.jsd_beta, tail="bucket",
                                                    hard_label_weight=cfg.hard_label_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-    student.eval()
+
+    train_steps(student, tok, rows_fn, steps=steps, lr=lr, loss_of=loss_of, losses=losses)
 
 
 def _closeness(a, b, tok, problems) -> float:

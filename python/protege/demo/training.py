@@ -42,13 +42,13 @@ def _teacher_hidden(teacher: M.TinyGPT, toks: torch.Tensor) -> torch.Tensor:
         return teacher.hidden(toks)
 
 
-def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]],
-              *, steps: int, cfg: DemoConfig, lr: float, progress, losses: List[float], opt_state=None):
-    """SFT with protege's fused_linear_distill_loss: (1-w)·JSD(teacher‖student logits) + w·CE.
-    ``rows(step)`` gives the batch (dicts with prompt, rationale)."""
-    import protege.torch as pt
-
-    w = 1.0 if not cfg.kd else cfg.hard_label_weight
+def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]], *, steps: int,
+                lr: float, loss_of: Callable[[List[Dict[str, Any]], torch.Tensor, torch.Tensor], torch.Tensor],
+                losses: List[float], progress: Optional[Callable[[int, int], None]] = None) -> None:
+    """The demo's SFT loop: AdamW with warm-up and decay (``models.lr_at``), batches drawn four at a time
+    and grouped by length, gradient clipping at 1. ``rows(step)`` gives a batch (dicts with prompt,
+    rationale); ``loss_of(batch, toks, labels)`` its loss from the encoded batch. Appends each step's
+    loss to ``losses`` and calls ``progress(step, steps)`` after each step."""
     opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     student.train()
     buckets: List[List[Dict[str, Any]]] = []
@@ -63,17 +63,32 @@ def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Ca
             buckets = groups[1::2] + groups[0::2]
         batch = buckets[step % 4]
         toks, labels = M.encode_batch(tok, [r["prompt"] for r in batch], [r["rationale"] for r in batch])
-        h_t = _teacher_hidden(teacher, toks)
-        h_s = student.hidden(toks)
-        loss = pt.fused_linear_distill_loss(h_s, student.lm_head.weight, h_t, teacher.lm_head.weight, labels,
-                                            divergence="jsd", beta=cfg.jsd_beta, hard_label_weight=w)
+        loss = loss_of(batch, toks, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         opt.step()
         losses.append(float(loss.detach()))
-        progress(step + 1, steps)
+        if progress:
+            progress(step + 1, steps)
     student.eval()
+
+
+def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]],
+              *, steps: int, cfg: DemoConfig, lr: float, progress, losses: List[float], opt_state=None):
+    """SFT with protege's fused_linear_distill_loss: (1-w)·JSD(teacher‖student logits) + w·CE, in
+    :func:`train_steps`' loop. ``rows(step)`` gives the batch (dicts with prompt, rationale)."""
+    import protege.torch as pt
+
+    w = 1.0 if not cfg.kd else cfg.hard_label_weight
+
+    def loss_of(batch, toks, labels):
+        h_t = _teacher_hidden(teacher, toks)
+        h_s = student.hidden(toks)
+        return pt.fused_linear_distill_loss(h_s, student.lm_head.weight, h_t, teacher.lm_head.weight, labels,
+                                            divergence="jsd", beta=cfg.jsd_beta, hard_label_weight=w)
+
+    train_steps(student, tok, rows, steps=steps, lr=lr, loss_of=loss_of, losses=losses, progress=progress)
 
 
 def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str, Any]], *, cfg: DemoConfig,
