@@ -1,85 +1,88 @@
 # Source of answers_math_cases.jsonl (run: python3 benchmarks/data/answers_math_cases_source.py OUT.jsonl).
 # Builds benchmarks/data/answers_math_cases.jsonl: hand-labelled MATH/NuminaMath-style cases.
-import json
+# Every section is one table of (rationale, gold, expected, reason) rows (labelled_cases.py).
 import sys
 from collections import Counter
+
+from labelled_cases import table, write
+
 cases = []
-def C(cat, rationale, gold, expected, reason):
-    cases.append(dict(category=cat, rationale=rationale, gold=gold, expected=expected, reason=reason))
 def boxed(ans, pre="We compute carefully and simplify. "):
     return f"{pre}Therefore the answer is $\\boxed{{{ans}}}$."
 
 # ---------------- extraction ----------------
 E = "extraction"
-C(E, "Adding the three parts gives $\\frac{1}{3}$", "\\frac{1}{3}", "correct", "last inline math is the answer, not the digit 3 inside it")
-C(E, "Adding the three parts gives $\\frac{1}{3}$", "3", "wrong", "last-number fallback must not take the 3 out of \\frac{1}{3}")
-C(E, "So the ratio is $\\frac{1+\\sqrt5}{2}$", "2", "wrong", "digit inside a LaTeX expression is not the answer")
-C(E, "So the ratio is $\\frac{1+\\sqrt5}{2}$", "\\frac{1+\\sqrt{5}}{2}", "correct", "inline math candidate, shorthand sqrt")
-C(E, "The value is \\(\\frac{7}{2}\\)", "\\frac72", "correct", "\\( \\) delimiters")
-C(E, "The value is \\(\\frac{7}{2}\\)", "7", "wrong", "\\( \\) content is one expression")
-C(E, "Thus we get\n\\[x = \\frac{5}{4}\\]", "\\frac54", "correct", "display \\[ \\] with assignment")
-C(E, "Thus we get\n$$\\sqrt{13}$$", "\\sqrt{13}", "correct", "$$ display math")
-C(E, "Thus we get\n$$\\sqrt{13}$$", "13", "wrong", "$$ display math is an expression, not 13")
-C(E, "Final Answer: The final answer is $17$. I hope it is correct.", "17", "correct", "Minerva style final answer sentence")
-C(E, "Final Answer: The final answer is $17$. I hope it is correct.", "18", "wrong", "Minerva style, wrong number")
-C(E, "Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "0.75", "correct", "Minerva style fraction vs decimal")
-C(E, "Final Answer: The final answer is $(2,-1)$. I hope it is correct.", "(2,-1)", "correct", "Minerva style tuple")
-C(E, "Final Answer: The final answer is $2\\sqrt{3}$. I hope it is correct.", "2\\sqrt3", "correct", "Minerva style surd")
-C(E, "First I guessed $\\boxed{12}$ but that double counts. Rechecking, the final answer is 10.", "10", "correct", "later 'final answer is' beats an earlier box")
-C(E, "First I guessed $\\boxed{12}$ but that double counts. Rechecking, the final answer is 10.", "12", "wrong", "the earlier box is superseded")
-C(E, "We get $\\boxed{5}$. Checking again: $\\boxed{5}$.", "5", "correct", "repeated identical boxes are one answer")
-C(E, "So $a=\\boxed{5}$ and again $a = \\boxed{5}$", "5", "correct", "identical boxes on one line are not a list")
-C(E, "The roots are $\\boxed{2}$ and $\\boxed{3}$.", "2, 3", "correct", "boxes joined by 'and'")
-C(E, "The roots are $\\boxed{2}$ and $\\boxed{3}$.", "2", "wrong", "two boxed roots are not one root")
-C(E, "The solutions are $\\boxed{-1}$, $\\boxed{4}$.", "-1,4", "correct", "boxes joined by a comma")
-C(E, "Case 1 gives $\\boxed{3}$. Case 2 is impossible so we get $\\boxed{7}$", "7", "correct", "boxes separated by a sentence: take the last")
-C(E, "The answer is $\\boxed{\\dfrac{9}{4}}$", "\\frac{9}{4}", "correct", "boxed dfrac")
-C(E, "The answer is \\boxed{\\{1,2\\}}", "\\{1,2\\}", "correct", "boxed set with escaped braces")
-C(E, "Hence $m+n = 3 + 4 = 7$.", "7", "correct", "last inline math chain takes the last side")
-C(E, "Hence $m+n = 3 + 4 = 7$.", "3", "wrong", "chain's first term is not the answer")
-C(E, "The sum is $2+3$, which is $5$.", "5", "correct", "last inline math")
-C(E, "<think>maybe 4? no, 6</think> The answer is $\\boxed{6}$", "6", "correct", "after think")
-C(E, "**Answer:** $\\frac{2}{5}$", "\\frac{2}{5}", "correct", "markdown Answer: label")
-C(E, "**Final Answer**\n\\[\n\\boxed{42}\n\\]", "42", "correct", "boxed in display block")
-C(E, "**Final Answer**\n\\[\n\\boxed{42}\n\\]", "24", "wrong", "boxed wrong number")
-C(E, "The answer is: 3\\sqrt{2}", "\\sqrt{18}", "correct", "answer is: colon")
-C(E, "So there are 15 ways.", "15", "correct", "plain last number")
-C(E, "So there are 15 ways.", "16", "wrong", "plain last number wrong")
-C(E, "The probability is $\\tfrac{3}{8}$.", "\\frac38", "correct", "tfrac inline")
-C(E, "Answer: $x = -\\tfrac{1}{2}$", "-\\frac{1}{2}", "correct", "Answer: label, assignment")
-C(E, "Solving, $n=12$. So the smallest such $n$ is $12$.", "12", "correct", "last inline math plain number")
-C(E, "We need $k$ such that $k^2 < 50$, so $k \\le 7$ and the largest is $7$.", "7", "correct", "last inline math among several")
-C(E, "The area is $6\\pi$ square units.", "6\\pi", "correct", "inline with trailing words")
-C(E, "The area is $6\\pi$ square units.", "6", "wrong", "6 is not 6 pi")
-C(E, "This gives $\\frac{1}{3}$ of the total, i.e. the answer is $\\frac{1}{3}$.", "\\frac13", "correct", "answer is followed by inline math")
-C(E, "The final answer is $\\boxed{B}$", "B", "correct", "boxed choice letter")
-C(E, "The final answer is $\\boxed{\\text{(B)}}$", "B", "correct", "boxed choice letter with parentheses")
-C(E, "I think the final answer is 8. Actually, wait: the answer is 9.", "9", "correct", "the last answer sentence wins")
-C(E, "We find $\\boxed{x=3}$.", "3", "correct", "boxed assignment")
-C(E, "Thus $f(2) = \\boxed{11}$.", "11", "correct", "box after assignment")
-C(E, "There are \\boxed{120} arrangements", "120", "correct", "bare boxed")
-C(E, "There are \\boxed{120} arrangements", "\\boxed{120}", "correct", "gold given as a box")
-C(E, "The answer is 1/4.", "Solution: ... so the probability is $\\boxed{\\frac14}$.", "correct", "gold is a full solution")
-C(E, "The answer is 1/5.", "Solution: ... so the probability is $\\boxed{\\frac14}$.", "wrong", "gold is a full solution, wrong prediction")
-C(E, "Computing, the distance is $\\sqrt{(3-0)^2+(4-0)^2}=5$.", "5", "correct", "inline chain last side")
-C(E, "I could not solve this problem.", "5", "wrong", "no answer")
-C(E, "$\\boxed{}$", "5", "wrong", "empty box")
-C(E, "The answer is $\\boxed{3}$. \\boxed{3}", "3", "correct", "identical repeated boxes")
-C(E, "Therefore, the final answer is: $\\boxed{2}$. I hope it is correct.", "2", "correct", "final answer: with box")
-C(E, "the final answer is \\(\\dfrac{5}{12}\\)", "\\frac{5}{12}", "correct", "final answer with \\( \\)")
-C(E, "the final answer is \\(\\dfrac{5}{12}\\)", "\\frac{5}{11}", "wrong", "changed denominator")
-C(E, "Let $x$ be the number. Then $3x+2=11$, so $x=3$.", "3", "correct", "last inline assignment")
-C(E, "The perimeter is $4 \\cdot 5 = 20$ cm.", "20", "correct", "chain with units after math")
-C(E, "So $\\angle ABC = 40^\\circ$.", "40", "correct", "degrees inline")
-C(E, "This equals $\\boxed{\\frac{\\sqrt{3}}{2}}$", "\\frac{\\sqrt3}{2}", "correct", "boxed frac of sqrt")
-C(E, "This equals $\\boxed{\\frac{\\sqrt{3}}{2}}$", "\\frac{\\sqrt2}{2}", "wrong", "different radicand")
-C(E, "The remainder is $\\boxed{4}$.\n\nHowever, after rechecking, the remainder is $\\boxed{6}$.", "6", "correct", "last box on a later line")
-C(E, "Thus the answer is \\[\\boxed{(1,2)}\\]", "(1,2)", "correct", "boxed tuple in display")
-C(E, "We conclude $\\boxed{3}$ or $\\boxed{-3}$", "\\pm 3", "correct", "boxes joined by or vs pm")
+table(cases, E, [
+    ("Adding the three parts gives $\\frac{1}{3}$", "\\frac{1}{3}", "correct", "last inline math is the answer, not the digit 3 inside it"),
+    ("Adding the three parts gives $\\frac{1}{3}$", "3", "wrong", "last-number fallback must not take the 3 out of \\frac{1}{3}"),
+    ("So the ratio is $\\frac{1+\\sqrt5}{2}$", "2", "wrong", "digit inside a LaTeX expression is not the answer"),
+    ("So the ratio is $\\frac{1+\\sqrt5}{2}$", "\\frac{1+\\sqrt{5}}{2}", "correct", "inline math candidate, shorthand sqrt"),
+    ("The value is \\(\\frac{7}{2}\\)", "\\frac72", "correct", "\\( \\) delimiters"),
+    ("The value is \\(\\frac{7}{2}\\)", "7", "wrong", "\\( \\) content is one expression"),
+    ("Thus we get\n\\[x = \\frac{5}{4}\\]", "\\frac54", "correct", "display \\[ \\] with assignment"),
+    ("Thus we get\n$$\\sqrt{13}$$", "\\sqrt{13}", "correct", "$$ display math"),
+    ("Thus we get\n$$\\sqrt{13}$$", "13", "wrong", "$$ display math is an expression, not 13"),
+    ("Final Answer: The final answer is $17$. I hope it is correct.", "17", "correct", "Minerva style final answer sentence"),
+    ("Final Answer: The final answer is $17$. I hope it is correct.", "18", "wrong", "Minerva style, wrong number"),
+    ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "0.75", "correct", "Minerva style fraction vs decimal"),
+    ("Final Answer: The final answer is $(2,-1)$. I hope it is correct.", "(2,-1)", "correct", "Minerva style tuple"),
+    ("Final Answer: The final answer is $2\\sqrt{3}$. I hope it is correct.", "2\\sqrt3", "correct", "Minerva style surd"),
+    ("First I guessed $\\boxed{12}$ but that double counts. Rechecking, the final answer is 10.", "10", "correct", "later 'final answer is' beats an earlier box"),
+    ("First I guessed $\\boxed{12}$ but that double counts. Rechecking, the final answer is 10.", "12", "wrong", "the earlier box is superseded"),
+    ("We get $\\boxed{5}$. Checking again: $\\boxed{5}$.", "5", "correct", "repeated identical boxes are one answer"),
+    ("So $a=\\boxed{5}$ and again $a = \\boxed{5}$", "5", "correct", "identical boxes on one line are not a list"),
+    ("The roots are $\\boxed{2}$ and $\\boxed{3}$.", "2, 3", "correct", "boxes joined by 'and'"),
+    ("The roots are $\\boxed{2}$ and $\\boxed{3}$.", "2", "wrong", "two boxed roots are not one root"),
+    ("The solutions are $\\boxed{-1}$, $\\boxed{4}$.", "-1,4", "correct", "boxes joined by a comma"),
+    ("Case 1 gives $\\boxed{3}$. Case 2 is impossible so we get $\\boxed{7}$", "7", "correct", "boxes separated by a sentence: take the last"),
+    ("The answer is $\\boxed{\\dfrac{9}{4}}$", "\\frac{9}{4}", "correct", "boxed dfrac"),
+    ("The answer is \\boxed{\\{1,2\\}}", "\\{1,2\\}", "correct", "boxed set with escaped braces"),
+    ("Hence $m+n = 3 + 4 = 7$.", "7", "correct", "last inline math chain takes the last side"),
+    ("Hence $m+n = 3 + 4 = 7$.", "3", "wrong", "chain's first term is not the answer"),
+    ("The sum is $2+3$, which is $5$.", "5", "correct", "last inline math"),
+    ("<think>maybe 4? no, 6</think> The answer is $\\boxed{6}$", "6", "correct", "after think"),
+    ("**Answer:** $\\frac{2}{5}$", "\\frac{2}{5}", "correct", "markdown Answer: label"),
+    ("**Final Answer**\n\\[\n\\boxed{42}\n\\]", "42", "correct", "boxed in display block"),
+    ("**Final Answer**\n\\[\n\\boxed{42}\n\\]", "24", "wrong", "boxed wrong number"),
+    ("The answer is: 3\\sqrt{2}", "\\sqrt{18}", "correct", "answer is: colon"),
+    ("So there are 15 ways.", "15", "correct", "plain last number"),
+    ("So there are 15 ways.", "16", "wrong", "plain last number wrong"),
+    ("The probability is $\\tfrac{3}{8}$.", "\\frac38", "correct", "tfrac inline"),
+    ("Answer: $x = -\\tfrac{1}{2}$", "-\\frac{1}{2}", "correct", "Answer: label, assignment"),
+    ("Solving, $n=12$. So the smallest such $n$ is $12$.", "12", "correct", "last inline math plain number"),
+    ("We need $k$ such that $k^2 < 50$, so $k \\le 7$ and the largest is $7$.", "7", "correct", "last inline math among several"),
+    ("The area is $6\\pi$ square units.", "6\\pi", "correct", "inline with trailing words"),
+    ("The area is $6\\pi$ square units.", "6", "wrong", "6 is not 6 pi"),
+    ("This gives $\\frac{1}{3}$ of the total, i.e. the answer is $\\frac{1}{3}$.", "\\frac13", "correct", "answer is followed by inline math"),
+    ("The final answer is $\\boxed{B}$", "B", "correct", "boxed choice letter"),
+    ("The final answer is $\\boxed{\\text{(B)}}$", "B", "correct", "boxed choice letter with parentheses"),
+    ("I think the final answer is 8. Actually, wait: the answer is 9.", "9", "correct", "the last answer sentence wins"),
+    ("We find $\\boxed{x=3}$.", "3", "correct", "boxed assignment"),
+    ("Thus $f(2) = \\boxed{11}$.", "11", "correct", "box after assignment"),
+    ("There are \\boxed{120} arrangements", "120", "correct", "bare boxed"),
+    ("There are \\boxed{120} arrangements", "\\boxed{120}", "correct", "gold given as a box"),
+    ("The answer is 1/4.", "Solution: ... so the probability is $\\boxed{\\frac14}$.", "correct", "gold is a full solution"),
+    ("The answer is 1/5.", "Solution: ... so the probability is $\\boxed{\\frac14}$.", "wrong", "gold is a full solution, wrong prediction"),
+    ("Computing, the distance is $\\sqrt{(3-0)^2+(4-0)^2}=5$.", "5", "correct", "inline chain last side"),
+    ("I could not solve this problem.", "5", "wrong", "no answer"),
+    ("$\\boxed{}$", "5", "wrong", "empty box"),
+    ("The answer is $\\boxed{3}$. \\boxed{3}", "3", "correct", "identical repeated boxes"),
+    ("Therefore, the final answer is: $\\boxed{2}$. I hope it is correct.", "2", "correct", "final answer: with box"),
+    ("the final answer is \\(\\dfrac{5}{12}\\)", "\\frac{5}{12}", "correct", "final answer with \\( \\)"),
+    ("the final answer is \\(\\dfrac{5}{12}\\)", "\\frac{5}{11}", "wrong", "changed denominator"),
+    ("Let $x$ be the number. Then $3x+2=11$, so $x=3$.", "3", "correct", "last inline assignment"),
+    ("The perimeter is $4 \\cdot 5 = 20$ cm.", "20", "correct", "chain with units after math"),
+    ("So $\\angle ABC = 40^\\circ$.", "40", "correct", "degrees inline"),
+    ("This equals $\\boxed{\\frac{\\sqrt{3}}{2}}$", "\\frac{\\sqrt3}{2}", "correct", "boxed frac of sqrt"),
+    ("This equals $\\boxed{\\frac{\\sqrt{3}}{2}}$", "\\frac{\\sqrt2}{2}", "wrong", "different radicand"),
+    ("The remainder is $\\boxed{4}$.\n\nHowever, after rechecking, the remainder is $\\boxed{6}$.", "6", "correct", "last box on a later line"),
+    ("Thus the answer is \\[\\boxed{(1,2)}\\]", "(1,2)", "correct", "boxed tuple in display"),
+    ("We conclude $\\boxed{3}$ or $\\boxed{-3}$", "\\pm 3", "correct", "boxes joined by or vs pm"),
+])
 
 # ---------------- relations ----------------
 R = "relations"
-for p, g, exp, why in [
+table(cases, R, [
     ("x \\ge 2", "x\\geq 2", "correct", "\\ge vs \\geq"),
     ("x >= 2", "x \\geq 2", "correct", ">= vs \\geq"),
     ("x \\le 5", "x \\leq 5", "correct", "\\le vs \\leq"),
@@ -125,12 +128,11 @@ for p, g, exp, why in [
     ("k = \\frac{3}{2}", "1.5", "correct", "assignment fraction vs decimal"),
     ("t \\ge \\frac{1}{2}", "[\\frac12, \\infty)", "correct", "inequality with fraction bound"),
     ("x \\geq 2", "x \\geq 2.0", "correct", "same bound decimal"),
-]:
-    C(R, boxed(p), g, exp, why)
+], wrap=boxed)
 
 # ---------------- collections ----------------
 L = "collections"
-for p, g, exp, why in [
+table(cases, L, [
     ("x = 1 \\text{ or } x = -4", "-4, 1", "correct", "solution list in any order"),
     ("x=1 \\text{ or } x=-4", "-4,1", "correct", "or-joined assignments"),
     ("-4, 1", "1, -4", "correct", "unordered solution list"),
@@ -169,8 +171,7 @@ for p, g, exp, why in [
     ("2 \\text{ and } 5", "5, 2", "correct", "and-joined list order-free"),
     ("3, 5, 7", "3,5,9", "wrong", "list element changed"),
     ("\\sqrt{2}, -\\sqrt{2}", "\\pm\\sqrt2", "correct", "pm sqrt"),
-]:
-    C(L, boxed(p), g, exp, why)
+], wrap=boxed)
 
 # ---------------- algebra ----------------
 A = "algebra"
@@ -240,14 +241,15 @@ bad = {  # a same-shape wrong variant for each pair (changed number)
     44: "\\sqrt{2000}", 45: "\\frac{\\pi}{3}", 46: "6\\sqrt2+2", 47: "\\frac{3}{2}\\sqrt3", 48: "5\\sqrt5",
     49: "1", 50: "2", 51: "i", 52: "3+4i",
 }
-for k, (p, g, why) in enumerate(alg):
-    C(A, boxed(p), g, "correct", why)
-    C(A, boxed(g), p, "correct", why + " (reversed)")
-    C(A, boxed(bad[k]), g, "wrong", why + ": changed value")
+table(cases, A, [row for k, (p, g, why) in enumerate(alg) for row in (
+    (p, g, "correct", why),
+    (g, p, "correct", why + " (reversed)"),
+    (bad[k], g, "wrong", why + ": changed value"),
+)], wrap=boxed)
 
 # ---------------- forms ----------------
 F = "forms"
-for p, g, exp, why in [
+table(cases, F, [
     ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", "correct", "pmatrix vector spacing"),
     ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}2\\\\1\\end{pmatrix}", "wrong", "vector entries swapped"),
     ("\\begin{pmatrix} \\frac{1}{2} \\\\ -3 \\end{pmatrix}", "\\begin{pmatrix}0.5\\\\-3\\end{pmatrix}", "correct", "vector entry-wise fraction vs decimal"),
@@ -293,12 +295,11 @@ for p, g, exp, why in [
     ("\\text{5 dollars}", "5", "correct", "number inside text"),
     ("7.5\\text{ m}", "7.5", "correct", "single-letter unit inside text"),
     ("\\frac{9}{2} \\text{ hours}", "4.5", "correct", "fraction with unit"),
-]:
-    C(F, boxed(p), g, exp, why)
+], wrap=boxed)
 
 # ---------------- exactness ----------------
 X = "exactness"
-for p, g, exp, why in [
+table(cases, X, [
     ("0.333", "\\frac13", "wrong", "a truncated decimal is not exactly 1/3"),
     ("0.3333333", "\\frac{1}{3}", "wrong", "long decimal still not exact"),
     ("\\frac{1}{3}", "\\frac{2}{6}", "correct", "equivalent fractions"),
@@ -323,8 +324,7 @@ for p, g, exp, why in [
     ("\\frac{123456789}{987654321}", "\\frac{13717421}{109739369}", "correct", "big fraction reduced"),
     ("6.02\\times10^{23}", "602000000000000000000000", "correct", "scientific exact"),
     ("1e-3", "0.001", "correct", "e notation"),
-]:
-    C(X, boxed(p), g, exp, why)
+], wrap=boxed)
 
 # ---------------- GSM8K style (no regression) ----------------
 G = "gsm8k"
@@ -380,18 +380,15 @@ gsm = [
     ("She is 12 years old now. In 5 years she will be 17.", "12", "wrong", "earlier number"),
     ("The result is 0.75, or 75%.", "75", "correct", "percent last"),
 ]
-for r, g, e, why in gsm:
-    C(G, r, g, e, why)
+table(cases, G, gsm)
 
 # ---------------- unverifiable gold ----------------
 U = "unverifiable"
-C(U, "The answer is 5", "", "unverifiable", "empty gold")
-C(U, "The answer is 5", "\\boxed{", "unverifiable", "unclosed gold box")
-C(U, "The answer is 5", "Solution: no boxed answer and $\\boxed{}$", "unverifiable", "empty gold box")
+table(cases, U, [
+    ("The answer is 5", "", "unverifiable", "empty gold"),
+    ("The answer is 5", "\\boxed{", "unverifiable", "unclosed gold box"),
+    ("The answer is 5", "Solution: no boxed answer and $\\boxed{}$", "unverifiable", "empty gold box"),
+])
 
-for i, c in enumerate(cases):
-    c["id"] = f"{c['category']}-{i:03d}"
-with open(sys.argv[1], "w") as f:
-    for c in cases:
-        f.write(json.dumps({k: c[k] for k in ("id", "category", "rationale", "gold", "expected", "reason")}, ensure_ascii=False) + "\n")
+write(sys.argv[1], cases)
 print(len(cases), Counter(c["category"] for c in cases))

@@ -1,20 +1,18 @@
 # Source of answers_math_fresh.jsonl: a third labelled set, written after the checker was finished and
 # measured once, with no change to the checker after it (run: python3 THIS.py OUT.jsonl).
-import json
+# Every section is one table of (rationale, gold, expected, reason) rows (labelled_cases.py).
 import sys
 
+from labelled_cases import table, write
+
 cases = []
-
-
-def C(cat, rationale, gold, expected, reason):
-    cases.append(dict(category=cat, rationale=rationale, gold=gold, expected=expected, reason=reason))
 
 
 def box(a):
     return f"Combining the cases above, we conclude that the answer is $\\boxed{{{a}}}$."
 
 
-for p, g, e, why in [
+table(cases, "math", [
     ("\\frac{5\\sqrt{2}}{2}", "\\frac{5}{\\sqrt{2}}", "correct", "rationalised 5/sqrt2"),
     ("\\frac{5\\sqrt{2}}{2}", "5\\sqrt{2}", "wrong", "missing halving"),
     ("\\frac{3}{8}", "0.375", "correct", "eighths"),
@@ -73,27 +71,28 @@ for p, g, e, why in [
     ("4!", "24", "correct", "factorial"),
     ("\\frac{11}{2}", "5\\frac{1}{2}", "correct", "mixed number"),
     ("\\frac{11}{2}", "5\\frac{1}{3}", "wrong", "mixed number differs"),
-]:
-    C("math", box(p), g, e, why)
+], wrap=box)
 
 E = "extraction"
-C(E, "Thus the remainder is $3$.", "3", "correct", "inline final")
-C(E, "We have $2^{10} = 1024$, so the remainder upon division by 5 is 4.", "4", "correct", "number after math")
-C(E, "Thus, $\\angle C = 70^\\circ$.", "70", "correct", "angle assignment")
-C(E, "Solving, we find $k = \\frac{9}{4}$.", "\\frac94", "correct", "named value inline")
-C(E, "The sum of all such $n$ is $\\boxed{42}$. Note that $n = 6$ also works, giving 48 in total.", "42", "correct",
-  "text after the box without an answer sentence")
-C(E, "My first guess is $\\boxed{5}$.\n\nActually, I made an arithmetic slip: the final answer is $\\boxed{7}$.",
-  "7", "correct", "corrected box")
-C(E, "**Final Answer**\n\n$\\boxed{\\left( \\frac{1}{2}, -3 \\right)}$", "(0.5,-3)", "correct", "boxed left/right tuple")
-C(E, "Answer: $\\boxed{(0, 1]}$", "(0,1]", "correct", "boxed half-open interval")
-C(E, "Therefore the probability equals \\(\\frac{2}{9}\\).", "\\frac29", "correct", "\\( \\) final")
-C(E, "Therefore the probability equals \\(\\frac{2}{9}\\).", "9", "wrong", "digit inside \\( \\)")
-C(E, "Thus, the answer is $\\boxed{4}$ or $\\boxed{-4}$.", "\\pm 4", "correct", "two boxes joined by or")
-C(E, "There are $\\binom{6}{3} = 20$ ways.", "20", "correct", "binomial chain")
+table(cases, E, [
+    ("Thus the remainder is $3$.", "3", "correct", "inline final"),
+    ("We have $2^{10} = 1024$, so the remainder upon division by 5 is 4.", "4", "correct", "number after math"),
+    ("Thus, $\\angle C = 70^\\circ$.", "70", "correct", "angle assignment"),
+    ("Solving, we find $k = \\frac{9}{4}$.", "\\frac94", "correct", "named value inline"),
+    ("The sum of all such $n$ is $\\boxed{42}$. Note that $n = 6$ also works, giving 48 in total.", "42", "correct",
+     "text after the box without an answer sentence"),
+    ("My first guess is $\\boxed{5}$.\n\nActually, I made an arithmetic slip: the final answer is $\\boxed{7}$.",
+     "7", "correct", "corrected box"),
+    ("**Final Answer**\n\n$\\boxed{\\left( \\frac{1}{2}, -3 \\right)}$", "(0.5,-3)", "correct", "boxed left/right tuple"),
+    ("Answer: $\\boxed{(0, 1]}$", "(0,1]", "correct", "boxed half-open interval"),
+    ("Therefore the probability equals \\(\\frac{2}{9}\\).", "\\frac29", "correct", "\\( \\) final"),
+    ("Therefore the probability equals \\(\\frac{2}{9}\\).", "9", "wrong", "digit inside \\( \\)"),
+    ("Thus, the answer is $\\boxed{4}$ or $\\boxed{-4}$.", "\\pm 4", "correct", "two boxes joined by or"),
+    ("There are $\\binom{6}{3} = 20$ ways.", "20", "correct", "binomial chain"),
+])
 
 G = "gsm8k"
-for r, g, e, why in [
+table(cases, G, [
     ("Tom reads 20 pages a day for 7 days, so 20 * 7 = 140 pages.\n#### 140", "140", "correct", "gsm8k"),
     ("Tom reads 20 pages a day for 7 days, so 20 * 7 = 140 pages.\n#### 140", "150", "wrong", "gsm8k wrong"),
     ("She pays $15 for the shirt and $25 for shoes, so $40 in total.", "40", "correct", "dollars"),
@@ -102,13 +101,7 @@ for r, g, e, why in [
     ("He walks 2.5 miles each day, 5 days a week: 12.5 miles. The answer is 12.5", "12.5", "correct", "decimal"),
     ("So the answer is 8 and a half.", "8.5", "correct", "a spoken half"),
     ("Each friend gets 36 / 4 = 9 candies.", "9", "correct", "last number"),
-]:
-    C(G, r, g, e, why)
+])
 
-for i, c in enumerate(cases):
-    c["id"] = f"fresh-{c['category']}-{i:03d}"
-with open(sys.argv[1], "w") as f:
-    for c in cases:
-        f.write(json.dumps({k: c[k] for k in ("id", "category", "rationale", "gold", "expected", "reason")},
-                           ensure_ascii=False) + "\n")
+write(sys.argv[1], cases, prefix="fresh-")
 print(len(cases))

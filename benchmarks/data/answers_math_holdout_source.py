@@ -1,10 +1,11 @@
 # Source of answers_math_holdout.jsonl: a second labelled set, written after the checker was built
 # and never used to tune it (run: python3 benchmarks/data/answers_math_holdout_source.py OUT.jsonl).
-import json
+# Every section is one table of (rationale, gold, expected, reason) rows (labelled_cases.py).
 import sys
+
+from labelled_cases import table, write
+
 cases = []
-def C(cat, rationale, gold, expected, reason):
-    cases.append(dict(category=cat, rationale=rationale, gold=gold, expected=expected, reason=reason))
 
 
 def B(a):
@@ -141,41 +142,42 @@ pairs = [
  ("\\sqrt[4]{16}", "2", "correct", "fourth root"),
  ("\\sqrt{x^2}", "x", "wrong", "sqrt of square is |x| (unknown) -- not accepted"),
 ]
-for k, (p, g, e, why) in enumerate(pairs):
-    C("math", (B if k % 2 else Q)(p), g, e, why)
+table(cases, "math", [((B if k % 2 else Q)(p), g, e, why) for k, (p, g, e, why) in enumerate(pairs)])
 
 # extraction styles seen in model outputs
 E = "extraction"
-C(E, "The sum is 12.\n\n**Final Answer**\n\\[ \\boxed{12} \\]", "12", "correct", "R1 final answer block")
-C(E, "## Step 3: Conclude\nThe final answer is: $\\boxed{\\frac{5}{3}}$", "\\frac53", "correct", "Llama step format")
-C(E, "## Step 3: Conclude\nThe final answer is: $\\boxed{\\frac{5}{3}}$", "\\frac35", "wrong", "Llama step format wrong")
-C(E, "Thus, the number of ways is \\(\\boxed{210}\\).", "210", "correct", "boxed inside \\( \\)")
-C(E, "Hence $x = 4$ and $y = 7$, so $x + y = 11$.", "11", "correct", "last inline math sum")
-C(E, "Hence $x = 4$ and $y = 7$, so $x + y = 11$.", "7", "wrong", "earlier inline value")
-C(E, "Therefore there are 24 possible values of $n$.", "24", "correct", "variable after the number is not the answer")
-C(E, "The largest prime factor of $1001$ is $13$.", "13", "correct", "last inline number")
-C(E, "The answer is $\\boxed{4}$ because $2^2=4$.", "4", "correct", "box followed by justification math")
-C(E, "We obtain $\\boxed{x^2+1}$.", "x^2+1", "correct", "boxed polynomial")
-C(E, "So the answer is $-\\frac{3}{2}$.", "-1.5", "correct", "answer is inline")
-C(E, "So $f(3) = \\boxed{10}$, and $f(4) = \\boxed{17}$", "10, 17", "correct", "two boxes joined by and")
-C(E, "Initially I thought $\\boxed{6}$, but I made an error. The correct count is $\\boxed{8}$.", "8", "correct", "corrected box")
-C(E, "Initially I thought $\\boxed{6}$, but I made an error. The correct count is $\\boxed{8}$.", "6", "wrong", "first box is not the answer")
-C(E, "</think>\n\nThe minimum value is $\\boxed{-\\frac{9}{4}}$.", "-\\frac94", "correct", "after think")
-C(E, "<think>I get 5</think>The minimum is $\\boxed{-2}$.", "5", "wrong", "thinking answer ignored")
-C(E, "Answer: (C)", "C", "correct", "choice label")
-C(E, "The correct option is \\textbf{(E)}.", "E", "correct", "bold option at end")
-C(E, "Therefore, $\\angle BAC = \\boxed{30^\\circ}$.", "30", "correct", "boxed degrees")
-C(E, "The sum of the roots is $-\\frac{b}{a} = -\\frac{-6}{2} = 3$.", "3", "correct", "long chain")
-C(E, "The sum of the roots is $-\\frac{b}{a} = -\\frac{-6}{2} = 3$.", "-3", "wrong", "long chain sign")
-C(E, "The probability is \\[\\frac{5}{36}.\\]", "\\frac{5}{36}", "correct", "display with period")
-C(E, "The remainder when $2^{100}$ is divided by 7 is 2.", "2", "correct", "plain number after math")
-C(E, "The remainder when $2^{100}$ is divided by 7 is 2.", "100", "wrong", "exponent is not the answer")
-C(E, "Final answer: 42", "42", "correct", "final answer label lowercase")
-C(E, "I hope it is correct. Final Answer: The final answer is $3\\sqrt{2}$. I hope it is correct.", "\\sqrt{18}", "correct", "Minerva surd")
+table(cases, E, [
+    ("The sum is 12.\n\n**Final Answer**\n\\[ \\boxed{12} \\]", "12", "correct", "R1 final answer block"),
+    ("## Step 3: Conclude\nThe final answer is: $\\boxed{\\frac{5}{3}}$", "\\frac53", "correct", "Llama step format"),
+    ("## Step 3: Conclude\nThe final answer is: $\\boxed{\\frac{5}{3}}$", "\\frac35", "wrong", "Llama step format wrong"),
+    ("Thus, the number of ways is \\(\\boxed{210}\\).", "210", "correct", "boxed inside \\( \\)"),
+    ("Hence $x = 4$ and $y = 7$, so $x + y = 11$.", "11", "correct", "last inline math sum"),
+    ("Hence $x = 4$ and $y = 7$, so $x + y = 11$.", "7", "wrong", "earlier inline value"),
+    ("Therefore there are 24 possible values of $n$.", "24", "correct", "variable after the number is not the answer"),
+    ("The largest prime factor of $1001$ is $13$.", "13", "correct", "last inline number"),
+    ("The answer is $\\boxed{4}$ because $2^2=4$.", "4", "correct", "box followed by justification math"),
+    ("We obtain $\\boxed{x^2+1}$.", "x^2+1", "correct", "boxed polynomial"),
+    ("So the answer is $-\\frac{3}{2}$.", "-1.5", "correct", "answer is inline"),
+    ("So $f(3) = \\boxed{10}$, and $f(4) = \\boxed{17}$", "10, 17", "correct", "two boxes joined by and"),
+    ("Initially I thought $\\boxed{6}$, but I made an error. The correct count is $\\boxed{8}$.", "8", "correct", "corrected box"),
+    ("Initially I thought $\\boxed{6}$, but I made an error. The correct count is $\\boxed{8}$.", "6", "wrong", "first box is not the answer"),
+    ("</think>\n\nThe minimum value is $\\boxed{-\\frac{9}{4}}$.", "-\\frac94", "correct", "after think"),
+    ("<think>I get 5</think>The minimum is $\\boxed{-2}$.", "5", "wrong", "thinking answer ignored"),
+    ("Answer: (C)", "C", "correct", "choice label"),
+    ("The correct option is \\textbf{(E)}.", "E", "correct", "bold option at end"),
+    ("Therefore, $\\angle BAC = \\boxed{30^\\circ}$.", "30", "correct", "boxed degrees"),
+    ("The sum of the roots is $-\\frac{b}{a} = -\\frac{-6}{2} = 3$.", "3", "correct", "long chain"),
+    ("The sum of the roots is $-\\frac{b}{a} = -\\frac{-6}{2} = 3$.", "-3", "wrong", "long chain sign"),
+    ("The probability is \\[\\frac{5}{36}.\\]", "\\frac{5}{36}", "correct", "display with period"),
+    ("The remainder when $2^{100}$ is divided by 7 is 2.", "2", "correct", "plain number after math"),
+    ("The remainder when $2^{100}$ is divided by 7 is 2.", "100", "wrong", "exponent is not the answer"),
+    ("Final answer: 42", "42", "correct", "final answer label lowercase"),
+    ("I hope it is correct. Final Answer: The final answer is $3\\sqrt{2}$. I hope it is correct.", "\\sqrt{18}", "correct", "Minerva surd"),
+])
 
 # GSM8K-style negatives / no-regression
 G = "gsm8k"
-for r, g, e, why in [
+table(cases, G, [
     ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at the farmer's market.\n#### 18", "18", "correct", "gsm8k reference"),
     ("She makes 9 * 2 = $18 every day.\n#### 18", "16", "wrong", "gsm8k wrong"),
     ("It takes 2/2=<<2/2=1>>1 bolt of white fiber\nSo the total amount of fabric is 2+1=<<2+1=3>>3 bolts of fabric\n#### 3", "3", "correct", "gsm8k"),
@@ -196,12 +198,7 @@ for r, g, e, why in [
     ("He saves 10% of $500, i.e. $50.", "50", "correct", "percent then amount"),
     ("The ratio is 2:3, so boys are 2/5 of 40 = 16.", "16", "correct", "ratio then answer"),
     ("The speed is 60 km/h.", "60", "correct", "speed unit"),
-]:
-    C(G, r, g, e, why)
+])
 
-for i, c in enumerate(cases):
-    c["id"] = f"holdout-{c['category']}-{i:03d}"
-with open(sys.argv[1], "w") as f:
-    for c in cases:
-        f.write(json.dumps({k: c[k] for k in ("id", "category", "rationale", "gold", "expected", "reason")}, ensure_ascii=False) + "\n")
+write(sys.argv[1], cases, prefix="holdout-")
 print(len(cases))
