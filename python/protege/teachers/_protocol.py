@@ -33,7 +33,9 @@ _NOT_COPIED = frozenset(SAMPLING_FIELDS) | {"prompt", "messages", "system", "n"}
 class TeacherError(Error):
     """A teacher request that failed for good (after its retries), or a teacher misconfiguration.
 
-    A :class:`protege.Error`, so ``except protege.Error`` catches it.
+    Raised by a teacher's ``answer`` when its request fails for good, and when a teacher cannot be set
+    up (httpx or vllm missing). Derives from :class:`protege.Error`, so ``except protege.Error``
+    catches it.
 
     Args:
         message: what failed (``str``).
@@ -49,6 +51,9 @@ class TeacherError(Error):
 class BatchError(TeacherError):
     """Some requests of a batch failed. ``failures`` lists them, ``result`` holds the rest
     (already answered requests are in the cache too, so a rerun asks only the failed ones).
+
+    Raised by a teacher's ``answer_batch`` after the other requests were answered; derives from
+    :class:`TeacherError`.
 
     Args:
         message: the error message.
@@ -159,6 +164,17 @@ class TeacherStats:
     """Counters of a teacher (thread-safe): ``requests`` asked for, ``cached`` (answered from the
     cache), ``sent`` (HTTP attempts), ``answered`` (new replies), ``failed``, ``retries`` and
     ``failures`` by kind, token ``usage`` of new replies and ``cached_usage`` of cached ones.
+
+    Attributes:
+        requests (int): requests asked for.
+        cached (int): requests answered from the cache.
+        sent (int): HTTP attempts (or engine requests).
+        answered (int): new replies.
+        failed (int): requests that failed for good.
+        retries (collections.Counter): retries by error kind (``"rate_limited"``, ``"timeout"``, ...).
+        failures (collections.Counter): failed requests by error kind.
+        usage (collections.Counter): ``prompt_tokens``, ``completion_tokens`` and ``total_tokens`` of new replies.
+        cached_usage (collections.Counter): the same for cached replies.
 
     Returns:
         (dict): :meth:`as_dict` returns the counters above as plain dicts.

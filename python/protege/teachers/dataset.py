@@ -66,6 +66,23 @@ class TeacherStoreDataset(torch.utils.data.Dataset):
     Raises:
         protege.InvalidArgument: different lengths, an unknown alignment, a missing field, or token ids
             that differ from the store's (the message names the example and the first differing position).
+
+    Examples:
+        >>> import tempfile, torch
+        >>> from protege.teachers import (TeacherStore, TeacherStoreCollator, TeacherStoreDataset,
+        ...                               example_from_logits, write_store)
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> completion = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> _ = write_store(f"{tmp.name}/store", [completion, completion], k=3, vocab_size=10,
+        ...                 tokenizer="toy", teacher="toy")  # the teacher's top-3 over tokens 3, 7, 1
+        >>> ds = TeacherStoreDataset(TeacherStore(f"{tmp.name}/store"), [{"prompt_ids": [5]}, {"prompt_ids": [9, 5]}],
+        ...                          alignment="completion")
+        >>> item = ds[0]
+        >>> item["input_ids"].tolist(), item["labels"].tolist(), tuple(item["teacher_ids"].shape)
+        ([5, 3, 7, 1], [-100, 3, 7, 1], (4, 3))
+        >>> item["teacher_ids"][-1].tolist(), item["teacher_logprobs"].dtype  # the last row is padding
+        ([-1, -1, -1], torch.float32)
+        >>> tmp.cleanup()
     """
 
     def __init__(self, store, examples: Sequence[Mapping[str, Any]], *, alignment: str = "full",
@@ -145,6 +162,32 @@ class TeacherStoreCollator:
     Output: ``input_ids [B, T]`` (``pad_token_id``), ``attention_mask [B, T]``, ``labels [B, T]`` (``-100``
     padded, HF layout), ``teacher_ids [B, T, k]`` (``-1`` padded) and ``teacher_logprobs [B, T, k]`` (0
     padded), with ``teacher_ids[b, t]`` aligned to the shifted label ``labels[b, t + 1]``.
+
+    Args:
+        pad_token_id (int): the id that pads ``input_ids``.
+        ignore_index (int): the label of padding and of positions without a target (``-100`` in the
+            items is replaced by it).
+
+    Raises:
+        protege.InvalidArgument: from a call, an empty list, an item without one of the four fields, or an
+            item whose k differs from the first item's.
+
+    Examples:
+        >>> import tempfile, torch
+        >>> from protege.teachers import (TeacherStore, TeacherStoreCollator, TeacherStoreDataset,
+        ...                               example_from_logits, write_store)
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> completion = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
+        >>> _ = write_store(f"{tmp.name}/store", [completion, completion], k=3, vocab_size=10,
+        ...                 tokenizer="toy", teacher="toy")  # the teacher's top-3 over tokens 3, 7, 1
+        >>> ds = TeacherStoreDataset(TeacherStore(f"{tmp.name}/store"), [{"prompt_ids": [5]}, {"prompt_ids": [9, 5]}],
+        ...                          alignment="completion")
+        >>> batch = TeacherStoreCollator(pad_token_id=0)([ds[0], ds[1]])
+        >>> {name: tuple(t.shape) for name, t in batch.items()}
+        {'input_ids': (2, 5), 'attention_mask': (2, 5), 'labels': (2, 5), 'teacher_ids': (2, 5, 3), 'teacher_logprobs': (2, 5, 3)}
+        >>> batch["attention_mask"].tolist(), batch["labels"].tolist()
+        ([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], [[-100, 3, 7, 1, -100], [-100, -100, 3, 7, 1]])
+        >>> tmp.cleanup()
     """
 
     def __init__(self, pad_token_id: int = 0, *, ignore_index: int = -100):

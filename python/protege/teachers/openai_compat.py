@@ -101,6 +101,43 @@ class OpenAITeacher:
     ``answer``/``answer_batch`` have the interface of the demo's ``ProgrammaticTeacher``;
     ``run`` returns every detail (:class:`BatchResult`). ``stats`` accumulates over the teacher's
     life. Thread-safe; call :meth:`close` (or use ``with``) to release connections and the cache.
+
+    Raises:
+        protege.InvalidArgument: a malformed ``base_url`` or ``model``, or an option out of range
+            (naming it).
+        TeacherError: httpx is not installed; from :meth:`answer`, a request that failed for good.
+        BatchError: from :meth:`answer_batch`, when some requests failed for good.
+
+    Examples:
+        A local stand-in for an OpenAI-compatible server (vLLM, SGLang, llama.cpp, ...) that replies
+        with the user message in capitals:
+
+        >>> import json, threading
+        >>> from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        >>> from protege.teachers import OpenAITeacher
+        >>> class Upper(BaseHTTPRequestHandler):
+        ...     def do_POST(self):
+        ...         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ...         text = body["messages"][-1]["content"].upper()
+        ...         data = json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
+        ...                                         "message": {"role": "assistant", "content": text}}]}).encode()
+        ...         self.send_response(200)
+        ...         self.send_header("Content-Type", "application/json")
+        ...         self.send_header("Content-Length", str(len(data)))
+        ...         self.end_headers()
+        ...         self.wfile.write(data)
+        ...     def log_message(self, *args):
+        ...         pass
+        >>> server = ThreadingHTTPServer(("127.0.0.1", 0), Upper)
+        >>> threading.Thread(target=server.serve_forever, daemon=True).start()
+        >>> with OpenAITeacher(f"http://127.0.0.1:{server.server_port}/v1", "upper") as teacher:
+        ...     texts = teacher.answer_batch([{"id": "q1", "prompt": "two plus two"}, {"id": "q2", "prompt": "hi"}])
+        ...     again = teacher.answer({"id": "q1", "prompt": "two plus two"})  # from the cache
+        ...     stats = teacher.stats.as_dict()
+        >>> texts, again, stats["sent"], stats["cached"]
+        (['TWO PLUS TWO', 'HI'], 'TWO PLUS TWO', 2, 1)
+        >>> server.shutdown()
+        >>> server.server_close()
     """
 
     def __init__(self, base_url: str, model: str, *, api_key: Optional[str] = None, concurrency: int = 16,

@@ -262,7 +262,25 @@ class TeacherStore:
 @dataclass
 class Conversion:
     """Result of :func:`from_openai_logprobs`: the example (``token_ids``, ``top_ids``, ``top_logprobs``)
-    and how many token strings could not be mapped to one id (those slots become padding)."""
+    and how many token strings could not be mapped to one id (those slots become padding).
+
+    Attributes:
+        example (dict[str, list]): ``token_ids [T]``, ``top_ids [T, k]`` (``-1`` padded) and
+            ``top_logprobs [T, k]`` as lists, ready for :func:`write_store`.
+        unmapped (int): top-k entries whose token string maps to no single id (kept as padding).
+        unmapped_tokens (list[str]): those token strings, in order.
+        duplicates (int): top-k entries whose token maps to an id already in that position's list
+            (kept once; the repeat is padding).
+
+    Examples:
+        >>> from protege.hf import byte_level_tokenizer
+        >>> from protege.teachers import from_openai_logprobs
+        >>> content = [{"token": "a", "logprob": -0.1,
+        ...             "top_logprobs": [{"token": "a", "logprob": -0.1}, {"token": "ab", "logprob": -2.5}]}]
+        >>> conv = from_openai_logprobs(content, byte_level_tokenizer())
+        >>> conv.example["top_ids"], conv.unmapped, conv.unmapped_tokens, conv.duplicates
+        ([[64, -1]], 1, ['ab'], 0)
+    """
 
     example: Dict[str, List]
     unmapped: int = 0

@@ -61,7 +61,31 @@ class VLLMTeacher:
         chat: True sends ``messages`` through ``LLM.chat``; False sends the prompt text to ``LLM.generate``.
         cache, logprobs, seed, defaults: as for :class:`~protege.teachers.OpenAITeacher`.
         sampling_params: the ``SamplingParams`` class (default: ``vllm.SamplingParams``).
-    Not thread-safe (one engine, one batch at a time).
+        fsync (bool): fsync the cache journal after each reply.
+        **llm_kwargs: keywords of ``vllm.LLM`` when ``llm`` is None (``tensor_parallel_size``, ...).
+
+    Not thread-safe (one engine, one batch at a time). With vllm installed,
+    ``VLLMTeacher(model="Qwen/Qwen2.5-7B-Instruct", cache="replies.journal")`` loads the model itself.
+
+    Raises:
+        TeacherError: vllm is not installed and ``llm`` or ``sampling_params`` is not given.
+        protege.InvalidArgument: neither ``llm`` nor ``model`` is given.
+        BatchError: from :meth:`answer_batch`, when the engine failed the batch.
+
+    Examples:
+        An object with ``LLM.chat``'s interface stands in for the engine here:
+
+        >>> from types import SimpleNamespace as NS
+        >>> from protege.teachers import VLLMTeacher
+        >>> class Upper:
+        ...     def chat(self, conversations, sampling_params, use_tqdm):
+        ...         return [NS(outputs=[NS(text=c[-1]["content"].upper(), finish_reason="stop", token_ids=[])])
+        ...                 for c in conversations]
+        >>> teacher = VLLMTeacher(Upper(), model="upper", sampling_params=dict)
+        >>> teacher.answer_batch([{"id": "q1", "prompt": "two plus two"}, {"id": "q2", "prompt": "hi"}])
+        ['TWO PLUS TWO', 'HI']
+        >>> teacher.answer({"id": "q1", "prompt": "two plus two"}), teacher.stats.as_dict()["cached"]
+        ('TWO PLUS TWO', 1)
     """
 
     def __init__(self, llm: Any = None, *, model: Optional[str] = None, chat: bool = True,
