@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -121,3 +125,26 @@ def param_delta(before, model):
     """``before − after`` for every parameter (with SGD at lr 1: the applied gradient)."""
     after = model.state_dict()
     return {k: before[k].double() - after[k].double() for k in before if before[k].is_floating_point()}
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_workers(worker: str, out, nproc: int = 2) -> None:
+    """Writes ``worker`` (its ``{here}`` filled with this folder) to ``out/worker.py`` and runs it as ``nproc``
+    CPU processes under ``torch.distributed.run`` (gloo on 127.0.0.1, a free port, one thread each) with ``out``
+    as its argument; fails the test with the end of stderr unless every process exits 0."""
+    script = out / "worker.py"
+    script.write_text(worker.format(here=HERE))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
+        [HERE] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
+           "127.0.0.1", "--master_port", str(_free_port()), str(script), str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-4000:]

@@ -2,23 +2,17 @@
 from __future__ import annotations
 
 import copy
-import os
-import socket
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from test_hf_common import llama, pair_rows, param_delta, qwen2, rel, token_rows, training_args
+from test_hf_common import llama, pair_rows, param_delta, qwen2, rel, run_workers, token_rows, training_args
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 datasets = pytest.importorskip("datasets")
 
 import protege.hf as ph  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 WORKER = textwrap.dedent("""
     import os, sys, torch, datasets
@@ -44,21 +38,8 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_gloo_processes_equal_one_process(tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER.format(here=HERE))
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
-        [HERE] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), str(script), str(tmp_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    run_workers(WORKER, tmp_path)
     after = torch.load(tmp_path / "after.pt")
 
     # one process, the same 4 rows in one batch
