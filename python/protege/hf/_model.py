@@ -57,6 +57,13 @@ class Head:
         softcap: Gemma-2/3 ``final_logit_softcapping`` ``c`` (logits ``c·tanh(z / c)`` after the scale) or
             None; passed to the fused ops' ``softcap`` / ``student_softcap`` / ``teacher_softcap`` options.
         vocab_size: ``weight.shape[0]`` (the padded vocabulary).
+
+    Examples:
+        >>> import torch
+        >>> from protege.hf import Head
+        >>> head = Head(weight=torch.eye(3), bias=None, scale=2.0, softcap=None)
+        >>> head.vocab_size, head.logits(torch.tensor([[1.0, 0.0, -1.0]])).tolist()  # 2 * (h @ W.T)
+        (3, [[2.0, 0.0, -2.0]])
     """
 
     weight: torch.Tensor

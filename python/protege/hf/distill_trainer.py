@@ -63,6 +63,27 @@ class DistillationTrainer(ProtegeTrainerMixin, Trainer):
             without ``vocab_mismatch``, examples that do not match the store, options that have no meaning
             for the teacher given (``temperature_scaling`` with a store, ``tail`` / ``alignment`` with a model).
         protege.hf.UnsupportedModel: a model soft-caps its logits.
+
+    Examples:
+        Two steps on tiny Llama models built from a config (no download); the Trainer prints its closing
+        log line:
+
+        >>> import tempfile, torch, transformers
+        >>> from protege.hf import DistillationTrainer
+        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> _ = torch.manual_seed(0)
+        >>> student, teacher = transformers.LlamaForCausalLM(cfg), transformers.LlamaForCausalLM(cfg)
+        >>> rows = [{"input_ids": list(range(i, i + 6)), "labels": list(range(i, i + 6))} for i in range(4)]
+        >>> out = tempfile.TemporaryDirectory()
+        >>> args = transformers.TrainingArguments(out.name, max_steps=2, per_device_train_batch_size=2, report_to=[],
+        ...                                       save_strategy="no", use_cpu=True, disable_tqdm=True)
+        >>> trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=rows)
+        >>> result = trainer.train()
+        {'train_runtime': ...}
+        >>> result.global_step, result.metrics["distill/tokens"]  # 4 rows x 5 shifted targets
+        (2, 20.0)
+        >>> out.cleanup()
     """
 
     def __init__(

@@ -186,11 +186,42 @@ class PreferenceTrainer(ProtegeTrainerMixin, Trainer):
             (TRL's defaults), 0 otherwise.
         nll_normalization: ``"tokens"`` (TRL) or ``"sequence"`` (protege op's built-in convention).
         nll_on_prompt: None: True for ``orpo`` (TRL ORPO counts prompt tokens), False otherwise.
+        reference_free (bool): reference log-probs 0 for dpo / ipo / hinge / robust (no reference model).
+        chunk_size (int): rows of the fused log-prob op per chunk (None: the op's default).
         max_length: truncation of the default collator.
+        args, data_collator, train_dataset, eval_dataset, **kwargs: as ``transformers.Trainer``
+            (default collator: :class:`protege.hf.data.PreferenceCollator`).
 
     Logged metrics (means over the pairs since the last log, like TRL's): ``rewards/chosen``,
     ``rewards/rejected``, ``rewards/accuracies``, ``rewards/margins``, ``logps/chosen``, ``logps/rejected``,
     ``preference_loss`` and ``nll_loss``.
+
+    Raises:
+        protege.InvalidArgument: an unknown ``kind`` or ``nll_normalization``, or no ``processing_class``
+            for the default collator.
+
+    Examples:
+        One DPO step on a tiny Llama model built from a config (the reference is a frozen copy, so the
+        first loss is log 2):
+
+        >>> import tempfile, torch, transformers
+        >>> from protege.hf import PreferenceTrainer, byte_level_tokenizer
+        >>> tok = byte_level_tokenizer()  # in memory, no download
+        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
+        ...              eos_token_id=258)
+        >>> _ = torch.manual_seed(0)
+        >>> policy = transformers.LlamaForCausalLM(transformers.LlamaConfig(**small))
+        >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
+        >>> out = tempfile.TemporaryDirectory()
+        >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],
+        ...                                       save_strategy="no", use_cpu=True, disable_tqdm=True)
+        >>> trainer = PreferenceTrainer(model=policy, args=args, train_dataset=pairs, processing_class=tok, beta=0.1)
+        >>> result = trainer.train()
+        {'train_runtime': ...}
+        >>> result.global_step, round(result.metrics["preference_loss"], 4)
+        (1, 0.6931)
+        >>> out.cleanup()
     """
 
     def __init__(

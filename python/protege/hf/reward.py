@@ -41,10 +41,38 @@ class RewardTrainer(ProtegeTrainerMixin, Trainer):
         processing_class: the tokenizer; rows are tokenized by :class:`protege.hf.data.PreferenceCollator`.
         center_coefficient: TRL's ``center_rewards_coefficient`` (default 0).
         use_margin: use the rows' ``margin`` column when present (default True).
+        max_length: truncation of the default collator.
+        args, data_collator, train_dataset, eval_dataset, **kwargs: as ``transformers.Trainer``.
 
     The loss of a micro-batch is scaled by ``its pairs / pairs of the step``, so gradient accumulation and
     DDP give the full-batch gradient. Logged: ``rewards/chosen``, ``rewards/rejected``,
     ``rewards/accuracies``, ``rewards/margins``.
+
+    Raises:
+        protege.InvalidArgument: no ``processing_class`` for the default collator, or a model with more than
+            one output logit.
+
+    Examples:
+        One step on a tiny Llama reward model built from a config:
+
+        >>> import tempfile, torch, transformers
+        >>> from protege.hf import RewardTrainer, byte_level_tokenizer
+        >>> tok = byte_level_tokenizer()  # in memory, no download
+        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
+        ...              eos_token_id=258)
+        >>> _ = torch.manual_seed(0)
+        >>> rm = transformers.LlamaForSequenceClassification(transformers.LlamaConfig(**small, num_labels=1))
+        >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
+        >>> out = tempfile.TemporaryDirectory()
+        >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],
+        ...                                       save_strategy="no", use_cpu=True, disable_tqdm=True)
+        >>> trainer = RewardTrainer(model=rm, args=args, train_dataset=pairs, processing_class=tok)
+        >>> result = trainer.train()
+        {'train_runtime': ...}
+        >>> result.global_step, sorted(k for k in result.metrics if k.startswith("rewards/"))
+        (1, ['rewards/accuracies', 'rewards/chosen', 'rewards/margins', 'rewards/rejected'])
+        >>> out.cleanup()
     """
 
     def __init__(self, model=None, args=None, data_collator=None, train_dataset=None, eval_dataset=None,
@@ -103,6 +131,35 @@ class RankingTrainer(ProtegeTrainerMixin, Trainer):
 
     Logged: ``ranking/loss``, ``ranking/score_best``, ``ranking/score_worst``, ``ranking/ordered`` (share of
     rows whose scores are already in the target order), ``nll_loss``.
+
+    Other arguments: ``chunk_size`` (rows of the fused log-prob op per chunk), ``max_length`` (truncation of
+    the default :class:`protege.hf.data.RankingCollator`); ``args``, ``data_collator``, ``train_dataset``,
+    ``eval_dataset`` and ``**kwargs`` as ``transformers.Trainer``.
+
+    Raises:
+        protege.InvalidArgument: no ``processing_class`` for the default collator.
+
+    Examples:
+        One step on a tiny Llama model built from a config, three candidates per prompt (best first):
+
+        >>> import tempfile, torch, transformers
+        >>> from protege.hf import RankingTrainer, byte_level_tokenizer
+        >>> tok = byte_level_tokenizer()  # in memory, no download
+        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
+        ...              eos_token_id=258)
+        >>> _ = torch.manual_seed(0)
+        >>> model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**small))
+        >>> rows = [{"prompt": "2+3=", "completions": ["5", "6", "7"]}, {"prompt": "2+2=", "completions": ["4", "5", "6"]}]
+        >>> out = tempfile.TemporaryDirectory()
+        >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],
+        ...                                       save_strategy="no", use_cpu=True, disable_tqdm=True)
+        >>> trainer = RankingTrainer(model=model, args=args, train_dataset=rows, processing_class=tok, num_candidates=3)
+        >>> result = trainer.train()
+        {'train_runtime': ...}
+        >>> result.global_step, "ranking/ordered" in result.metrics
+        (1, True)
+        >>> out.cleanup()
     """
 
     def __init__(self, model=None, args=None, data_collator=None, train_dataset=None, eval_dataset=None,
