@@ -111,6 +111,14 @@ def rel(a, b):
     return float((a.double() - b.double()).norm() / b.double().norm())
 
 
+def assert_grads_match(model, model64, tol: float = 1e-4, every: bool = False) -> None:
+    """Each parameter's gradient in ``model`` within relative L2 ``tol`` of the same parameter's in its float64
+    copy ``model64``; parameters without a float64 gradient are skipped unless ``every``."""
+    for (name, p), q in zip(model.named_parameters(), model64.parameters()):
+        if every or q.grad is not None:
+            assert rel(p.grad, q.grad) < tol, name
+
+
 def training_args(out, **kw):
     """TrainingArguments for CPU tests: sequential order, no saving, no reporting."""
     base = dict(output_dir=str(out), per_device_train_batch_size=4, gradient_accumulation_steps=1, max_steps=1,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from test_hf_common import (
-    batch_of, jsd64, llama, logits64, pair_rows, param_delta, rel, shifted_logps64, token_rows, training_args,
+    assert_grads_match, batch_of, jsd64, llama, logits64, pair_rows, param_delta, rel, shifted_logps64, token_rows,
+    training_args,
 )
 
 torch = pytest.importorskip("torch")
@@ -51,9 +52,7 @@ def test_gemma2_distill_step_loss_equals_the_models_own_logits(beta):
     assert metrics["hard_ce_sum"].item() == pytest.approx(ce.sum().item(), rel=1e-5)
     loss.backward()
     ref.backward()
-    for (name, p), p64 in zip(student.named_parameters(), s64.parameters()):
-        if p64.grad is not None:
-            assert rel(p.grad, p64.grad) < 1e-4, name
+    assert_grads_match(student, s64)
     # ignoring the cap would be a different loss: the test can tell
     student.config.final_logit_softcapping = None
     wrong, _ = ph.distill_step_loss(student, teacher, batch, beta=beta, temperature=1.5, hard_label_weight=0.2)
@@ -76,8 +75,9 @@ def test_gemma2_student_llama_teacher_and_head_of():
         ph.head_of(student)
 
 
-def test_gemma2_preference_path_equals_the_models_own_logits():
-    policy = gemma2(cap=2.5)
+def _pairs64(policy):
+    """The pair rows, their batch, the pair count n, and from the policy's own float64 logits: per-position
+    log-probs, the completion mask, the chosen and rejected sequence log-probs and the float64 model."""
     std, _ = pair_rows()
     batch = ph.PreferenceCollator(TOK)(std)
     n = len(std)
@@ -85,6 +85,12 @@ def test_gemma2_preference_path_equals_the_models_own_logits():
     lp = shifted_logps64(z, batch["input_ids"])
     comp = batch["completion_mask"][:, 1:].double()
     c, r = (lp * comp).sum(-1)[:n], (lp * comp).sum(-1)[n:]
+    return std, batch, n, lp, comp, c, r, p64
+
+
+def test_gemma2_preference_path_equals_the_models_own_logits():
+    policy = gemma2(cap=2.5)
+    _, batch, n, lp, comp, c, r, p64 = _pairs64(policy)
     nll = -(lp * comp)[:n].sum() / comp[:n].sum()
     ref = -F.logsigmoid(0.3 * (c - r)).mean() + 0.7 * nll
     loss, sums = preference_step_loss(policy, batch, kind="cpo", beta=0.3, nll_weight=0.7)
@@ -92,9 +98,7 @@ def test_gemma2_preference_path_equals_the_models_own_logits():
     assert sums["logps_chosen_sum"].item() == pytest.approx(c.sum().item(), rel=1e-5)
     loss.backward()
     ref.backward()
-    for (name, p), q in zip(policy.named_parameters(), p64.parameters()):
-        if q.grad is not None:
-            assert rel(p.grad, q.grad) < 1e-4, name
+    assert_grads_match(policy, p64)
     # DPO against a Gemma2 reference model: reference log-probs are soft-capped too
     ref_model = gemma2(cap=4.0, seed=3)
     zr, _ = logits64(ref_model, batch)
@@ -107,13 +111,7 @@ def test_gemma2_preference_path_equals_the_models_own_logits():
 def test_gemma2_preference_trainer_step_equals_the_float64_gradient(tmp_path):
     datasets = pytest.importorskip("datasets")
     policy = gemma2(cap=2.5, seed=4)
-    std, _ = pair_rows()
-    batch = ph.PreferenceCollator(TOK)(std)
-    n = len(std)
-    z, p64 = logits64(policy, batch)
-    lp = shifted_logps64(z, batch["input_ids"])
-    comp = batch["completion_mask"][:, 1:].double()
-    c, r = (lp * comp).sum(-1)[:n], (lp * comp).sum(-1)[n:]
+    std, _, n, _, comp, c, r, p64 = _pairs64(policy)
     ref = -F.logsigmoid(0.5 * (c / comp[:n].sum(-1) - r / comp[n:].sum(-1)) - 0.3).mean()  # SimPO
     ref.backward()
     before = {k: v.clone() for k, v in policy.state_dict().items()}
