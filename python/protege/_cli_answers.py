@@ -4,28 +4,28 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from ._cli_args import (add_answer_style, add_command, add_input, add_module, add_on_error, add_output, add_quiet,
+                        add_threads)
 from ._progress import ProgressBar, print_table
+from .cli import add_hidden_alias
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("answers", help="check final answers of math rationales")
-    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
-    cmds.required = True
-    c = cmds.add_parser("check", help="add 'extracted' and 'outcome' fields to each record and print counts")
-    c.add_argument("input", help="JSONL file, one record per line")
+    cmds = add_module(sub, "answers", help="check final answers of math rationales")
+    c = add_command(cmds, "check", run_check,
+                    help="add 'extracted' and 'outcome' fields to each record and print counts")
+    add_input(c, "JSONL file, one record per line")
     c.add_argument("--text-field", default="completion", help="field holding the rationale (default: completion)")
     c.add_argument("--gold-field", default="gold", help="field holding the gold answer (default: gold)")
-    c.add_argument("-o", "--output", help="write the records with 'extracted' and 'outcome' to this JSONL file")
-    c.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed lines: fail or skip")
-    c.add_argument("--answer-style", default="auto",
-                   help="final-answer extraction: auto, gsm8k, boxed, answer_is, last_number")
-    c.add_argument("--style", dest="answer_style", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
+    add_output(c, "write the records with 'extracted' and 'outcome' to this JSONL file", required=False)
+    add_on_error(c)
+    add_answer_style(c)
+    add_hidden_alias(c, "--style", "answer_style")
     c.add_argument("--percent", choices=("drop", "divide"), default="drop",
                    help="a trailing %% sign: drop it (50%% = 50) or divide by 100 (50%% = 0.5)")
     c.add_argument("--rel-tol", type=float, default=1e-6, help="relative tolerance of numeric comparison")
-    c.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
-    c.add_argument("--quiet", action="store_true", help="no progress output")
-    c.set_defaults(func=run_check)
+    add_threads(c)
+    add_quiet(c)
 
 
 def _json_type(value) -> str:
@@ -41,9 +41,8 @@ def _json_type(value) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     from . import answers
-    from ._io import RecordError, SkipReport, check_outputs, print_skipped, read_jsonl, write_jsonl_atomic
+    from ._io import RecordError, SkipReport, print_skipped, read_jsonl, write_jsonl_atomic
 
-    check_outputs([args.output], [args.input])
     report = SkipReport()
 
     def validate(rec, line):

@@ -5,65 +5,70 @@ import argparse
 import sys
 from collections import Counter
 
+from ._cli_args import add_file_command, add_module, add_seed, add_threads
 from ._progress import ProgressBar, print_table
 
 
+def _item_command(cmds, name, func, *, help, description=None):
+    """A curriculum command over a JSONL of items (INPUT, ``-o/--output``, ``--on-error``, ``--quiet``)."""
+    return add_file_command(cmds, name, func, help=help, description=description,
+                            input_help="JSONL items ({id?, prompt|instruction|problem|question, ...})",
+                            output_help="output JSONL (written atomically)")
+
+
+def _add_pool(c, help="JSONL of the current pool"):
+    """``--pool`` (required) and ``--heldout`` (optional): the items new ones are checked against."""
+    c.add_argument("--pool", required=True, help=help)
+    c.add_argument("--heldout", help="JSONL of held-out / test problems to decontaminate against (default: none)")
+
+
+def _add_near_duplicates(c):
+    """The near-duplicate test of the ingest commands: ``--ngram``, ``--near-threshold``,
+    ``--heldout-threshold`` (the core's IngestOptions defaults)."""
+    c.add_argument("--ngram", type=int, default=5, help="word n-gram size of the near-duplicate test")
+    c.add_argument("--near-threshold", type=float, default=0.8,
+                   help="near-duplicate threshold: word n-gram similarity to a pool item or an earlier new one")
+    c.add_argument("--heldout-threshold", type=float, default=0.5,
+                   help="decontamination threshold: word n-gram similarity to a held-out problem")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("curriculum", help="TAPIR/FDD curriculum steps: classify, rebalance, difficulty, plan, feedback",
-                       description="Offline TAPIR and FDD steps over JSONL files; each command's output is a valid "
-                                   "input of the next step (docs/curriculum.md, section CLI).")
-    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
-    cmds.required = True
+    cmds = add_module(sub, "curriculum",
+                      help="TAPIR/FDD curriculum steps: classify, rebalance, difficulty, plan, feedback",
+                      description="Offline TAPIR and FDD steps over JSONL files; each command's output is a valid "
+                                  "input of the next step (docs/curriculum.md, section CLI).")
 
-    def common(c, output=True):
-        c.add_argument("input", help="JSONL items ({id?, prompt|instruction|problem|question, ...})")
-        if output:
-            c.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
-        c.add_argument("--on-error", choices=("strict", "skip"), default="strict",
-                       help="malformed lines: fail naming file:line:column, or skip and count them")
-        c.add_argument("--quiet", action="store_true", help="no progress output")
-
-    def threads(c):
-        c.add_argument("--threads", type=int, default=0, help="worker threads (0: all cores)")
-
-    def seed(c):
-        c.add_argument("--seed", type=int, default=0, help="seed of every random choice (hashed with the item id)")
-
-    c = cmds.add_parser("classify-requests", help="build task-classification requests, one per item")
-    common(c)
+    c = _item_command(cmds, "classify-requests", run_classify_requests,
+                      help="build task-classification requests, one per item")
     c.add_argument("--distribution", help="JSON file/text with the categories (default: the 32-category recipe)")
     c.add_argument("--template", help="file with a prompt template ({categories}, {instruction})")
-    c.set_defaults(func=run_classify_requests)
 
-    c = cmds.add_parser("ingest-categories", help="parse classifier replies into item categories")
-    common(c)
+    c = _item_command(cmds, "ingest-categories", run_ingest_categories,
+                      help="parse classifier replies into item categories")
     c.add_argument("--replies", required=True, help="JSONL {id, reply|response|output}")
     c.add_argument("--distribution", help="categories (default: the 32-category recipe)")
-    threads(c)
-    c.set_defaults(func=run_ingest_categories)
+    add_threads(c)
 
-    c = cmds.add_parser("rebalance", help="resample items to a category distribution",
-                        description="Largest-remainder targets per category; down-sampling keeps a seeded subset, "
-                                    "up-sampling repeats items. A repeated item gets a unique id ID~2, ID~3, ... "
-                                    "and keeps its original id in copy_of, so `plan` accepts the output.")
-    common(c)
+    c = _item_command(cmds, "rebalance", run_rebalance, help="resample items to a category distribution",
+                      description="Largest-remainder targets per category; down-sampling keeps a seeded subset, "
+                                  "up-sampling repeats items. A repeated item gets a unique id ID~2, ID~3, ... "
+                                  "and keeps its original id in copy_of, so `plan` accepts the output.")
     c.add_argument("--distribution", help="JSON target distribution (default: the 32-category recipe)")
-    seed(c)
+    add_seed(c)
     c.add_argument("--total", type=int, help="output size (default: input size)")
     c.add_argument("--policy", choices=("target", "temperature"), default="target",
                    help="target: the distribution's ratios; temperature: p proportional to count^alpha")
     c.add_argument("--alpha", type=float, default=0.5, help="temperature exponent (policy temperature)")
     c.add_argument("--no-shuffle", action="store_true", help="keep the output grouped by category")
-    threads(c)
-    c.set_defaults(func=run_rebalance)
+    add_threads(c)
 
-    c = cmds.add_parser("difficulty", help="compute each item's difficulty (MFD from judge scores, or 1 - pass rate)",
-                        description="Writes the items with a numeric 'difficulty' field (higher = harder), the "
-                                    "field `plan` reads. TAPIR: --judge-teacher/--judge-student replies give "
-                                    "MFD = sign*(teacher score - student score). FDD/pass rate: --checked (the "
-                                    "output of `protege answers check`) gives 1 - correct/k over each item's "
-                                    "k verifiable samples.")
-    common(c)
+    c = _item_command(cmds, "difficulty", run_difficulty,
+                      help="compute each item's difficulty (MFD from judge scores, or 1 - pass rate)",
+                      description="Writes the items with a numeric 'difficulty' field (higher = harder), the "
+                                  "field `plan` reads. TAPIR: --judge-teacher/--judge-student replies give "
+                                  "MFD = sign*(teacher score - student score). FDD/pass rate: --checked (the "
+                                  "output of `protege answers check`) gives 1 - correct/k over each item's "
+                                  "k verifiable samples.")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--judge-teacher", metavar="JSONL",
                      help="judge replies for the teacher's responses: {id, reply|response|output}")
@@ -78,11 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--id-field", default="id", help="field of --checked records naming the item")
     c.add_argument("--unscored", choices=("error", "drop", "zero"), default="error",
                    help="items without a usable score: fail naming the item, leave them out, or give difficulty 0")
-    threads(c)
-    c.set_defaults(func=run_difficulty)
+    add_threads(c)
 
-    c = cmds.add_parser("plan", help="plan one TAPIR round (easy/hard mix at hard share alpha_r)")
-    common(c)
+    c = _item_command(cmds, "plan", run_plan, help="plan one TAPIR round (easy/hard mix at hard share alpha_r)")
     c.add_argument("--round", type=int, required=True, help="0-based round")
     c.add_argument("--round-size", type=int, required=True, help="rows in the round")
     g = c.add_mutually_exclusive_group(required=True)
@@ -92,37 +95,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = c.add_mutually_exclusive_group()
     s.add_argument("--threshold", type=float, help="hard iff difficulty > threshold (delta)")
     s.add_argument("--top-fraction", type=float, help="hard = the top fraction by difficulty")
-    seed(c)
+    add_seed(c)
     c.add_argument("--max-seen", type=int, help="exclude items whose 'seen' count reached this")
     c.add_argument("--no-shuffle", action="store_true", help="keep hard rows first, then easy rows")
-    c.set_defaults(func=run_plan)
 
-    c = cmds.add_parser("feedback-requests", help="FDD: harder variants of solved items, similar problems for failed ones")
-    common(c)
+    c = _item_command(cmds, "feedback-requests", run_feedback_requests,
+                      help="FDD: harder variants of solved items, similar problems for failed ones")
     c.add_argument("--results", required=True,
                    help="JSONL {id, correct: bool} or the output of `protege answers check` ({id, outcome}); "
                         "an item with several samples is solved when at least half of its verifiable ones are correct")
     c.add_argument("--id-field", default="id", help="field of --results records naming the item")
     c.add_argument("--round", type=int, required=True, help="0-based round the requests belong to")
     c.add_argument("-n", "--n", type=int, default=1, help="requests per item")
-    seed(c)
+    add_seed(c)
     c.add_argument("--harder-template", help="file with the harder-variant template ({problem}, {answer})")
     c.add_argument("--similar-template", help="file with the similar-problem template ({problem}, {answer})")
-    c.set_defaults(func=run_feedback_requests)
 
-    c = cmds.add_parser("ingest-generated", help="FDD: ingest generated problems with provenance and de-duplication")
-    common(c)
-    c.add_argument("--pool", required=True, help="JSONL of the current pool")
-    c.add_argument("--heldout", help="JSONL of held-out / test problems to decontaminate against")
+    c = _item_command(cmds, "ingest-generated", run_ingest_generated,
+                      help="FDD: ingest generated problems with provenance and de-duplication")
+    _add_pool(c)
     c.add_argument("--round", type=int, required=True, help="0-based round the problems were generated in")
     c.add_argument("--require-verified", action="store_true", help="reject records whose 'verified' is not true")
-    c.add_argument("--ngram", type=int, default=5, help="word n-gram size of the near-duplicate test")
-    c.add_argument("--near-threshold", type=float, default=0.8,
-                   help="near-duplicate threshold: word n-gram similarity to a pool item")
-    c.add_argument("--heldout-threshold", type=float, default=0.5,
-                   help="decontamination threshold: word n-gram similarity to a held-out problem")
-    c.set_defaults(func=run_ingest_generated)
-    _add_expansion_parsers(cmds, common)
+    _add_near_duplicates(c)
+    _add_expansion_parsers(cmds)
 
 
 def _read(path, on_error, ids=True, validate=None):
@@ -443,10 +438,10 @@ def run_ingest_generated(args) -> int:
 
 
 # ---- TAPIR expansion and refinement -------------------------------------------------------------
-def _add_expansion_parsers(cmds, common) -> None:
-    c = cmds.add_parser("expand-requests", help="TAPIR: requests for NEW instructions like the hard items, "
-                                                "categories drawn to the target mix")
-    common(c)
+def _add_expansion_parsers(cmds) -> None:
+    c = _item_command(cmds, "expand-requests", run_expand_requests,
+                      help="TAPIR: requests for NEW instructions like the hard items, categories drawn to the "
+                           "target mix")
     c.add_argument("--pool", required=True, help="JSONL of the pool (with categories): same-category examples")
     c.add_argument("--distribution", help="JSON target task mix (default: the 32-category recipe)")
     c.add_argument("-n", "--n-per-item", type=int, default=1, help="requests per hard item (default: 1)")
@@ -454,40 +449,31 @@ def _add_expansion_parsers(cmds, common) -> None:
     c.add_argument("--any-category", action="store_true",
                    help="draw the other examples from any category (default: the hard item's category)")
     c.add_argument("--round", type=int, default=0, help="curriculum round (default: 0)")
-    c.add_argument("--seed", type=int, default=0, help="seed of every choice (default: 0)")
+    add_seed(c)
     c.add_argument("--template", help="file with a prompt template ({examples}, {category}, {k}; default: built in)")
-    c.add_argument("--threads", type=int, default=0, help="worker threads (default: 0 = all cores)")
-    c.set_defaults(func=run_expand_requests)
+    add_threads(c)
 
-    c = cmds.add_parser("ingest-expansions", help="TAPIR: ingest expansion replies (tag parsing, de-duplication)")
-    common(c)
+    c = _item_command(cmds, "ingest-expansions", run_ingest_expansions,
+                      help="TAPIR: ingest expansion replies (tag parsing, de-duplication)")
     c.add_argument("--requests", required=True, help="JSONL written by expand-requests")
-    c.add_argument("--pool", required=True, help="JSONL of the current pool")
-    c.add_argument("--heldout", help="JSONL of held-out / test problems to decontaminate against (default: none)")
+    _add_pool(c)
     c.add_argument("--tag", default="answer", help="tag holding the new instruction (default: answer)")
-    c.add_argument("--ngram", type=int, default=5, help="word n-gram length of near duplicates (default: 5)")
-    c.add_argument("--near-threshold", type=float, default=0.8,
-                   help="near-duplicate threshold against the pool and the batch (default: 0.8)")
-    c.add_argument("--heldout-threshold", type=float, default=0.5,
-                   help="near-duplicate threshold against the held-out set (default: 0.5)")
-    c.set_defaults(func=run_ingest_expansions)
+    _add_near_duplicates(c)
 
-    c = cmds.add_parser("refine-requests", help="TAPIR: requests to rewrite responses in a per-category style")
-    common(c)
+    c = _item_command(cmds, "refine-requests", run_refine_requests,
+                      help="TAPIR: requests to rewrite responses in a per-category style")
     c.add_argument("--styles", help="JSON file or text {category: template} (default: protege's style prompts)")
     c.add_argument("--default", help="file with a template for categories without a style (default: leave them)")
     c.add_argument("--response-field", default="output", help="field of the teacher's response (default: output)")
-    c.add_argument("--seed", type=int, default=0, help="seed of the request seeds (default: 0)")
-    c.set_defaults(func=run_refine_requests)
+    add_seed(c, help="seed of the request seeds")
 
-    c = cmds.add_parser("ingest-refinements", help="TAPIR: put refined responses beside the raw ones")
-    common(c)
+    c = _item_command(cmds, "ingest-refinements", run_ingest_refinements,
+                      help="TAPIR: put refined responses beside the raw ones")
     c.add_argument("--requests", required=True, help="JSONL written by refine-requests")
     c.add_argument("--replies", required=True, help="JSONL {request_id, reply}")
     c.add_argument("--response-field", default="output", help="field of the response (default: output)")
     c.add_argument("--raw-field", default="teacher_raw", help="field that keeps the raw response (default: teacher_raw)")
     c.add_argument("--tag", default="response", help="tag holding the refined response (default: response)")
-    c.set_defaults(func=run_ingest_refinements)
 
 
 def _replies_by_request(path, on_error):

@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from ._cli_args import add_output, add_quiet, add_seed, add_threads
+from .cli import add_hidden_alias
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="distil a 1 M-parameter student on the built-in arithmetic world (CPU, minutes)",
@@ -14,11 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "TAPIR curriculum. Writes report.md, report.json and PNG plots.")
     p.add_argument("--rounds", type=int, default=3, help="feedback rounds after round-0 SFT (default: 3)")
     p.add_argument("--retrain", action="store_true", help="retrain the teacher model even if a cached one exists")
-    p.add_argument("-o", "--output", dest="out", default="demo-output", help="output directory")
-    p.add_argument("--out", dest="out", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
+    add_output(p, "output directory", required=False, dest="out", default="demo-output")
+    add_hidden_alias(p, "--out", "out")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (smaller models, fewer steps)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (model init, batches, sampling)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    add_seed(p, help="training seed (model init, batches, sampling)")
+    add_threads(p, default=2, what="torch CPU threads")
     p.add_argument("--ablation", action="store_true", help="run the F1-F4 same-budget baselines instead")
     p.add_argument("--seeds", type=int, default=5, help="seeds per ablation arm (default: 5; seeds --seed ..)")
     p.add_argument("--arms", default="",
@@ -28,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="held-out test problems per category (default: 40; 200 with --ablation)")
     p.add_argument("--full-size", action="store_true",
                    help="run the ablation at the default demo size instead of the --quick size (about 2.5x longer)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    add_quiet(p, "progress bars or log lines")
     p.add_argument("--teacher-url", default=None,
                    help="answer the teacher requests with an OpenAI-compatible server at this base URL "
                         "(e.g. http://localhost:8000/v1) instead of the programmatic teacher")

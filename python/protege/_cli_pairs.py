@@ -7,10 +7,13 @@ import os
 import sys
 from typing import Any, Dict
 
+from ._cli_args import (add_answer_style, add_command, add_input, add_module, add_on_error, add_output, add_quiet,
+                        add_seed, add_threads)
 from ._progress import ProgressBar, print_table
 
 _STRATEGIES = ("best_worst", "all", "random_k", "hard_negative", "length_balanced", "most_diverse")
 _FORMATS = ("trl", "trl_conversational", "kto", "ranking", "sft", "llamafactory", "openrlhf")
+_RATIONALES = "JSONL of grouped or flat rationale records"
 
 
 def _add_field_args(p: argparse.ArgumentParser) -> None:
@@ -31,18 +34,17 @@ def _field_options(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pairs", help="preference pairs, rankings and SFT sets from sampled rationales")
-    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
-    cmds.required = True
+    cmds = add_module(sub, "pairs", help="preference pairs, rankings and SFT sets from sampled rationales")
 
-    b = cmds.add_parser("build", help="grade, de-duplicate and pair; write one output format + stats + manifest")
-    b.add_argument("input", help="JSONL of grouped or flat rationale records")
-    b.add_argument("-o", "--output", required=True, help="output JSONL (also writes OUTPUT.stats.json, .manifest.json)")
+    b = add_command(cmds, "build", run_build,
+                    help="grade, de-duplicate and pair; write one output format + stats + manifest")
+    add_input(b, _RATIONALES)
+    add_output(b, "output JSONL (also writes OUTPUT.stats.json, .manifest.json)")
     b.add_argument("--strategy", choices=_STRATEGIES, default="best_worst", help="how chosen/rejected pairs are picked")
     b.add_argument("--format", choices=_FORMATS, default="trl", help="output record format")
-    b.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed lines: fail or skip")
-    b.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
-    b.add_argument("--seed", type=int, default=0, help="seed of every random choice (hashed with the prompt id)")
+    add_on_error(b)
+    add_threads(b)
+    add_seed(b, "prompt id")
     b.add_argument("--k", type=int, default=1, help="pairs per prompt for random_k / hard_negative")
     b.add_argument("--max-pairs", type=int, default=16, help="cap per prompt for all / length_balanced (0: none)")
     b.add_argument("--min-margin", type=float, default=0.0, help="minimum score difference within a tier")
@@ -54,8 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--require-chosen-correct", action="store_true", help="only pairs whose chosen answer is correct")
     b.add_argument("--grade", choices=("auto", "correctness", "score", "both"), default="auto",
                    help="grade by answer correctness (needs gold), critic scores, or both (auto: what the records have)")
-    b.add_argument("--answer-style", default="auto",
-                   help="final-answer extraction: auto, gsm8k, boxed, answer_is, last_number")
+    add_answer_style(b)
     b.add_argument("--end-marker", action="append", default=[], help="a completion must end with one (repeatable)")
     b.add_argument("--min-chars", type=int, default=0, help="drop completions shorter than this (0: no limit)")
     b.add_argument("--max-chars", type=int, default=0, help="drop completions longer than this (0: no limit)")
@@ -66,36 +67,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--near-dup-threshold", type=float, default=0.9, help="minhash: estimated Jaccard similarity")
     b.add_argument("--ngram", type=int, default=3, help="n-gram size of minhash and most_diverse")
     b.add_argument("--config", help="JSON object (or @file.json) with more options, e.g. tiers")
-    b.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    add_quiet(b, "progress bar or table")
     _add_field_args(b)
-    b.set_defaults(func=run_build)
 
-    j = cmds.add_parser("judge-requests", help="pairwise critic requests (both orders) as JSONL")
-    j.add_argument("input", help="JSONL of grouped or flat rationale records")
-    j.add_argument("-o", "--output", required=True, help="output JSONL of critic requests (written atomically)")
+    j = add_command(cmds, "judge-requests", run_judge_requests, help="pairwise critic requests (both orders) as JSONL")
+    add_input(j, _RATIONALES)
+    add_output(j, "output JSONL of critic requests (written atomically)")
     j.add_argument("--selection", choices=("most_diverse", "all"), default="most_diverse",
                    help="which completion pairs of a prompt are judged")
     j.add_argument("--candidates", type=int, default=0, help="first k candidates per prompt (0: all)")
     j.add_argument("--max-pairs", type=int, default=0, help="pairs per prompt (0: no cap)")
     j.add_argument("--criteria", default=None, help="what the critic judges (default: the built-in criteria text)")
     j.add_argument("--template", default=None, help="file with a template using {prompt} {choice1} {choice2} {criteria}")
-    j.add_argument("--seed", type=int, default=0, help="seed of every random choice (hashed with the prompt id)")
+    add_seed(j, "prompt id")
     _add_field_args(j)
-    j.set_defaults(func=run_judge_requests)
 
-    i = cmds.add_parser("ingest", help="average critic judgments over both orders into pairs or rankings")
-    i.add_argument("input", help="the rationale records the requests were built from")
+    i = add_command(cmds, "ingest", run_ingest, help="average critic judgments over both orders into pairs or rankings")
+    add_input(i, "the rationale records the requests were built from")
     i.add_argument("--judgments", required=True, help="JSONL of {request_id, p1, p2} | {request_id, choice} | {request_id, text}")
-    i.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
+    add_output(i, "output JSONL (written atomically)")
     i.add_argument("--format", choices=("trl", "trl_conversational", "openrlhf", "ranking"), default="trl",
                    help="output record format")
     i.add_argument("--tie-epsilon", type=float, default=0.0, help="averaged preferences closer than this are ties")
     i.add_argument("--no-length-filter", action="store_true", help="keep pairs outside the length window")
     i.add_argument("--length-window", type=float, nargs=2, metavar=("LO", "HI"), default=(0.8, 1.2),
                    help="allowed rejected/chosen length ratio")
-    i.add_argument("--on-error", choices=("strict", "skip"), default="strict", help="malformed judgment lines")
+    add_on_error(i, "malformed judgment lines")
     _add_field_args(i)
-    i.set_defaults(func=run_ingest)
 
 
 def _load_config(text: str | None) -> Dict[str, Any]:

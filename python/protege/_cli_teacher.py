@@ -1,7 +1,7 @@
 """``protege teacher ...``: send protege's requests to a real teacher (docs/teachers.md).
 
 Subcommands are registered by the functions in :data:`SUBCOMMANDS`; a new one is a function
-``add_X(cmds)`` that adds its parser to ``cmds`` and sets ``func``, appended to that tuple.
+``add_X(cmds)`` that adds its command to ``cmds`` (``protege._cli_args.add_command``), appended to that tuple.
 """
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from ._cli_args import add_command, add_file_command, add_input, add_module, add_on_error, add_output, add_quiet, add_seed
 from ._progress import ProgressBar
-
-
-def _common(c: argparse.ArgumentParser, *, output_help: str) -> None:
-    c.add_argument("-o", "--output", required=True, help=output_help)
-    c.add_argument("--on-error", choices=("strict", "skip"), default="strict",
-                   help="malformed input lines: fail naming file:line:column, or skip and count them")
-    c.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _body_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--logprobs", type=int, default=0, metavar="K",
                    help="also return the top-K log-probs of every generated token (OpenAI: K <= 20)")
-    c.add_argument("--seed", type=int, default=0,
-                   help="requests without a seed get one derived from this seed and their id (default: 0)")
+    add_seed(c, help="requests without a seed get one derived from this seed and their id")
     c.add_argument("--no-seed", dest="seed", action="store_const", const=None,
                    help="send no seed with requests that have none")
     c.add_argument("--max-tokens", type=int, default=None, help="max_tokens for requests that set none")
@@ -34,16 +27,16 @@ def _body_options(c: argparse.ArgumentParser) -> None:
 
 def add_run(cmds: argparse._SubParsersAction) -> None:
     """``teacher run``: answer a requests file through an OpenAI-compatible server (resumable)."""
-    c = cmds.add_parser(
-        "run", help="answer a requests JSONL through an OpenAI-compatible server (resumable)",
+    c = add_file_command(
+        cmds, "run", run_teacher, help="answer a requests JSONL through an OpenAI-compatible server (resumable)",
+        input_help="requests JSONL", output_help="replies JSONL (written atomically when the run completes)",
+        lines="malformed input lines",
         description="Sends every request ({id|request_id, prompt|messages, temperature?, max_tokens?, seed?, ...}) "
                     "to POST BASE_URL/chat/completions with retries, and writes one reply row per request, in "
                     "input order: the request's provenance fields + reply, finish_reason, usage (+ logprobs). "
                     "Replies are journaled as they arrive (--cache), so rerunning the same command after a crash "
                     "or a failure sends only what is still unanswered. Exit status 1 when some requests failed "
                     "(counts by kind on stderr; the output is then not written unless --allow-failures).")
-    c.add_argument("input", help="requests JSONL")
-    _common(c, output_help="replies JSONL (written atomically when the run completes)")
     c.add_argument("--base-url", required=True, help="API root with version, e.g. http://localhost:8000/v1")
     c.add_argument("--model", required=True, help="served model name")
     c.add_argument("--api-key-env", default="OPENAI_API_KEY",
@@ -60,48 +53,47 @@ def add_run(cmds: argparse._SubParsersAction) -> None:
     c.add_argument("--retry-seed", type=int, default=None, help=argparse.SUPPRESS)  # reproducible jitter in tests
     c.add_argument("--backoff", type=float, default=0.5, help="first retry wait in seconds, doubled per retry")
     _body_options(c)
-    c.set_defaults(func=run_teacher)
 
 
 def add_export_batch(cmds: argparse._SubParsersAction) -> None:
     """``teacher export-batch``: requests → OpenAI Batch API input JSONL."""
-    c = cmds.add_parser("export-batch", help="write requests as OpenAI Batch API input JSONL (custom_id = id)",
-                        description="One line per request: {custom_id, method: POST, url: /v1/chat/completions, "
-                                    "body}. More than --max-requests lines are split into OUTPUT-00000.jsonl, ...")
-    c.add_argument("input", help="requests JSONL (each with a unique id / request_id)")
-    _common(c, output_help="batch input JSONL")
+    c = add_file_command(cmds, "export-batch", run_export_batch,
+                         help="write requests as OpenAI Batch API input JSONL (custom_id = id)",
+                         description="One line per request: {custom_id, method: POST, url: /v1/chat/completions, "
+                                     "body}. More than --max-requests lines are split into OUTPUT-00000.jsonl, ...",
+                         input_help="requests JSONL (each with a unique id / request_id)",
+                         output_help="batch input JSONL", lines="malformed input lines")
     c.add_argument("--model", required=True, help="model name put in every body")
     c.add_argument("--max-requests", type=int, default=50_000, help="lines per file (default: 50000)")
     _body_options(c)
-    c.set_defaults(func=run_export_batch)
 
 
 def add_import_batch(cmds: argparse._SubParsersAction) -> None:
     """``teacher import-batch``: Batch API output (+ error) files → replies JSONL."""
-    c = cmds.add_parser("import-batch", help="read OpenAI Batch API output/error files back into replies JSONL",
-                        description="Matches result lines to the requests by custom_id and writes reply rows in "
-                                    "request order. Error lines, non-200 responses, malformed bodies, duplicates, "
-                                    "unknown ids and requests without a result are counted by kind; exit status 1 "
-                                    "when any request has no reply (output written only with --allow-failures).")
+    c = add_file_command(cmds, "import-batch", run_import_batch,
+                         help="read OpenAI Batch API output/error files back into replies JSONL",
+                         description="Matches result lines to the requests by custom_id and writes reply rows in "
+                                     "request order. Error lines, non-200 responses, malformed bodies, duplicates, "
+                                     "unknown ids and requests without a result are counted by kind; exit status 1 "
+                                     "when any request has no reply (output written only with --allow-failures).",
+                         input_help=None, output_help="replies JSONL", lines="malformed input lines")
     c.add_argument("results", nargs="+", help="batch output file(s) and error file(s)")
     c.add_argument("--requests", required=True, help="the requests JSONL the batch was exported from")
-    _common(c, output_help="replies JSONL")
     c.add_argument("--allow-failures", action="store_true", help="write the replies there are, exit 0")
-    c.set_defaults(func=run_import_batch)
 
 
 def add_pack(cmds: argparse._SubParsersAction) -> None:
     """``teacher pack``: response JSONL with log-probs → a teacher log-prob store."""
-    c = cmds.add_parser(
-        "pack", help="pack responses with top-k log-probs (OpenAI-compatible / vLLM JSONL) into a teacher store",
+    c = add_command(
+        cmds, "pack", run_pack, help="pack responses with top-k log-probs (OpenAI-compatible / vLLM JSONL) into a teacher store",
         description="Reads one generation per line (a 'teacher run' reply row with logprobs, a chat completion, a "
                     "Batch API output line, or a /v1/completions response), maps every token string to an id "
                     "through the tokenizer and writes a teacher log-prob store (safetensors shards + "
                     "manifest.json) whose example i is the i-th line kept. Top-k entries that map to no single "
                     "id, or repeat an id, become padding and are counted. Exit status 1 on a bad line "
                     "(FILE:LINE and the field) unless --on-error skip.")
-    c.add_argument("input", nargs="+", help="response JSONL file(s), packed in this order")
-    c.add_argument("-o", "--output", required=True, help="store folder to create (must not exist)")
+    add_input(c, "response JSONL file(s), packed in this order", nargs="+")
+    add_output(c, "store folder to create (must not exist)")
     c.add_argument("--tokenizer", required=True,
                    help="the teacher's tokenizer: a local folder (AutoTokenizer, no download) or a tokenizer.json")
     c.add_argument("--k", type=int, default=None,
@@ -113,16 +105,14 @@ def add_pack(cmds: argparse._SubParsersAction) -> None:
     c.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
                    help="stored log-prob dtype (default: float32)")
     c.add_argument("--examples-per-shard", type=int, default=4096, help="examples per shard (default: 4096)")
-    c.add_argument("--on-error", choices=("strict", "skip"), default="strict",
-                   help="bad lines: fail naming file:line and the field (default), or skip and count them")
-    c.add_argument("--quiet", action="store_true", help="no summary on stderr")
-    c.set_defaults(func=run_pack)
+    add_on_error(c, "bad lines", names="file:line and the field")
+    add_quiet(c, "summary on stderr")
 
 
 def add_inspect(cmds: argparse._SubParsersAction) -> None:
     """``teacher inspect``: a store's manifest and coverage statistics."""
-    c = cmds.add_parser(
-        "inspect", help="show a teacher store's manifest, size and coverage (teacher tail mass, slots used)",
+    c = add_command(
+        cmds, "inspect", run_inspect, help="show a teacher store's manifest, size and coverage (teacher tail mass, slots used)",
         description="Prints the manifest (format, k, vocab size, tokenizer, teacher, dtype, shards), the number of "
                     "examples and tokens, the mean stored ids per token, the teacher's mass outside the stored "
                     "ids (1 - sum p: mean, median, p90, max) and the share of tokens whose own id is stored.")
@@ -130,7 +120,6 @@ def add_inspect(cmds: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     c.add_argument("--examples", type=int, default=0, metavar="N",
                    help="also print the first N examples' first tokens with their top-3 (default: 0)")
-    c.set_defaults(func=run_inspect)
 
 
 #: The ``teacher`` subcommands, registered in this order.
@@ -138,10 +127,8 @@ SUBCOMMANDS = (add_run, add_export_batch, add_import_batch, add_pack, add_inspec
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("teacher", help="send requests to a real teacher: an OpenAI-compatible server or a batch",
-                       description="Answer protege's request files with a real LLM (docs/teachers.md).")
-    cmds = p.add_subparsers(dest="command", metavar="COMMAND")
-    cmds.required = True
+    cmds = add_module(sub, "teacher", help="send requests to a real teacher: an OpenAI-compatible server or a batch",
+                      description="Answer protege's request files with a real LLM (docs/teachers.md).")
     for add in SUBCOMMANDS:
         add(cmds)
 
@@ -158,16 +145,17 @@ def _read_requests(path: str, on_error: str) -> List[Dict[str, Any]]:
 
 
 def _check_paths(inputs: Sequence[str], outputs: Sequence[Optional[str]]) -> None:
+    """Before any request is read: each output is none of the inputs (the core's output check) and
+    no two outputs (replies, cache, failures, stats) are the same file."""
     from . import InvalidArgument
+    from ._io import check_outputs
 
-    ins = {os.path.realpath(p) for p in inputs}
+    check_outputs(outputs, inputs)
     seen = set()
     for p in outputs:
         if p is None:
             continue
         rp = os.path.realpath(p)
-        if rp in ins:
-            raise InvalidArgument(f"{p}: would overwrite an input file; choose another output path")
         if rp in seen:
             raise InvalidArgument(f"{p}: given for two outputs")
         seen.add(rp)
