@@ -75,11 +75,11 @@ def add_file_command(cmds: argparse._SubParsersAction, name: str, func: Callable
     ``input_help`` is None), ``-o/--output`` (required), ``--on-error`` and ``--quiet``, in that order.
 
     Args:
-        cmds: the action :func:`add_module` returned.
-        name: the command's name on the command line.
-        func: called with the parsed arguments; returns the exit status.
-        help: one line shown in the module's ``--help``.
-        description: the text shown at the top of the command's ``--help`` (None: none).
+        cmds: as for :func:`add_command`.
+        name: as for :func:`add_command`.
+        func: as for :func:`add_command`.
+        help: as for :func:`add_command`.
+        description: as for :func:`add_command`.
         input_help: what the INPUT file holds; None when the command adds its own positional inputs.
         output_help: what is written to ``-o/--output``.
         lines: which lines ``--on-error`` applies to.
