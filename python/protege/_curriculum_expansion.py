@@ -40,6 +40,12 @@ class RequestList(list):
     Made by :func:`~protege.curriculum.expansion_requests` and
     :func:`~protege.curriculum.refinement_requests`; constructed like a ``list``.
 
+    Attributes:
+        table (list[tuple[str, float, int, int]]): expansion: ``(category, share, hard items, requests)``
+            per target category.
+        absent (list[str]): expansion: target categories with no hard item.
+        unrefined (list[str]): refinement: ids of the items without a style prompt for their category.
+
     Examples:
         >>> from protege.curriculum import refinement_requests
         >>> reqs = refinement_requests([{"id": "a", "prompt": "Hi", "category": "Chat", "output": "Hello"}])

@@ -205,7 +205,36 @@ def CurriculumCallback_factory():  # noqa: N802 (builds a class)
           :meth:`load_checkpoint`.
 
         Samples consumed are counted from optimizer steps: per-device batch × gradient accumulation
-        × world size per step.
+        × world size per step. Give the Trainer the sampler (override ``_get_train_sampler`` to return
+        it) and the callback (``callbacks=[callback]``).
+
+        Args:
+            sampler (Sampler): the sampler the Trainer draws from.
+            next_plan (callable): ``next_plan(round) -> RoundPlan`` (or None to keep the current plan);
+                None: the plan never changes.
+            epochs_per_round (int): epochs per curriculum round, >= 1.
+            round (int): the round the run starts in.
+
+        Attributes:
+            round (int): the current round.
+            history (list[dict]): ``{"epoch", "round", "global_step"}`` at the end of each epoch.
+
+        Raises:
+            protege.InvalidArgument: ``epochs_per_round`` < 1.
+
+        Examples:
+            The Trainer calls the hooks; here the end of epoch 1 is driven by hand:
+
+            >>> import transformers
+            >>> from protege.curriculum import CurriculumCallback, Planner, Sampler
+            >>> items = [{"id": f"i{k}", "prompt": f"p{k}", "is_hard": k >= 6} for k in range(10)]
+            >>> planner = Planner([0.25, 0.5], round_sizes=8, seed=0)
+            >>> sampler = Sampler(planner.plan(0, items), seed=0)
+            >>> callback = CurriculumCallback(sampler, next_plan=lambda r: planner.plan(r, items))
+            >>> state = transformers.TrainerState(epoch=1.0, global_step=2)
+            >>> _ = callback.on_epoch_end(None, state, transformers.TrainerControl())  # switches to round 1
+            >>> callback.round, callback.history, sorted(callback.current_state())
+            (1, [{'epoch': 1, 'round': 0, 'global_step': 2}], ['round', 'sampler_state'])
         """
 
         def __init__(self, sampler: Sampler, next_plan: Optional[Callable[[int], Any]] = None,

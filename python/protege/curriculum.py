@@ -442,6 +442,8 @@ del _obj
 def __getattr__(name: str):
     if name == "CurriculumCallback":
         cls = _cb_factory()
+        # like the other parts: help(), repr and pickle name this module (not the factory in a private one)
+        cls.__module__, cls.__qualname__ = __name__, "CurriculumCallback"
         globals()["CurriculumCallback"] = cls
         return cls
     raise AttributeError(f"module 'protege.curriculum' has no attribute {name!r}")
