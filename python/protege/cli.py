@@ -19,7 +19,21 @@ _MODULES = ("answers", "pairs", "curriculum", "demo", "teacher")
 
 class HelpFormatter(argparse.HelpFormatter):
     """Appends ``(default: X)`` to a flag's help unless the help already states its default or the
-    default says nothing (None, False, an empty list or string)."""
+    default says nothing (None, False, an empty list or string).
+
+    Args:
+        prog (str): the program name, and the other arguments of ``argparse.HelpFormatter``
+            (argparse passes them; give the class as ``formatter_class``).
+
+    Examples:
+        >>> import argparse
+        >>> from protege.cli import HelpFormatter
+        >>> parser = argparse.ArgumentParser(prog="tool", formatter_class=HelpFormatter)
+        >>> _ = parser.add_argument("--seed", type=int, default=0, help="random seed")
+        >>> _ = parser.add_argument("--out", help="output file")  # default None: nothing appended
+        >>> [line.strip() for line in parser.format_help().splitlines() if line.strip().startswith("--")]
+        ['--seed SEED  random seed (default: 0)', '--out OUT    output file']
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -41,7 +55,20 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``argparse.ArgumentParser`` whose help shows defaults; subparsers inherit the class."""
+    """An ``argparse.ArgumentParser`` whose help shows defaults; subparsers inherit the class.
+
+    Args:
+        *args: as ``argparse.ArgumentParser``.
+        **kwargs: as ``argparse.ArgumentParser``; ``formatter_class`` defaults to :class:`HelpFormatter`.
+
+    Examples:
+        >>> from protege.cli import Parser
+        >>> parser = Parser(prog="tool")
+        >>> sub = parser.add_subparsers(dest="command").add_parser("run")
+        >>> _ = sub.add_argument("--threads", type=int, default=1, help="worker threads")
+        >>> "worker threads (default: 1)" in sub.format_help(), type(sub).__name__
+        (True, 'Parser')
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
