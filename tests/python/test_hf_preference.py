@@ -131,20 +131,28 @@ def test_precomputed_reference_logps_equal_reference_model(setup, tmp_path):
         t.compute_loss(t.model, ph.PreferenceCollator(TOK)(std))  # rows without the columns: no silent ref-free
 
 
+def _full_and_accumulated(model, tmp_path, make):
+    """Trains one copy of ``model`` for one step on a batch of 4 and another on 2 batches of 2 with gradient
+    accumulation (``make(copy, args)`` builds the trainer); asserts both apply the same update and returns the
+    full-batch trainer."""
+    before = copy.deepcopy(model.state_dict())
+    deltas, trainers = {}, {}
+    for name, bs, ga in (("full", 4, 1), ("acc", 2, 2)):
+        m = copy.deepcopy(model)
+        trainers[name] = make(m, training_args(tmp_path / name, per_device_train_batch_size=bs,
+                                               gradient_accumulation_steps=ga))
+        trainers[name].train()
+        deltas[name] = param_delta(before, m)
+    assert rel(deltas["acc"], deltas["full"]) <= 1e-5
+    return trainers["full"]
+
+
 @pytest.mark.parametrize("kind,extra", [("ipo", {}), ("cpo", {"nll_weight": 0.5}), ("orpo", {})])
 def test_preference_accumulation_equals_full_batch(tmp_path, kind, extra):
     std, _ = pair_rows()
-    policy = llama(seed=0)
-    before = copy.deepcopy(policy.state_dict())
-    out = {}
-    for name, bs, ga in (("full", 4, 1), ("acc", 2, 2)):
-        model = copy.deepcopy(policy)
-        ph.PreferenceTrainer(model=model, ref_model=qwen2(seed=1), processing_class=TOK, kind=kind, beta=0.3,
-                             train_dataset=datasets.Dataset.from_list(std), **extra,
-                             args=training_args(tmp_path / name, per_device_train_batch_size=bs,
-                                                gradient_accumulation_steps=ga)).train()
-        out[name] = param_delta(before, model)
-    assert rel(out["acc"], out["full"]) <= 1e-5
+    _full_and_accumulated(llama(seed=0), tmp_path, lambda model, args: ph.PreferenceTrainer(
+        model=model, ref_model=qwen2(seed=1), processing_class=TOK, kind=kind, beta=0.3,
+        train_dataset=datasets.Dataset.from_list(std), **extra, args=args))
 
 
 def test_dpo_learns_and_logs_trl_metrics(tmp_path):
@@ -168,26 +176,17 @@ def test_reward_trainer_bradley_terry(tmp_path):
     cfg = transformers.LlamaConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                                    num_attention_heads=4, num_key_value_heads=2, num_labels=1)
     model = transformers.LlamaForSequenceClassification(cfg)
-    before = copy.deepcopy(model.state_dict())
-    deltas = {}
-    for name, bs, ga in (("full", 4, 1), ("acc", 2, 2)):
-        m = copy.deepcopy(model)
-        t = ph.RewardTrainer(model=m, processing_class=TOK, center_coefficient=0.01,
-                             train_dataset=datasets.Dataset.from_list(rows),
-                             args=training_args(tmp_path / name, per_device_train_batch_size=bs,
-                                                gradient_accumulation_steps=ga))
-        t.train()
-        deltas[name] = param_delta(before, m)
-        if name == "full":
-            m0 = copy.deepcopy(model).double()
-            m0.config.pad_token_id = TOK.pad_token_id
-            b = ph.PreferenceCollator(TOK)(rows)
-            rw = m0(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits[:, 0]
-            rc, rr = rw[:4], rw[4:]
-            ref = -F.logsigmoid(rc - rr - b["margin"].double()).mean() + 0.01 * ((rc + rr) ** 2).mean()
-            assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
-            assert t.state.log_history[0]["rewards/margins"] == pytest.approx((rc - rr).mean().item(), rel=1e-4)
-    assert rel(deltas["acc"], deltas["full"]) <= 1e-5
+    t = _full_and_accumulated(model, tmp_path, lambda m, args: ph.RewardTrainer(
+        model=m, processing_class=TOK, center_coefficient=0.01, train_dataset=datasets.Dataset.from_list(rows),
+        args=args))
+    m0 = copy.deepcopy(model).double()
+    m0.config.pad_token_id = TOK.pad_token_id
+    b = ph.PreferenceCollator(TOK)(rows)
+    rw = m0(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits[:, 0]
+    rc, rr = rw[:4], rw[4:]
+    ref = -F.logsigmoid(rc - rr - b["margin"].double()).mean() + 0.01 * ((rc + rr) ** 2).mean()
+    assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
+    assert t.state.log_history[0]["rewards/margins"] == pytest.approx((rc - rr).mean().item(), rel=1e-4)
 
 
 def _brio(scores, margin):
@@ -203,25 +202,16 @@ def test_ranking_trainer_brio(tmp_path):
     prompts = ["2+2=", "1+5=", "3*3=", "7-2="]
     rows = [{"prompt": p, "completions": [f"{p} ok {j}" * (j + 1) for j in range(3)]} for p in prompts]
     policy = llama(seed=0)
-    before = copy.deepcopy(policy.state_dict())
-    deltas = {}
-    for name, bs, ga in (("full", 4, 1), ("acc", 2, 2)):
-        m = copy.deepcopy(policy)
-        t = ph.RankingTrainer(model=m, processing_class=TOK, num_candidates=3, margin=0.01, nll_weight=0.3,
-                              train_dataset=datasets.Dataset.from_list(rows),
-                              args=training_args(tmp_path / name, per_device_train_batch_size=bs,
-                                                 gradient_accumulation_steps=ga))
-        t.train()
-        deltas[name] = param_delta(before, m)
-        if name == "full":
-            b = ph.RankingCollator(TOK, num_candidates=3)(rows)
-            z, _ = logits64(policy, b)
-            lp, comp, _ = _sides(z, b)
-            scores = ((lp * comp).sum(-1) / comp.sum(-1)).view(4, 3)
-            best = (lp * comp).view(4, 3, -1)[:, 0]
-            ref = _brio(scores, 0.01) + 0.3 * -best.sum() / comp.view(4, 3, -1)[:, 0].sum()
-            assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
-    assert rel(deltas["acc"], deltas["full"]) <= 1e-5
+    t = _full_and_accumulated(policy, tmp_path, lambda m, args: ph.RankingTrainer(
+        model=m, processing_class=TOK, num_candidates=3, margin=0.01, nll_weight=0.3,
+        train_dataset=datasets.Dataset.from_list(rows), args=args))
+    b = ph.RankingCollator(TOK, num_candidates=3)(rows)
+    z, _ = logits64(policy, b)
+    lp, comp, _ = _sides(z, b)
+    scores = ((lp * comp).sum(-1) / comp.sum(-1)).view(4, 3)
+    best = (lp * comp).view(4, 3, -1)[:, 0]
+    ref = _brio(scores, 0.01) + 0.3 * -best.sum() / comp.view(4, 3, -1)[:, 0].sum()
+    assert t.state.log_history[0]["loss"] == pytest.approx(ref.item(), rel=1e-5)
     with pytest.raises(protege.InvalidArgument, match="'completions' has 3 entries, expected at least 4"):
         ph.RankingCollator(TOK, num_candidates=4)(rows)
 
