@@ -57,6 +57,22 @@ def _ref_distill(s, t, y, *, beta, temperature, w, reduction="mean"):
     return d.sum() if reduction == "sum" else d.sum() / max(int(m.sum()), 1)
 
 
+def _leaves(*ts):
+    """Leaf copies of ``ts`` that require gradients: as they are, and in float64 (for the reference)."""
+    return [t.clone().requires_grad_() for t in ts], [t.double().clone().requires_grad_() for t in ts]
+
+
+def _assert_matches_ref(out, ref, params, ref_params, *, seed, atol):
+    """``out`` equals the float64 ``ref``, and the gradients of a random weighting of each (same weights) agree
+    for every pair of ``params`` / ``ref_params``."""
+    wgt = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    (out.double() * wgt).sum().backward()
+    (ref * wgt).sum().backward()
+    torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=atol)
+    for a, b in zip(params, ref_params):
+        torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-4, atol=atol)
+
+
 HEADS = [
     dict(student_logit_scale=1.0, teacher_logit_scale=1.0, student_softcap=3.0, teacher_softcap=5.0),
     dict(student_logit_scale=0.25, teacher_logit_scale=2.0, student_softcap=None, teacher_softcap=None),
@@ -69,22 +85,16 @@ HEADS = [
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_distill_heads_match_float64_eager(heads, beta, w, reduction):
     hs, ws, bs, ht, wt, bt, y = _lin(seed=1)
-    params = [t.clone().requires_grad_() for t in (hs, ws, bs)]
+    params, ref_p = _leaves(hs, ws, bs)
     out = pt.fused_linear_distill_loss(params[0], params[1], ht, wt, y, student_bias=params[2], teacher_bias=bt,
                                        chunk_size=4, divergence="jsd", beta=beta, temperature=1.3,
                                        hard_label_weight=w, reduction=reduction, **heads)
-    ref_p = [t.double().clone().requires_grad_() for t in (hs, ws, bs)]
     s = _head(torch.nn.functional.linear(ref_p[0], ref_p[1], ref_p[2]), heads["student_logit_scale"],
               heads["student_softcap"])
     t = _head(torch.nn.functional.linear(ht.double(), wt.double(), bt.double()), heads["teacher_logit_scale"],
               heads["teacher_softcap"])
     ref = _ref_distill(s, t, y, beta=beta, temperature=1.3, w=w, reduction=reduction)
-    wgt = torch.randn(out.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    (out.double() * wgt).sum().backward()
-    (ref * wgt).sum().backward()
-    torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-6)
-    for a, b in zip(params, ref_p):
-        torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-4, atol=1e-6)
+    _assert_matches_ref(out, ref, params, ref_p, seed=2, atol=1e-6)
 
 
 def test_softcap_changes_the_loss_and_a_huge_cap_is_the_identity():
@@ -125,19 +135,13 @@ def test_gradients_through_tanh_match_finite_differences():
 @pytest.mark.parametrize("scale, cap", [(1.0, 3.0), (2.5, None), (0.6, 1.25)])
 def test_token_logprobs_heads_match_float64_eager(scale, cap):
     hs, ws, bs, _, _, _, y = _lin(n=12, seed=5)
-    a = [t.clone().requires_grad_() for t in (hs, ws, bs)]
+    a, b = _leaves(hs, ws, bs)
     out = pt.fused_linear_token_logprobs(a[0].view(3, 4, -1), a[1], y.view(3, 4), bias=a[2], temperature=0.7,
                                          chunk_size=5, logit_scale=scale, softcap=cap)
-    b = [t.double().clone().requires_grad_() for t in (hs, ws, bs)]
     z = _head(torch.nn.functional.linear(b[0], b[1], b[2]), scale, cap) / 0.7
     lp = torch.log_softmax(z, -1).gather(-1, y.clamp(min=0)[:, None]).squeeze(-1)
     ref = torch.where(y == -100, torch.zeros_like(lp), lp).view(3, 4)
-    wgt = torch.randn(3, 4, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
-    (out.double() * wgt).sum().backward()
-    (ref * wgt).sum().backward()
-    torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-5)
-    for x, r in zip(a, b):
-        torch.testing.assert_close(x.grad.double(), r.grad, rtol=1e-4, atol=1e-5)
+    _assert_matches_ref(out, ref, a, b, seed=6, atol=1e-5)
 
 
 def test_native_and_aten_backends_agree():
