@@ -14,16 +14,15 @@ import sys
 import warnings
 from typing import Sequence
 
+__all__ = ["main", "build_parser", "add_hidden_alias", "Parser"]
+
 _MODULES = ("answers", "pairs", "curriculum", "demo", "teacher")
 
 
 class HelpFormatter(argparse.HelpFormatter):
     """Appends ``(default: X)`` to a flag's help unless the help already states its default or the
-    default says nothing (None, False, an empty list or string).
-
-    Args:
-        prog (str): the program name, and the other arguments of ``argparse.HelpFormatter``
-            (argparse passes them; give the class as ``formatter_class``).
+    default says nothing (None, False, an empty list or string). argparse builds it: give the class as
+    ``formatter_class`` (:class:`Parser` does).
 
     Examples:
         >>> import argparse
@@ -58,8 +57,8 @@ class Parser(argparse.ArgumentParser):
     """An ``argparse.ArgumentParser`` whose help shows defaults; subparsers inherit the class.
 
     Args:
-        *args: as ``argparse.ArgumentParser``.
-        **kwargs: as ``argparse.ArgumentParser``; ``formatter_class`` defaults to :class:`HelpFormatter`.
+        *args (Any): as ``argparse.ArgumentParser``.
+        **kwargs (Any): as ``argparse.ArgumentParser``; ``formatter_class`` defaults to :class:`HelpFormatter`.
 
     Examples:
         >>> from protege.cli import Parser
