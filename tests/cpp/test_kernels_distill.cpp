@@ -1,75 +1,23 @@
-// Core (torch-free) row kernels: distill_forward and token_logprobs against double-precision
-// references written in this file (losses from the formulas, gradients by central differences).
+// Core (torch-free) distillation row kernel: distill_forward against the double-precision
+// references of kernel_reference.hpp (losses from the formulas, gradients by central differences).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "protege/error.hpp"
 #include "protege/kernels/distill.hpp"
-#include "protege/kernels/token_logprobs.hpp"
+
+#include "kernel_reference.hpp"
 
 namespace {
 
 using protege::DType;
 namespace k = protege::kernels;
 
-// splitmix64-based normal-ish values (sum of uniforms), deterministic.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double normal() {
-    double a = 0;
-    for (int i = 0; i < 12; ++i) a += uniform();
-    return a - 6.0;
-  }
-};
-
-std::vector<double> log_softmax(const std::vector<double>& x, double t) {
-  double m = -INFINITY;
-  for (double v : x) m = std::max(m, v / t);
-  double s = 0;
-  for (double v : x) s += std::exp(v / t - m);
-  std::vector<double> out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = x[i] / t - m - std::log(s);
-  return out;
-}
-
-// Double-precision divergence of one row from the definitions.
-double ref_div(const std::vector<double>& s, const std::vector<double>& t, k::Divergence d, double beta, double temp) {
-  const auto lq = log_softmax(s, temp), lp = log_softmax(t, temp);
-  double out = 0;
-  for (std::size_t j = 0; j < s.size(); ++j) {
-    const double p = std::exp(lp[j]), q = std::exp(lq[j]);
-    switch (d) {
-      case k::Divergence::forward_kl: out += p > 0 ? p * (lp[j] - lq[j]) : 0; break;
-      case k::Divergence::reverse_kl: out += q > 0 ? q * (lq[j] - lp[j]) : 0; break;
-      case k::Divergence::tvd: out += 0.5 * std::abs(p - q); break;
-      case k::Divergence::jsd: {
-        if (beta == 0.0) {
-          out += p > 0 ? p * (lp[j] - lq[j]) : 0;
-        } else if (beta == 1.0) {
-          out += q > 0 ? q * (lq[j] - lp[j]) : 0;
-        } else {
-          const double a = std::log(beta) + lp[j], b = std::log1p(-beta) + lq[j];
-          const double lm = std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
-          out += (p > 0 ? beta * p * (lp[j] - lm) : 0) + (q > 0 ? (1 - beta) * q * (lq[j] - lm) : 0);
-        }
-        break;
-      }
-    }
-  }
-  return out;
-}
+using kernel_ref::Rng;
 
 struct Case {
   std::vector<float> s, t;
@@ -126,7 +74,7 @@ TEST_CASE("distill_forward matches the double reference (loss and gradient)", "[
           }
           auto s = row_of(c.s, r, v);
           const auto t = row_of(c.t, r, v);
-          const double ref = ref_div(s, t, d, beta, temp);
+          const double ref = kernel_ref::row_divergence(s, t, d, beta, temp);
           CHECK(loss[r] == Approx(ref).epsilon(1e-5).margin(1e-12));
           if (d == k::Divergence::tvd) continue;  // piecewise linear: no finite differences
           double gmax = 0;
@@ -134,9 +82,9 @@ TEST_CASE("distill_forward matches the double reference (loss and gradient)", "[
           for (std::int64_t j = 0; j < v; ++j) {
             const double h = 1e-3, x0 = s[j];  // central differences: O(h²) truncation, low round-off
             s[j] = x0 + h;
-            const double up = ref_div(s, t, d, beta, temp);
+            const double up = kernel_ref::row_divergence(s, t, d, beta, temp);
             s[j] = x0 - h;
-            const double dn = ref_div(s, t, d, beta, temp);
+            const double dn = kernel_ref::row_divergence(s, t, d, beta, temp);
             s[j] = x0;
             fd[j] = (up - dn) / (2 * h);
             gmax = std::max(gmax, std::abs(fd[j]));
@@ -170,7 +118,7 @@ TEST_CASE("distill_forward: bf16 / fp16 inputs use fp32 math on the exact values
     k::distill_forward(p);
     for (std::int64_t r = 0; r < rows; ++r) {
       if (r == 1) continue;
-      CHECK(loss[r] == Approx(ref_div(row_of(sq, r, v), row_of(tq, r, v), k::Divergence::jsd, 0.5, 1.0)).epsilon(1e-5));
+      CHECK(loss[r] == Approx(kernel_ref::row_divergence(row_of(sq, r, v), row_of(tq, r, v), k::Divergence::jsd, 0.5, 1.0)).epsilon(1e-5));
     }
   }
 }
@@ -259,32 +207,4 @@ TEST_CASE("distill_forward rejects bad input with named arguments", "[kernels][d
   CHECK(k::parse_divergence("reverse_kl") == k::Divergence::reverse_kl);
   CHECK_THROWS_AS(k::parse_divergence("kl"), protege::InvalidArgument);
   CHECK(k::parse_vocab_mismatch("truncate") == k::VocabMismatch::truncate);
-}
-
-TEST_CASE("token_logprobs: large logits are exact and an all -inf row is uniform", "[kernels][token_logprobs]") {
-  const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> x = {1e4f, 1e4f - 1.0f, -1e4f, -inf, -inf, -inf};
-  std::vector<std::int64_t> y = {1, 2};
-  float logp[2], lse[2];
-  k::TokenLogprobsParams p;
-  p.logits = x.data();
-  p.rows = 2;
-  p.vocab = p.row_stride = 3;
-  p.labels = y.data();
-  p.logprobs = logp;
-  p.lse = lse;
-  k::token_logprobs_forward(p);
-  CHECK(logp[0] == Approx(-1.0 - std::log1p(std::exp(-1.0))).epsilon(1e-6));
-  CHECK(logp[1] == Approx(-std::log(3.0)).epsilon(1e-6));
-  float g[2] = {1.0f, 1.0f};
-  std::vector<float> grad(6);
-  k::TokenLogprobsBackwardParams b;
-  b.forward = p;
-  b.grad_logprobs = g;
-  b.grad_logits = grad.data();
-  b.grad_float32 = true;
-  k::token_logprobs_backward(b);
-  for (float v : grad) CHECK(std::isfinite(v));
-  CHECK(grad[3] == Approx(-1.0 / 3));
-  CHECK(grad[5] == Approx(2.0 / 3));
 }

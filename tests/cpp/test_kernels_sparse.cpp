@@ -1,6 +1,6 @@
 // Core (torch-free) sparse distillation row kernel: a hand-worked example and a double-precision
-// reference written in this file (dense softmax over V, then the (n+1) or n categories; gradients
-// by central differences of the reference).
+// reference (dense softmax over V, then the (n+1) or n categories, written here; the divergence
+// of those categories from kernel_reference.hpp; gradients by central differences).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,49 +13,14 @@
 #include "protege/error.hpp"
 #include "protege/kernels/sparse.hpp"
 
+#include "kernel_reference.hpp"
+
 namespace {
 
 using protege::DType;
 namespace k = protege::kernels;
 
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double normal() {
-    double a = 0;
-    for (int i = 0; i < 12; ++i) a += uniform();
-    return a - 6.0;
-  }
-};
-
-double term(double a, double b) {  // a·log(a/b), 0·x = 0, a > 0 = b → inf
-  if (a == 0.0) return 0.0;
-  if (b == 0.0) return INFINITY;
-  return a * (std::log(a) - std::log(b));
-}
-
-double ref_div(const std::vector<double>& P, const std::vector<double>& Q, k::Divergence d, double beta) {
-  double out = 0;
-  if (d == k::Divergence::jsd && beta == 0.0) d = k::Divergence::forward_kl;
-  if (d == k::Divergence::jsd && beta == 1.0) d = k::Divergence::reverse_kl;
-  for (std::size_t i = 0; i < P.size(); ++i) {
-    if (d == k::Divergence::forward_kl) {
-      out += term(P[i], Q[i]);
-    } else if (d == k::Divergence::reverse_kl) {
-      out += term(Q[i], P[i]);
-    } else {
-      const double m = beta * P[i] + (1 - beta) * Q[i];
-      out += beta * term(P[i], m) + (1 - beta) * term(Q[i], m);
-    }
-  }
-  return out;
-}
+using kernel_ref::Rng;
 
 struct Opts {
   k::Divergence div = k::Divergence::forward_kl;
@@ -113,7 +78,7 @@ double ref_row(const std::vector<double>& z, const std::vector<std::int64_t>& id
       Q.push_back(std::exp(z[S[i]] / o.temp) / ss);
     }
   }
-  const double d = P.empty() ? 0.0 : ref_div(P, Q, o.div, o.beta);
+  const double d = P.empty() ? 0.0 : kernel_ref::prob_divergence(P, Q, o.div, o.beta);
   double loss = (1 - o.w) * d;
   if (o.w > 0) loss += o.w * (m + std::log(tot) - z[label]);
   return loss;
