@@ -47,6 +47,11 @@ void make_world(Items& hard, Items& pool) {
   }
 }
 
+// The expansion plan of the `hard` items over the `pool` for the target mix abcd().
+ExpansionPlan expand(const Items& hard, const Items& pool, const ExpansionOptions& o) {
+  return expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o);
+}
+
 std::vector<std::string> flat(const ExpansionPlan& p) {
   std::vector<std::string> out;
   for (const auto& r : p.requests) {
@@ -61,12 +66,8 @@ std::vector<std::string> flat(const ExpansionPlan& p) {
 TEST_CASE("expansion: categories follow the target mix, same-category examples, provenance", "[curriculum][expand]") {
   Items hard, pool;
   make_world(hard, pool);
-  ExpansionOptions o;
-  o.n_per_item = 2;
-  o.k_examples = 3;
-  o.seed = 11;
-  o.round = 2;
-  const auto plan = expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o);
+  const ExpansionOptions o{.n_per_item = 2, .k_examples = 3, .seed = 11, .round = 2};
+  const auto plan = expand(hard, pool, o);
   // 20 requests over A, B, C with ratios .5/.3/.2 (D has no hard item): 10, 6, 4 exactly.
   REQUIRE(plan.requests.size() == 20);
   std::map<std::string, int> per;
@@ -109,20 +110,17 @@ TEST_CASE("expansion: categories follow the target mix, same-category examples, 
 TEST_CASE("expansion: byte-identical for any input order and thread count", "[curriculum][expand]") {
   Items hard, pool;
   make_world(hard, pool);
-  ExpansionOptions o;
-  o.n_per_item = 3;
-  o.seed = 5;
-  o.threads = 1;
-  const auto ref = flat(expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o));
+  ExpansionOptions o{.n_per_item = 3, .seed = 5, .threads = 1};
+  const auto ref = flat(expand(hard, pool, o));
   Items rh, rp;  // reversed order
   for (std::size_t i = hard.ids.size(); i-- > 0;) rh.add(hard.ids[i], hard.texts[i], hard.cats[i]);
   for (std::size_t i = pool.ids.size(); i-- > 0;) rp.add(pool.ids[i], pool.texts[i], pool.cats[i]);
   for (int th : {1, 2, 4}) {
     o.threads = th;
-    CHECK(flat(expansion_requests(rh.ids, rh.texts, rh.cats, rp.ids, rp.texts, rp.cats, abcd(), o)) == ref);
+    CHECK(flat(expand(rh, rp, o)) == ref);
   }
   o.seed = 6;
-  CHECK(flat(expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o)) != ref);
+  CHECK(flat(expand(hard, pool, o)) != ref);
 }
 
 TEST_CASE("expansion: few candidates, any-category examples, hostile inputs", "[curriculum][expand]") {
@@ -130,7 +128,7 @@ TEST_CASE("expansion: few candidates, any-category examples, hostile inputs", "[
   hard.add("x", "only {examples} item {category}", "A");
   ExpansionOptions o;
   o.k_examples = 4;
-  auto p = expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o);
+  auto p = expand(hard, pool, o);
   REQUIRE(p.requests.size() == 1);
   CHECK(p.requests[0].example_ids == std::vector<std::string>{"x"});
   // Substituted text is not rescanned: the item's own braces stay literal.
@@ -141,7 +139,7 @@ TEST_CASE("expansion: few candidates, any-category examples, hostile inputs", "[
   pool.add("p2", "other two", "B");
   o.same_category = false;
   o.k_examples = 3;
-  p = expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), o);
+  p = expand(hard, pool, o);
   REQUIRE(p.requests[0].example_ids.size() == 3);
   CHECK(std::set<std::string>(p.requests[0].example_ids.begin(), p.requests[0].example_ids.end()) ==
         std::set<std::string>{"x", "p1", "p2"});
@@ -169,7 +167,7 @@ TEST_CASE("expansion: few candidates, any-category examples, hostile inputs", "[
 TEST_CASE("expansion ingestion: tags, counted failures, dedup against pool, held-out and batch", "[curriculum][expand]") {
   Items hard, pool;
   make_world(hard, pool);
-  auto plan = expansion_requests(hard.ids, hard.texts, hard.cats, pool.ids, pool.texts, pool.cats, abcd(), {});
+  auto plan = expand(hard, pool, {});
   REQUIRE(plan.requests.size() >= 7);
   plan.requests.resize(7);
   const std::vector<std::string> replies = {

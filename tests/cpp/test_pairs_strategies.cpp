@@ -2,7 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "protege/pairs/pairs.hpp"
 
@@ -17,14 +20,29 @@ using protege::answers::Outcome;
 
 namespace {
 
+// A group `id` of `completions` (ranked by `scores` when given) for the prompt `prompt`.
+Group group(std::string id, std::vector<std::string_view> completions, std::vector<double> scores = {},
+            nlohmann::json prompt = "?") {
+  Group g;
+  g.id = std::move(id);
+  g.prompt = std::move(prompt);
+  g.completions = std::move(completions);
+  g.scores = std::move(scores);
+  return g;
+}
+
+// A group `id` of `completions` graded for correctness against the gold answer `gold`.
+Group gold_group(std::string id, std::string gold, std::vector<std::string_view> completions,
+                 nlohmann::json prompt = "?") {
+  Group g = group(std::move(id), std::move(completions), {}, std::move(prompt));
+  g.has_gold = true;
+  g.gold = std::move(gold);
+  return g;
+}
+
 Group scored_group() {
   // ranking by score: 0 (0.9), 3 (0.7), 2 (0.5), 1 (0.1); lengths 9, 12, 11, 10
-  Group g;
-  g.id = "s1";
-  g.prompt = "Pick one.";
-  g.completions = {"alpha one", "beta two two", "gamma three", "delta four"};
-  g.scores = {0.9, 0.1, 0.5, 0.7};
-  return g;
+  return group("s1", {"alpha one", "beta two two", "gamma three", "delta four"}, {0.9, 0.1, 0.5, 0.7}, "Pick one.");
 }
 
 std::vector<std::pair<unsigned, unsigned>> pairs_of(const PairConfig& c, const Group& g) {
@@ -111,11 +129,8 @@ TEST_CASE("pairs: length_balanced keeps pairs inside the ratio window", "[pairs]
 }
 
 TEST_CASE("pairs: most_diverse picks the largest n-gram distance", "[pairs]") {
-  Group g;
-  g.id = "d";
-  g.prompt = "x";
-  g.completions = {"the cat sat on the mat", "the cat sat on the rug", "a dog ran in the park"};
-  g.scores = {0.9, 0.1, 0.2};
+  const Group g = group("d", {"the cat sat on the mat", "the cat sat on the rug", "a dog ran in the park"},
+                        {0.9, 0.1, 0.2}, "x");
   PairConfig c;
   c.strategy = Strategy::most_diverse;
   c.ngram = 1;
@@ -126,12 +141,8 @@ TEST_CASE("pairs: most_diverse picks the largest n-gram distance", "[pairs]") {
 }
 
 TEST_CASE("pairs: correctness grading, categories, duplicates, SFT", "[pairs]") {
-  Group g;
-  g.id = "c1";
-  g.prompt = "What is 6*7?";
-  g.has_gold = true;
-  g.gold = "42";
-  g.completions = {"I think #### 42", "maybe #### 41", "so #### 42", "", "I think   #### 42"};
+  const Group g =
+      gold_group("c1", "42", {"I think #### 42", "maybe #### 41", "so #### 42", "", "I think   #### 42"}, "What is 6*7?");
   PairConfig c;
   const auto r = PairBuilder(c).process(g);
   CHECK(r.grades[0].outcome == Outcome::correct);
@@ -164,12 +175,7 @@ TEST_CASE("pairs: correctness grading, categories, duplicates, SFT", "[pairs]") 
 }
 
 TEST_CASE("pairs: unverifiable gold is reported and never paired", "[pairs]") {
-  Group g;
-  g.id = "u";
-  g.prompt = "?";
-  g.has_gold = true;
-  g.gold = "";
-  g.completions = {"#### 1", "#### 2"};
+  const Group g = gold_group("u", "", {"#### 1", "#### 2"});
   const auto r = PairBuilder(PairConfig{}).process(g);
   CHECK(r.category == Category::unverifiable);
   CHECK(r.pairs.empty());
@@ -181,12 +187,7 @@ TEST_CASE("pairs: unverifiable gold is reported and never paired", "[pairs]") {
 }
 
 TEST_CASE("pairs: both mode - correctness first, score breaks ties; margin rules", "[pairs]") {
-  Group g;
-  g.id = "b";
-  g.prompt = "?";
-  g.has_gold = true;
-  g.gold = "7";
-  g.completions = {"first #### 7", "second #### 8", "third #### 7", "fourth #### 9"};
+  Group g = gold_group("b", "7", {"first #### 7", "second #### 8", "third #### 7", "fourth #### 9"});
   g.scores = {0.2, 0.9, 0.6, 0.3};
   PairConfig c;
   const auto r = PairBuilder(c).process(g);
@@ -208,12 +209,7 @@ TEST_CASE("pairs: both mode - correctness first, score breaks ties; margin rules
 }
 
 TEST_CASE("pairs: tier rules", "[pairs]") {
-  Group g;
-  g.id = "t";
-  g.prompt = "?";
-  g.has_gold = true;
-  g.gold = "5";
-  g.completions = {"plain #### 5", "because 2+3 #### 5", "nope #### 4"};
+  const Group g = gold_group("t", "5", {"plain #### 5", "because 2+3 #### 5", "nope #### 4"});
   PairConfig c;
   protege::pairs::TierRule r1;
   r1.outcome = Outcome::correct;
@@ -235,11 +231,7 @@ TEST_CASE("pairs: tier rules", "[pairs]") {
 }
 
 TEST_CASE("pairs: filters", "[pairs]") {
-  Group g;
-  g.id = "f";
-  g.prompt = "?";
-  g.scores = {1, 2, 3, 4, 5};
-  g.completions = {"ok answer 12 </s>", "cut off", "  ", "tiny </s>", "no digits here </s>"};
+  const Group g = group("f", {"ok answer 12 </s>", "cut off", "  ", "tiny </s>", "no digits here </s>"}, {1, 2, 3, 4, 5});
   PairConfig c;
   c.end_markers = {"</s>"};
   c.min_chars = 10;
@@ -258,12 +250,9 @@ TEST_CASE("pairs: filters", "[pairs]") {
 }
 
 TEST_CASE("pairs: near-duplicate removal (exact shingles and MinHash)", "[pairs]") {
-  Group g;
-  g.id = "n";
-  g.prompt = "?";
-  g.scores = {0.5, 0.4, 0.3};
   // 1 differs from 0 in the last word only: 10 words, 8 trigrams each, 7 shared -> J = 7/9
-  g.completions = {"w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w1 w2 w3 w4 w5 w6 w7 w8 w9 x", "completely different text"};
+  Group g = group("n", {"w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w1 w2 w3 w4 w5 w6 w7 w8 w9 x", "completely different text"},
+                  {0.5, 0.4, 0.3});
   PairConfig c;
   c.near_dup_threshold = 0.75;
   auto r = PairBuilder(c).process(g);
@@ -285,10 +274,7 @@ TEST_CASE("pairs: near-duplicate removal (exact shingles and MinHash)", "[pairs]
 }
 
 TEST_CASE("pairs: groups that cannot be graded raise naming the group", "[pairs]") {
-  Group g;
-  g.id = "bad";
-  g.prompt = "?";
-  g.completions = {"a", "b"};
+  Group g = group("bad", {"a", "b"});
   CHECK_THROWS_WITH(PairBuilder(PairConfig{}).process(g), Catch::Contains("group \"bad\"") && Catch::Contains("neither"));
   g.scores = {1.0};
   CHECK_THROWS_AS(PairBuilder(PairConfig{}).process(g), protege::InvalidArgument);
