@@ -15,7 +15,8 @@ from protege.torch import functional as F  # noqa: E402
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (runs wherever one exists)")
 INTERNAL = ["token_logprobs", "token_logprobs_backward", "_distill_loss_forward", "_fused_linear_distill",
-            "_fused_linear_token_logprobs_forward", "_fused_linear_token_logprobs_backward"]
+            "_fused_linear_token_logprobs_forward", "_fused_linear_token_logprobs_backward",
+            "_sparse_distill_forward", "_fused_linear_sparse_distill"]
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +99,28 @@ def test_backend_report_per_op_and_device():
             assert report[op]["cuda"] == "unavailable"
     if pt.built_with_cuda():  # the token log-prob CUDA kernels exist in every CUDA build
         assert report["token_logprobs"]["cuda"] == "native"
+
+
+def test_backend_report_of_the_sparse_ops_is_what_runs_on_the_cpu():
+    """The native and ATen sparse row kernels round differently; under each setting the sparse ops give, bit for
+    bit, the result of the backend that backends() names for the CPU."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 300, generator=g) * 3
+    hidden, weight = torch.randn(64, 16, generator=g), torch.randn(300, 16, generator=g)
+    top = torch.log_softmax(torch.randn(64, 300, generator=g) * 2, -1).topk(20, -1)
+    runs = {"_sparse_distill_forward": lambda: pt.sparse_distill_loss(logits, top.indices, top.values,
+                                                                      reduction="none"),
+            "_fused_linear_sparse_distill": lambda: pt.fused_linear_sparse_distill_loss(
+                hidden, weight, top.indices, top.values, reduction="none")}
+    for op, run in runs.items():
+        by_backend = {}
+        for name in ("native", "aten"):
+            with pt.use_backend(name):
+                by_backend[name] = run()
+        assert not torch.equal(by_backend["native"], by_backend["aten"]), op  # the check can tell them apart
+        for setting in pt.BACKENDS:
+            with pt.use_backend(setting):
+                assert torch.equal(run(), by_backend[pt.backends()[op]["cpu"]]), (op, setting)
 
 
 def test_every_internal_op_has_a_cuda_kernel_registered():

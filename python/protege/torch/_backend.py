@@ -41,7 +41,14 @@ _INTERNAL_OPS = {
     "_fused_linear_distill": "distill",
     "_fused_linear_token_logprobs_forward": "logprobs_forward",
     "_fused_linear_token_logprobs_backward": "logprobs_backward",
+    "_sparse_distill_forward": "distill",
+    "_fused_linear_sparse_distill": "distill",
 }
+#: The sparse distillation ops (stored top-k teacher log-probs). They pick their row kernel by the rule of the
+#: dense distillation ops (src/torch/sparse_rows.cpp, ``select_sparse_rows``: native on the CPU unless "aten",
+#: the ATen backend on CUDA under "auto", the native CUDA kernel of a CUDA build under "native"; float64 always
+#: runs the ATen backend), so they report what ``_distill_loss_forward`` reports.
+_SPARSE_OPS = ("_sparse_distill_forward", "_fused_linear_sparse_distill")
 
 
 def _check(name: str) -> str:
@@ -121,7 +128,9 @@ def use_backend(name: str) -> Iterator[str]:
 def backends() -> Dict[str, Dict[str, str]]:
     """Per internal op, the backend each device uses under the current setting:
     ``{"_fused_linear_distill": {"cpu": "native", "cuda": "aten"}, ...}``; ``"unavailable"``
-    where ``"native"`` is selected and this build has no such CUDA kernel.
+    where ``"native"`` is selected and this build has no such CUDA kernel. The sparse distillation
+    ops are ``_sparse_distill_forward`` and ``_fused_linear_sparse_distill`` (float32 / bfloat16 /
+    float16 inputs; float64 runs the ATen backend or the Python composition whatever the setting).
 
     Returns:
         ``Dict[str, Dict[str, str]]``: internal op name -> {device (``"cpu"``, ``"cuda"``) -> backend}.
@@ -135,6 +144,8 @@ def backends() -> Dict[str, Dict[str, str]]:
     for entry in torch.ops.protege._backend_report():
         op, device, backend = entry.split(":")
         report.setdefault(op, {})[device] = backend
+    for op in _SPARSE_OPS:
+        report[op] = dict(report["_distill_loss_forward"])
     return report
 
 
