@@ -228,5 +228,23 @@ class TeacherStoreCollator:
 
 
 def store_examples(store) -> List[Dict[str, List[int]]]:
-    """The store's own token sequences as ``{"input_ids"}`` rows (the examples of a ``"full"`` store)."""
+    """The store's own token sequences as ``{"input_ids"}`` rows (the examples of a ``"full"`` store).
+
+    Args:
+        store (TeacherStore): an opened store.
+
+    Returns:
+        One ``{"input_ids": [T] list of int}`` row per stored example, in store order.
+
+    Examples:
+        >>> import tempfile, torch
+        >>> from protege.teachers import TeacherStore, example_from_logits, write_store
+        >>> from protege.teachers.dataset import store_examples
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> ex = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3)
+        >>> _ = write_store(f"{tmp.name}/store", [ex], k=3, vocab_size=10, tokenizer="toy", teacher="toy")
+        >>> store_examples(TeacherStore(f"{tmp.name}/store"))
+        [{'input_ids': [5, 3, 7, 1]}]
+        >>> tmp.cleanup()
+    """
     return [{"input_ids": store[i]["token_ids"].tolist()} for i in range(len(store))]

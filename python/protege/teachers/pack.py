@@ -28,7 +28,27 @@ __all__ = ["load_tokenizer", "logprob_content", "pack_jsonl", "store_stats"]
 
 def load_tokenizer(path: str):
     """A ``transformers`` fast tokenizer from a local folder (``AutoTokenizer``, no download) or a
-    ``tokenizer.json`` file. Raises ``IoError`` when neither loads."""
+    ``tokenizer.json`` file. Raises ``IoError`` when neither loads.
+
+    Args:
+        path (str): a tokenizer folder (``save_pretrained``) or a ``tokenizer.json`` file.
+
+    Returns:
+        The tokenizer (a ``transformers`` fast tokenizer).
+
+    Raises:
+        protege.IoError: no such folder or file, or it holds no loadable tokenizer (naming the path).
+
+    Examples:
+        >>> import tempfile
+        >>> from protege.hf import byte_level_tokenizer
+        >>> from protege.teachers.pack import load_tokenizer
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> _ = byte_level_tokenizer().save_pretrained(tmp.name)
+        >>> len(load_tokenizer(tmp.name)), len(load_tokenizer(f"{tmp.name}/tokenizer.json"))
+        (259, 259)
+        >>> tmp.cleanup()
+    """
     try:
         import transformers
     except ImportError:  # pragma: no cover - transformers is a dependency of the torch extra
@@ -71,7 +91,26 @@ def _legacy(lp: Dict[str, Any], where: str) -> List[Dict[str, Any]]:
 def logprob_content(rec: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], str]:
     """The ``[{token, logprob, top_logprobs}]`` list of one response line and the field it came from.
 
-    Raises ``InvalidArgument`` naming the field when the line holds no log-probs."""
+    Raises ``InvalidArgument`` naming the field when the line holds no log-probs.
+
+    Args:
+        rec (dict): one response line: a chat completion, a batch-API result line (``response.body``)
+            or a replies row with a ``logprobs`` list; legacy ``tokens`` / ``token_logprobs`` /
+            ``top_logprobs`` log-probs are converted.
+
+    Returns:
+        (tuple[list[dict], str]): the per-token entries and the dotted name of the field they came from.
+
+    Raises:
+        protege.InvalidArgument: no choices or no log-probs, naming the field.
+
+    Examples:
+        >>> from protege.teachers.pack import logprob_content
+        >>> line = {"choices": [{"message": {"content": "a"},
+        ...                      "logprobs": {"content": [{"token": "a", "logprob": -0.1, "top_logprobs": []}]}}]}
+        >>> logprob_content(line)
+        ([{'token': 'a', 'logprob': -0.1, 'top_logprobs': []}], 'choices[0].logprobs.content')
+    """
     if isinstance(rec.get("logprobs"), list):
         return rec["logprobs"], "logprobs"
     obj, prefix = rec, ""

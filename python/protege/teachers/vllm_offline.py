@@ -25,7 +25,20 @@ _SAMPLING = ("temperature", "top_p", "top_k", "min_p", "max_tokens", "seed", "st
 
 def sampling_kwargs(body: Mapping[str, Any]) -> Dict[str, Any]:
     """``SamplingParams`` keywords for a chat body (``max_completion_tokens`` → ``max_tokens``,
-    ``top_logprobs`` → ``logprobs``)."""
+    ``top_logprobs`` → ``logprobs``).
+
+    Args:
+        body (dict): a chat body (:func:`protege.teachers.chat_body`).
+
+    Returns:
+        (dict): the keywords of ``vllm.SamplingParams`` the body sets; other fields are left out.
+
+    Examples:
+        >>> from protege.teachers.vllm_offline import sampling_kwargs
+        >>> sampling_kwargs({"model": "m", "temperature": 0.7, "max_completion_tokens": 64, "logprobs": True,
+        ...                  "top_logprobs": 5})
+        {'temperature': 0.7, 'max_tokens': 64, 'logprobs': 5}
+    """
     kw = {k: body[k] for k in _SAMPLING if k in body}
     if "max_tokens" not in kw and "max_completion_tokens" in body:
         kw["max_tokens"] = body["max_completion_tokens"]
