@@ -49,16 +49,24 @@ def _run(op, *args, **kwargs):
         raise
 
 
-def _mismatch(v: Optional[str]) -> str:
-    return "error" if v is None else v
-
-
-def _scaling(v: Optional[str]) -> str:
-    return "none" if v is None else v
-
-
-def _cap(v) -> Optional[float]:
+def _opt_float(v) -> Optional[float]:
+    """An optional float option as the op schemas take it (None stays None)."""
     return None if v is None else float(v)
+
+
+def _distill_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+                     temperature_scaling) -> dict:
+    """The options of the distillation ops as their schemas take them (None -> "error" / "none")."""
+    return dict(divergence=divergence, beta=float(beta), temperature=float(temperature), ignore_index=ignore_index,
+                reduction=reduction, hard_label_weight=float(hard_label_weight),
+                vocab_mismatch="error" if vocab_mismatch is None else vocab_mismatch,
+                temperature_scaling="none" if temperature_scaling is None else temperature_scaling)
+
+
+def _preference_options(kind, beta, label_smoothing, gamma, reduction) -> dict:
+    """The options of the preference ops as their schemas take them."""
+    return dict(kind=kind, beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
+                reduction=reduction)
 
 
 def token_logprobs(
@@ -128,7 +136,7 @@ def fused_linear_token_logprobs(
     return _run(
         _ops.fused_linear_token_logprobs,
         hidden, weight, labels, bias=bias, ignore_index=ignore_index, temperature=float(temperature),
-        chunk_size=chunk_size, logit_scale=float(logit_scale), softcap=_cap(softcap),
+        chunk_size=chunk_size, logit_scale=float(logit_scale), softcap=_opt_float(softcap),
     )
 
 
@@ -291,10 +299,9 @@ def distill_loss(
     """
     return _run(
         _ops.distill_loss,
-        student_logits, teacher_logits, labels, divergence=divergence, beta=float(beta),
-        temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
-        hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
-        temperature_scaling=_scaling(temperature_scaling),
+        student_logits, teacher_logits, labels, **_distill_options(
+            divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+            temperature_scaling),
     )
 
 
@@ -367,12 +374,11 @@ def fused_linear_distill_loss(
     return _run(
         _ops.fused_linear_distill_loss,
         student_hidden, student_weight, teacher_hidden, teacher_weight, labels, student_bias=student_bias,
-        teacher_bias=teacher_bias, chunk_size=chunk_size, divergence=divergence, beta=float(beta),
-        temperature=float(temperature), ignore_index=ignore_index, reduction=reduction,
-        hard_label_weight=float(hard_label_weight), vocab_mismatch=_mismatch(vocab_mismatch),
-        temperature_scaling=_scaling(temperature_scaling), student_logit_scale=float(student_logit_scale),
-        teacher_logit_scale=float(teacher_logit_scale), student_softcap=_cap(student_softcap),
-        teacher_softcap=_cap(teacher_softcap),
+        teacher_bias=teacher_bias, chunk_size=chunk_size, **_distill_options(
+            divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
+            temperature_scaling),
+        student_logit_scale=float(student_logit_scale), teacher_logit_scale=float(teacher_logit_scale),
+        student_softcap=_opt_float(student_softcap), teacher_softcap=_opt_float(teacher_softcap),
     )
 
 
@@ -424,9 +430,9 @@ def preference_loss(
     """
     return _run(
         _ops.preference_loss,
-        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, kind=kind,
-        beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
-        chosen_lengths=chosen_lengths, rejected_lengths=rejected_lengths, reduction=reduction,
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+        chosen_lengths=chosen_lengths, rejected_lengths=rejected_lengths,
+        **_preference_options(kind, beta, label_smoothing, gamma, reduction),
     )
 
 
@@ -571,9 +577,8 @@ def fused_linear_preference_loss(
     return _run(
         _ops.fused_linear_preference_loss,
         hidden, weight, labels, bias=bias, ref_hidden=ref_hidden, ref_weight=ref_weight, ref_bias=ref_bias,
-        kind=kind, beta=float(beta), label_smoothing=float(label_smoothing), gamma=float(gamma),
+        **_preference_options(kind, beta, label_smoothing, gamma, reduction),
         ignore_index=ignore_index, temperature=float(temperature), average_log_prob=average_log_prob,
-        chunk_size=chunk_size, reduction=reduction, logit_scale=float(logit_scale), softcap=_cap(softcap),
-        nll_weight=None if nll_weight is None else float(nll_weight), nll_normalization=nll_normalization,
-        nll_labels=nll_labels,
+        chunk_size=chunk_size, logit_scale=float(logit_scale), softcap=_opt_float(softcap),
+        nll_weight=_opt_float(nll_weight), nll_normalization=nll_normalization, nll_labels=nll_labels,
     )

@@ -23,6 +23,7 @@ import torch
 
 from .. import InvalidArgument
 from ._sparse_composite import _FusedSparse, _compute_dtype, _default_chunk, _rows
+from .functional import _opt_float
 
 __all__ = ["sparse_distill_loss", "fused_linear_sparse_distill_loss"]
 
@@ -63,6 +64,12 @@ def _check_options(divergence, beta, temperature, tail, reduction, hard_label_we
         _fail(f"hard_label_weight must be in [0, 1], got {hard_label_weight}")
     if float(hard_label_weight) > 0 and labels is None:
         _fail(f"hard_label_weight = {hard_label_weight} > 0 needs labels")
+
+
+def _row_options(divergence, beta, temperature, tail, hard_label_weight) -> dict:
+    """The per-row options of the sparse ops (the op schemas' keywords; the float64 composition's too)."""
+    return dict(divergence=divergence, beta=float(beta), temperature=float(temperature), tail=tail,
+                hard_label_weight=float(hard_label_weight))
 
 
 def _check_teacher(lead: Tuple[int, ...], vocab: int, device, teacher_ids, teacher_logprobs, labels,
@@ -184,26 +191,20 @@ def sparse_distill_loss(
     cd = _compute_dtype(student_logits.dtype)
     k = teacher_ids.shape[-1]
     z = student_logits.reshape(-1, vocab).to(cd)
-    if validate and cd != torch.float64:
-        bad = torch.isnan(z.detach()) | torch.isposinf(z.detach())
-        if bool(bad.any()):
-            r, c = (int(x) for x in bad.nonzero()[0])
-            _fail(f"student_logits must not hold NaN or +inf, got {float(z[r, c])} at row {r}, column {c}")
-    if cd != torch.float64:
-        return torch.ops.protege.sparse_distill_loss(
-            student_logits, teacher_ids, teacher_logprobs.detach(), labels, divergence=divergence, beta=float(beta),
-            temperature=float(temperature), tail=tail, ignore_index=int(ignore_index), reduction=reduction,
-            hard_label_weight=float(hard_label_weight))
     if validate:
         bad = torch.isnan(z.detach()) | torch.isposinf(z.detach())
         if bool(bad.any()):
             r, c = (int(x) for x in bad.nonzero()[0])
             _fail(f"student_logits must not hold NaN or +inf, got {float(z[r, c])} at row {r}, column {c}")
+    opts = _row_options(divergence, beta, temperature, tail, hard_label_weight)
+    if cd != torch.float64:
+        return torch.ops.protege.sparse_distill_loss(
+            student_logits, teacher_ids, teacher_logprobs.detach(), labels, **opts, ignore_index=int(ignore_index),
+            reduction=reduction)
     ids = teacher_ids.reshape(-1, k)
     lps = teacher_logprobs.reshape(-1, k).detach()
     lab = None if labels is None else labels.reshape(-1)
-    per = _rows(z, ids, lps, lab, divergence=divergence, beta=float(beta), temperature=float(temperature),
-                tail=tail, hard_label_weight=float(hard_label_weight))
+    per = _rows(z, ids, lps, lab, **opts)
     if lab is not None:
         keep = lab != ignore_index
         per = torch.where(keep, per, torch.zeros_like(per))
@@ -300,21 +301,19 @@ def fused_linear_sparse_distill_loss(
     _check_options(divergence, beta, temperature, tail, reduction, hard_label_weight, labels)
     lead = tuple(student_hidden.shape[:-1])
     _check_teacher(lead, vocab, student_hidden.device, teacher_ids, teacher_logprobs, labels, ignore_index, validate)
+    opts = _row_options(divergence, beta, temperature, tail, hard_label_weight)
     if student_hidden.dtype != torch.float64:
         return torch.ops.protege.fused_linear_sparse_distill_loss(
             student_hidden, student_weight, teacher_ids, teacher_logprobs.detach(), labels,
-            student_bias=student_bias, chunk_size=None if chunk_size is None else int(chunk_size),
-            divergence=divergence, beta=float(beta), temperature=float(temperature), tail=tail,
-            ignore_index=int(ignore_index), reduction=reduction, hard_label_weight=float(hard_label_weight),
-            logit_scale=float(logit_scale), softcap=None if softcap is None else float(softcap))
+            student_bias=student_bias, chunk_size=None if chunk_size is None else int(chunk_size), **opts,
+            ignore_index=int(ignore_index), reduction=reduction, logit_scale=float(logit_scale),
+            softcap=_opt_float(softcap))
     k = teacher_ids.shape[-1]
     hidden = student_hidden.reshape(-1, hdim).contiguous()
     ids = teacher_ids.reshape(-1, k)
     lps = teacher_logprobs.reshape(-1, k).detach()
     lab = None if labels is None else labels.reshape(-1)
-    opts = dict(divergence=divergence, beta=float(beta), temperature=float(temperature), tail=tail,
-                hard_label_weight=float(hard_label_weight),
-                head=(float(logit_scale), None if softcap is None else float(softcap)))
+    opts["head"] = (float(logit_scale), _opt_float(softcap))
     chunk = int(chunk_size) if chunk_size is not None else _default_chunk(vocab, hidden.device)
     need = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (student_hidden, student_weight, student_bias))
