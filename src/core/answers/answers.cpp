@@ -1,5 +1,6 @@
-// Public entry points of the answers module: option validation, extract / normalize /
-// equivalent / check / check_batch, and the enum <-> string helpers.
+// Public entry points of the answers module (include/protege/answers/answers.hpp): option
+// validation, extract / normalize / equivalent / check / check_batch, and the enum <-> string
+// helpers.
 #include <algorithm>  // for std::max
 #include <cmath>     // for std::isfinite, std::fabs
 #include <cstdint>   // for std::uint8_t
@@ -7,7 +8,9 @@
 
 #include <fmt/format.h>  // for fmt::format
 
+#include "compare.hpp"
 #include "enum_table.hpp"
+#include "evaluator.hpp"
 #include "extract.hpp"
 #include "latex.hpp"
 #include "normalize.hpp"
@@ -16,7 +19,6 @@
 #include "protege/parallel.hpp"
 #include "protege/text/similarity.hpp"  // for text::valid_utf8
 #include "text_util.hpp"
-#include "value.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace answers {

@@ -1,6 +1,6 @@
 // The unsigned big integer of the answers module (base 2^32 limbs): schoolbook arithmetic,
 // Knuth division, Lehmer gcd, Newton square root, decimal conversion.
-#include "number.hpp"
+#include "bigint.hpp"
 
 #include <algorithm>  // for std::max, std::reverse
 #include <bit>        // for std::countl_zero, std::countr_zero

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>  // for fmt::format
 
-#include "value.hpp"
+#include "compare.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace detail {

@@ -19,8 +19,8 @@
 #include <numbers>  // for std::numbers::pi
 #include <utility>  // for std::move
 
+#include "evaluator.hpp"
 #include "lexer.hpp"
-#include "value.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace detail {

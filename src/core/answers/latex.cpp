@@ -20,6 +20,7 @@
 #include <string>   // for std::string
 #include <utility>  // for std::move, std::swap
 
+#include "latex_compare.hpp"
 #include "latex_parser.hpp"
 
 PROTEGE_NAMESPACE_BEGIN

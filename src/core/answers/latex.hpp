@@ -1,7 +1,8 @@
-// The LaTeX answer parser and the structural comparison built on the symbolic normal form:
-// expressions, relations (=, <, <=, >, >=, != in all their spellings; chains; inequalities as
+// The parsed form of an answer and the entry points of the LaTeX answer parser (latex.cpp), on
+// the symbolic normal form: expressions, relations (=, <, <=, >, >=, != in all their spellings; chains; inequalities as
 // intervals), tuples and intervals, unordered solution lists, sets, unions of intervals, `\pm`
-// and matrices.
+// and matrices. The parser is latex_parser.hpp (latex.cpp, latex_expr.cpp, latex_groups.cpp);
+// the comparison of parsed answers is latex_compare.hpp.
 //
 // Thread safety: pure functions over caller-owned data; one sym::Context per comparison.
 #pragma once
@@ -10,9 +11,9 @@
 #include <string_view>  // for std::string_view
 #include <vector>       // for std::vector
 
+#include "evaluator.hpp"
 #include "protege/config.hpp"
 #include "symbolic.hpp"
-#include "value.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace detail {
@@ -45,9 +46,6 @@ struct MathValue {
 /// text is not a supported expression or a limit is hit. Never throws on any input; recursion
 /// is bounded by config.max_depth.
 [[nodiscard]] bool parse_math(std::string_view key, const EvalConfig& config, sym::Context& ctx, MathValue& out);
-
-/// Whether two parsed answers are equivalent (see answers::equivalent()). False on failure.
-[[nodiscard]] bool math_equal(const MathValue& a, const MathValue& b, sym::Context& ctx, int depth = 0);
 
 /// Parses both keys with one Context and compares them. False when either cannot be parsed.
 [[nodiscard]] bool symbolic_equivalent(std::string_view a, std::string_view b, const EvalConfig& config);

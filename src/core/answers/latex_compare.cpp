@@ -1,4 +1,4 @@
-// Structural comparison of parsed answers (see latex.hpp):
+// Structural comparison of parsed answers (latex_compare.hpp):
 // - expressions: exact symbolic equality (symbolic.hpp);
 // - relations: equations are equal when their sides' differences are proportional (`2x-y=4` and
 //   `y=2x-4`), inequalities when the differences are positively proportional; a relation with a
@@ -9,7 +9,7 @@
 // - unions of intervals: order-free; matrices: same shape, entry-wise.
 #include <vector>  // for std::vector
 
-#include "latex.hpp"
+#include "latex_compare.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace detail {

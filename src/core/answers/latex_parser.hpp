@@ -1,5 +1,7 @@
-// The LaTeX answer parser's class (internal to latex.cpp and latex_expr.cpp): a recursive-descent
-// parser over a normalised key into a MathValue. See latex.cpp for the grammar.
+// The LaTeX answer parser's class: a recursive-descent parser over a normalised key into a
+// MathValue. One class in three sources by part of the grammar: latex.cpp (structure, the
+// grammar and the entry points of latex.hpp), latex_expr.cpp (arithmetic and primaries) and
+// latex_groups.cpp (bracketed constructs).
 //
 // Thread safety: one parser per key; it uses the caller's sym::Context.
 #pragma once

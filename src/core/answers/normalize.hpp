@@ -1,6 +1,7 @@
 // Textual normalisation of an extracted answer into its comparison key: a whitespace-free,
 // ASCII-lowercased string with LaTeX spelling variants, separators, currency, units and
-// assignments removed. All passes are single forward scans (linear time, no recursion).
+// assignments removed. All passes are single forward scans (linear time, no recursion); the
+// structural passes are structure.hpp, the compaction passes normalize_compact.hpp.
 //
 // Thread safety: pure functions over caller-owned buffers.
 #pragma once
@@ -40,38 +41,6 @@ bool canonical_decimal(std::string_view s, std::string& out);
 
 /// Whether `key` is a canonical decimal as canonical_decimal() writes it.
 [[nodiscard]] bool is_canonical_decimal(std::string_view key) noexcept;
-
-// ---- passes implemented in normalize_compact.cpp (run by normalize_key()) ----
-
-/// Pass 3: whitespace removal, ASCII lowercase, `.5` -> `0.5` (a space between a command name
-/// and a following letter is kept).
-void compact(std::string_view s, std::string& out);
-
-/// Matching brace partner of every brace in `s` (-1 when unmatched); escaped `\{ \}` are not
-/// grouping braces. `open` is scratch. Iterative, O(|s|).
-void match_braces(std::string_view s, std::vector<std::int32_t>& partner, std::vector<std::int32_t>& open);
-
-/// Pass 4: `\frac12` -> `\frac{1}{2}`, `\frac{1}2` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`.
-void fix_shorthand(std::string_view s, NormScratch& scratch, std::string& out);
-
-// ---- passes implemented in structure.cpp (operate on text that still has spaces) ----
-
-/// Removes commas that separate groups of exactly three digits (`1,234,567.5` -> `1234567.5`);
-/// `1,2` and `1, 234` are left alone.
-void remove_thousands_separators(std::string_view in, std::string& out);
-
-/// The words "and" / "or" between spaces become commas (`3 and 5` -> `3 , 5`).
-void words_to_commas(std::string_view in, std::string& out);
-
-/// Assignments: the right side of the last top-level `=` (`x = 5` -> ` 5`); a comma list whose
-/// elements are all assignments keeps each right side (`x=1, y=2` -> `1,2`). Inequalities are
-/// left alone.
-void strip_assignments(std::string_view in, std::string& out);
-
-/// Trailing units and words after a number (`5 apples`, `3\sqrt{2} cm^2`), scale words
-/// (`5 million` -> `5\times10^{6}`), the word "percent", and mixed numbers (`2 1/2` ->
-/// `2\frac{1}{2}`).
-void strip_units(std::string_view in, bool percent_divides, std::string& out);
 
 }  // namespace detail
 PROTEGE_NAMESPACE_END

@@ -6,7 +6,7 @@
 #include <string_view>  // for std::string_view
 #include <vector>       // for std::vector
 
-#include "normalize.hpp"
+#include "normalize_compact.hpp"
 #include "text_util.hpp"
 
 PROTEGE_NAMESPACE_BEGIN

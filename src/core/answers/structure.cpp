@@ -4,7 +4,7 @@
 #include <array>   // for std::array
 #include <string>  // for std::string
 
-#include "normalize.hpp"
+#include "structure.hpp"
 #include "text_util.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
