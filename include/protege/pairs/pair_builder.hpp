@@ -97,5 +97,24 @@ struct ReadResult {
 [[nodiscard]] PROTEGE_API ReadResult read_groups_text(std::string_view text, const std::string& name,
                                                       const PairConfig& config);
 
+/// One input record handed over in memory, for read_records(): its JSON value, or the record as
+/// one line of JSON text when only text carries it faithfully (a value JSON has no literal for,
+/// such as NaN, must be reported exactly as the JSONL reader reports it).
+struct InputRecord {
+  nlohmann::json value;  ///< the record; used when `text` is empty
+  std::string text;      ///< when not empty: the record as one JSON line, read as read_groups_text reads a line
+};
+
+/// Reads grouped or flat records handed over in memory, with the same validation, grouping and
+/// messages as read_groups_text on a JSONL text whose line N is record N − 1: a record that is not
+/// a JSON object is `NAME:N:1: expected a JSON object, got TYPE`, a bad field
+/// `NAME:N: field "scores": ...`, and Group::line is the 1-based record number. Records are
+/// validated on `config.threads` threads in blocks and merged in order, so the result does not
+/// depend on the thread count. `config.max_line_bytes` applies to records given as text only.
+/// The groups' completions are moved out of `records` (no text is copied).
+/// @throws ParseError (strict) as read_groups; `NAME:1: no records (the input is empty)` for none
+[[nodiscard]] PROTEGE_API ReadResult read_records(std::vector<InputRecord> records, const std::string& name,
+                                                  const PairConfig& config);
+
 }  // namespace pairs
 PROTEGE_NAMESPACE_END
