@@ -1,7 +1,7 @@
 // Answer normalisation: the LaTeX/unicode clean-up pass, canonical decimals and the driver
 // normalize_key(). The compaction passes (whitespace, case, leading-dot decimals, shorthand
-// `\frac12`) are in normalize_compact.cpp; the structural passes (thousands separators,
-// assignments, units) are in structure.cpp.
+// `\frac12`) are normalize_compact.hpp / .cpp; the structural passes (thousands separators,
+// assignments, units) are structure.hpp / .cpp.
 #include "normalize.hpp"
 
 #include <algorithm>  // for std::lower_bound, std::is_sorted
@@ -11,6 +11,8 @@
 #include <utility>    // for std::swap
 #include <vector>     // for std::vector
 
+#include "normalize_compact.hpp"
+#include "structure.hpp"
 #include "text_util.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
@@ -152,66 +154,59 @@ class BraceStack {
   std::size_t size_ = 0;
 };
 
-// Replacement for a few multi-byte UTF-8 characters at `s[i]`; sets `len` to the bytes consumed.
-// Returns nullptr when there is none.
+// Multi-byte UTF-8 characters that normalisation replaces, and the ASCII / LaTeX text each
+// becomes.
+struct UnicodeReplacement {
+  std::string_view utf8;  // the character's bytes
+  const char* text;       // its replacement
+};
+
+constexpr UnicodeReplacement kUnicodeReplacements[] = {
+    {"\xC2\xA0", " "},              // no-break space
+    {"\xC2\xB0", ""},               // degree sign
+    {"\xC2\xB2", "^2"},             // superscript two
+    {"\xC2\xB3", "^3"},             // superscript three
+    {"\xC2\xB7", "\\cdot "},        // middle dot
+    {"\xC2\xBC", "\\frac{1}{4}"},   // one quarter
+    {"\xC2\xBD", "\\frac{1}{2}"},   // one half
+    {"\xC2\xBE", "\\frac{3}{4}"},   // three quarters
+    {"\xC3\x97", "\\times "},       // multiplication sign
+    {"\xC3\xB7", "\\div "},         // division sign
+    {"\xCF\x80", "\\pi "},          // greek small pi
+    {"\xE2\x80\x93", "-"},          // en dash used as minus
+    {"\xE2\x80\x8B", ""},           // zero-width space
+    {"\xE2\x80\x82", " "},          // en space
+    {"\xE2\x80\x83", " "},          // em space
+    {"\xE2\x80\x84", " "},          // three-per-em space
+    {"\xE2\x80\x85", " "},          // four-per-em space
+    {"\xE2\x80\x86", " "},          // six-per-em space
+    {"\xE2\x80\x87", " "},          // figure space
+    {"\xE2\x80\x88", " "},          // punctuation space
+    {"\xE2\x80\x89", " "},          // thin space
+    {"\xE2\x80\x8A", " "},          // hair space
+    {"\xE2\x80\xAF", " "},          // narrow no-break space
+    {"\xE2\x88\x92", "-"},          // minus sign
+    {"\xE2\x88\x9E", "\\infty "},   // infinity
+    {"\xE2\x88\x9A", "\\sqrt"},     // square root
+    {"\xE2\x89\xA4", "\\le "},      // less-than or equal
+    {"\xE2\x89\xA5", "\\ge "},      // greater-than or equal
+    {"\xE2\x89\xA0", "\\ne "},      // not equal
+    {"\xE2\x89\x88", "="},          // almost equal
+    {"\xE2\x8B\x85", "\\cdot "},    // dot operator
+};
+
+// Replacement (kUnicodeReplacements) of the multi-byte UTF-8 character at `s[i]`; sets `len` to
+// the bytes consumed. Returns nullptr when there is none.
 const char* unicode_replacement(std::string_view s, std::size_t i, std::size_t& len) noexcept {
   const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 != 0xC2 && b0 != 0xC3 && b0 != 0xCF && b0 != 0xE2) return nullptr;
-  if (i + 1 >= s.size()) return nullptr;
-  const auto b1 = static_cast<unsigned char>(s[i + 1]);
-  len = 2;
-  if (b0 == 0xC2) {
-    switch (b1) {
-      case 0xA0:
-        return " ";  // no-break space
-      case 0xB0:
-        return "";  // degree sign
-      case 0xB2:
-        return "^2";  // superscript two
-      case 0xB3:
-        return "^3";  // superscript three
-      case 0xB7:
-        return "\\cdot ";  // middle dot
-      case 0xBC:
-        return "\\frac{1}{4}";  // one quarter
-      case 0xBD:
-        return "\\frac{1}{2}";  // one half
-      case 0xBE:
-        return "\\frac{3}{4}";  // three quarters
-      default:
-        return nullptr;
+  if (b0 != 0xC2 && b0 != 0xC3 && b0 != 0xCF && b0 != 0xE2) return nullptr;  // no entry starts otherwise
+  const std::string_view rest = s.substr(i);
+  for (const auto& r : kUnicodeReplacements) {
+    if (r.utf8.size() <= rest.size() && r.utf8[1] == rest[1] && rest.starts_with(r.utf8)) {
+      len = r.utf8.size();
+      return r.text;
     }
   }
-  if (b0 == 0xC3) {
-    if (b1 == 0x97) return "\\times ";  // multiplication sign
-    if (b1 == 0xB7) return "\\div ";    // division sign
-    return nullptr;
-  }
-  if (b0 == 0xCF) return b1 == 0x80 ? "\\pi " : nullptr;  // greek small pi
-  if (i + 2 >= s.size()) return nullptr;
-  const auto b2 = static_cast<unsigned char>(s[i + 2]);
-  len = 3;
-  if (b1 == 0x80) {
-    if (b2 == 0x93) return "-";                // en dash used as minus
-    if (b2 == 0x8B) return "";                 // zero-width space
-    if (b2 >= 0x82 && b2 <= 0x8A) return " ";  // en/em/thin/hair spaces
-    if (b2 == 0xAF) return " ";                // narrow no-break space
-    return nullptr;
-  }
-  if (b1 == 0x88) {
-    if (b2 == 0x92) return "-";         // minus sign
-    if (b2 == 0x9E) return "\\infty ";  // infinity
-    if (b2 == 0x9A) return "\\sqrt";    // square root
-    return nullptr;
-  }
-  if (b1 == 0x89) {
-    if (b2 == 0xA4) return "\\le ";  // less-than or equal
-    if (b2 == 0xA5) return "\\ge ";  // greater-than or equal
-    if (b2 == 0xA0) return "\\ne ";  // not equal
-    if (b2 == 0x88) return "=";      // almost equal
-    return nullptr;
-  }
-  if (b1 == 0x8B && b2 == 0x85) return "\\cdot ";  // dot operator
   return nullptr;
 }
 
