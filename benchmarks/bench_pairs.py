@@ -7,6 +7,7 @@ subprocess so that its peak memory (max RSS) is its own. Also measures the near-
 (exact shingles vs MinHash vs none) in C++.
 
     .venv/bin/python benchmarks/bench_pairs.py [--prompts 125000] [--ref-prompts N]
+    .venv/bin/python benchmarks/bench_pairs.py --records 25000   # the in-memory entry points only
 
 Both sides read the same generated JSONL file (page cache warm after generation). What is timed, per
 side and in its own process: from before `import protege` (C++ side) / the reference function (Python
@@ -21,6 +22,10 @@ times (default 3), alternating sides, and the table quotes the median run (wall 
 that run; peak RSS is the largest of all runs), so one disturbed run on a shared machine does not
 decide the ratio. Prints a table and writes benchmarks/results/bench_pairs.json (with every run).
 Not part of the tests.
+
+--records N times the in-memory entry points instead, in this process on N prompts: pairs.build on
+a list of dicts, PairMapper on the same records as one column batch, and pairs.build on them
+written as JSONL, and checks that all three give the same rows.
 """
 from __future__ import annotations
 
@@ -41,27 +46,79 @@ VOCAB = ("we add the two numbers then divide by three so the answer is first nex
          "each box holds twelve eggs multiply subtract half of remaining cost dollars per hour minutes").split()
 
 
-def generate(path: str, prompts: int, k: int, seed: int) -> None:
+def generate_records(prompts: int, k: int, seed: int):
+    """The benchmark's grouped records, one dict per prompt (the same for the same arguments)."""
     rng = random.Random(seed)
+    for p in range(prompts):
+        gold = rng.randint(0, 3)
+        base = [rng.choice(VOCAB) for _ in range(rng.randint(25, 60))]
+        comps, scores = [], []
+        for _ in range(k):
+            r = rng.random()
+            if r < 0.1 and comps:
+                text = comps[-1]  # exact duplicate
+            elif r < 0.25:
+                w = list(base)
+                w[rng.randrange(len(w))] = rng.choice(VOCAB)  # near duplicate of the base
+                text = " ".join(w) + f" #### {rng.randint(0, 3)}"
+            else:
+                text = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(20, 70))) + f" #### {rng.randint(0, 3)}"
+            comps.append(text)
+            scores.append(round(rng.random(), 3))
+        yield {"id": f"q{p}", "prompt": f"Question {p}: {' '.join(base[:12])}?", "gold": str(gold),
+               "completions": comps, "scores": scores}
+
+
+def generate(path: str, prompts: int, k: int, seed: int) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        for p in range(prompts):
-            gold = rng.randint(0, 3)
-            base = [rng.choice(VOCAB) for _ in range(rng.randint(25, 60))]
-            comps, scores = [], []
-            for _ in range(k):
-                r = rng.random()
-                if r < 0.1 and comps:
-                    text = comps[-1]  # exact duplicate
-                elif r < 0.25:
-                    w = list(base)
-                    w[rng.randrange(len(w))] = rng.choice(VOCAB)  # near duplicate of the base
-                    text = " ".join(w) + f" #### {rng.randint(0, 3)}"
-                else:
-                    text = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(20, 70))) + f" #### {rng.randint(0, 3)}"
-                comps.append(text)
-                scores.append(round(rng.random(), 3))
-            fh.write(json.dumps({"id": f"q{p}", "prompt": f"Question {p}: {' '.join(base[:12])}?", "gold": str(gold),
-                                 "completions": comps, "scores": scores}) + "\n")
+        for rec in generate_records(prompts, k, seed):
+            fh.write(json.dumps(rec) + "\n")
+
+
+def bench_records(prompts: int, k: int, seed: int, repeats: int) -> dict:
+    """Times the in-memory entry points on the same records: pairs.build(list of dicts),
+    PairMapper on the same records as one column batch, and pairs.build(path) on them written as
+    JSONL (for comparison). Median wall time of `repeats` runs each, 2 threads, best_worst."""
+    from protege import pairs
+
+    records = list(generate_records(prompts, k, seed))
+    columns = {key: [r[key] for r in records] for key in records[0]}
+    tmp = tempfile.mkdtemp(prefix="bench_pairs_records_")
+    path = os.path.join(tmp, "records.jsonl")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    opts = {"strategy": "best_worst", "threads": 2, "stats_per_prompt": False}
+    mapper = pairs.PairMapper(threads=2, stats_per_prompt=False)
+    runs = {
+        "build(records)": lambda: pairs.build(records, **opts).rows("trl"),
+        "PairMapper(columns)": lambda: mapper(columns),
+        "build(path)": lambda: pairs.build(path, **opts).rows("trl"),
+    }
+    timings = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
+    rows = {}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            t, c = time.perf_counter(), time.process_time()
+            rows[name] = fn()
+            timings[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    cols = rows.pop("PairMapper(columns)")
+    os.unlink(path)
+    os.rmdir(tmp)
+    want_cols = {key: [r.get(key) for r in rows["build(path)"]] for key in cols}
+    same = rows["build(records)"] == rows["build(path)"] and cols == want_cols
+    n_rat = prompts * k
+    print(f"\nin-memory records: {prompts} prompts x {k} = {n_rat} rationales, 2 threads, median of {repeats}")
+    out = {"prompts": prompts, "k": k, "repeats": repeats, "same_rows": same, "runs": timings, "cpu_runs": cpu}
+    for name, walls in timings.items():
+        med = sorted(range(len(walls)), key=walls.__getitem__)[(len(walls) - 1) // 2]
+        out[name] = {"seconds": walls[med], "cpu_seconds": cpu[name][med]}
+        print(f"  {name:<20} wall {walls[med]:7.3f} s  CPU {cpu[name][med]:7.3f} s  {n_rat / walls[med]:10,.0f} "
+              "rationales/s  (every run: " + ", ".join(f"{x:.3f}" for x in walls) + ")")
+    print(f"  rows of build(records), PairMapper(columns) and build(path) identical: {same} | load average "
+          f"{os.getloadavg()[0]:.1f} (CPU = user+sys of this process, all threads)")
+    return out
 
 
 # ----------------------------------------------------------------------------- plain-Python reference
@@ -167,6 +224,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3, help="runs per side; the median run is quoted")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "bench_pairs.json"))
+    ap.add_argument("--records", type=int, default=0,
+                    help="only time the in-memory entry points (build(records), PairMapper) on this many prompts")
     ap.add_argument("--side", choices=("python", "cpp"), help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
@@ -176,6 +235,13 @@ def main() -> int:
     args = ap.parse_args()
     if args.side:
         print(json.dumps(run_side(args)))
+        return 0
+    if args.records:
+        result = bench_records(args.records, args.k, args.seed, args.repeats)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {args.json}", file=sys.stderr)
         return 0
 
     tmp = tempfile.mkdtemp(prefix="bench_pairs_")
