@@ -37,35 +37,27 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROVIDERS = ["protege_aten", "protege_native", "liger", "torch_eager", "torch_compile"]
-FULL = {
-    "P1": dict(n=8192, hs=2048, ht=4096, v=128256),
-    "P1_n1024": dict(n=1024, hs=2048, ht=4096, v=128256),
-    "P2": dict(n=8192, v=128256),
-    "P2_n1024": dict(n=1024, v=128256),
-    "P3": dict(b=8, t=1024, h=4096, v=128256),
-    "P3_n1024": dict(b=1, t=512, h=4096, v=128256),  # 2·B·T = 1024 tokens
+#: workload -> (its shape on a GPU, its --smoke shape on the CPU)
+DENSE_SHAPES = {
+    "P1": (dict(n=8192, hs=2048, ht=4096, v=128256), dict(n=48, hs=16, ht=24, v=96)),
+    "P1_n1024": (dict(n=1024, hs=2048, ht=4096, v=128256), dict(n=16, hs=16, ht=24, v=96)),
+    "P2": (dict(n=8192, v=128256), dict(n=48, v=96)),
+    "P2_n1024": (dict(n=1024, v=128256), dict(n=16, v=96)),
+    "P3": (dict(b=8, t=1024, h=4096, v=128256), dict(b=2, t=12, h=16, v=96)),
+    "P3_n1024": (dict(b=1, t=512, h=4096, v=128256), dict(b=1, t=8, h=16, v=96)),  # 2·B·T = 1024 tokens
 }
-#: sparse (stored top-k) workloads, run by default after FULL / SMOKE; not every provider has them
-SPARSE = {
-    "P4": dict(n=8192, h=2048, v=128256, k=20),
-    "P4_k100": dict(n=8192, h=2048, v=128256, k=100),
-    "P4_n1024": dict(n=1024, h=2048, v=128256, k=20),
+#: sparse (stored top-k) workloads, run by default after the dense ones; not every provider has them
+SPARSE_SHAPES = {
+    "P4": (dict(n=8192, h=2048, v=128256, k=20), dict(n=48, h=16, v=96, k=8)),
+    "P4_k100": (dict(n=8192, h=2048, v=128256, k=100), dict(n=48, h=16, v=96, k=24)),
+    "P4_n1024": (dict(n=1024, h=2048, v=128256, k=20), dict(n=16, h=16, v=96, k=8)),
 }
-SPARSE_SMOKE = {
-    "P4": dict(n=48, h=16, v=96, k=8),
-    "P4_k100": dict(n=48, h=16, v=96, k=24),
-    "P4_n1024": dict(n=16, h=16, v=96, k=8),
-}
+FULL = {wl: full for wl, (full, _) in DENSE_SHAPES.items()}
+SMOKE = {wl: smoke for wl, (_, smoke) in DENSE_SHAPES.items()}
+SPARSE = {wl: full for wl, (full, _) in SPARSE_SHAPES.items()}
+SPARSE_SMOKE = {wl: smoke for wl, (_, smoke) in SPARSE_SHAPES.items()}
 SPARSE_PROVIDERS = ["protege_aten", "protege_native", "torch_eager", "torch_compile"]
 STORED_MASS = 0.9
-SMOKE = {
-    "P1": dict(n=48, hs=16, ht=24, v=96),
-    "P1_n1024": dict(n=16, hs=16, ht=24, v=96),
-    "P2": dict(n=48, v=96),
-    "P2_n1024": dict(n=16, v=96),
-    "P3": dict(b=2, t=12, h=16, v=96),
-    "P3_n1024": dict(b=1, t=8, h=16, v=96),
-}
 # correctness shapes (float64 reference); the full vocabulary on a device
 CHECK_GPU = {"P1": dict(n=64, hs=128, ht=256, v=128256), "P2": dict(n=64, v=128256),
              "P3": dict(b=2, t=32, h=128, v=128256), "P4": dict(n=64, h=128, v=128256, k=20)}
