@@ -86,6 +86,25 @@ def tokenize_prompt_completion(tokenizer, prompt: Any, completion: Any, *, where
     ``prompt`` and ``completion`` are both strings (the completion gets EOS appended) or both message lists
     (rendered with the chat template; the completion ids are the rendered conversation after the
     rendered prompt with its generation prompt).
+
+    Args:
+        tokenizer: a ``transformers`` tokenizer (with a chat template for message lists).
+        prompt (str | list[dict]): the prompt text or its messages.
+        completion (str | list[dict]): the completion text or its messages.
+        where (str): the row's name in error messages.
+
+    Returns:
+        (dict[str, list[int]]): ``{"prompt_ids", "completion_ids"}``.
+
+    Raises:
+        protege.InvalidArgument: a string mixed with a message list, or a chat template that does not render
+            the prompt as a prefix of prompt + completion (naming ``where``).
+
+    Examples:
+        >>> from protege.hf import byte_level_tokenizer
+        >>> from protege.hf.data import tokenize_prompt_completion
+        >>> tokenize_prompt_completion(byte_level_tokenizer(), "2+3=", "5")  # the completion ends with EOS (258)
+        {'prompt_ids': [17, 10, 18, 28], 'completion_ids': [20, 258]}
     """
     if isinstance(prompt, str) and isinstance(completion, str):
         ids = _encode(tokenizer, completion)

@@ -63,6 +63,42 @@ def preference_step_loss(
     when present, else ``ref_model``'s, else none (reference-free).
 
     Returns ``(loss, metric_sums)`` with detached sums over the batch's pairs.
+
+    Args:
+        model: the policy causal LM.
+        batch (dict[str, torch.Tensor]): ``input_ids``, ``attention_mask``, ``completion_mask`` (int64
+            ``[2B, T]``, the B chosen rows then the B rejected rows), optionally ``ref_chosen_logps`` /
+            ``ref_rejected_logps`` (float ``[B]``).
+        ref_model: the reference causal LM (used when the batch has no reference log-probs).
+        kind, beta, label_smoothing, gamma: :func:`protege.torch.preference_loss` options.
+        nll_weight (float): weight of the chosen-side NLL.
+        nll_normalization (str): ``"tokens"`` or ``"sequence"``.
+        nll_on_prompt (bool): count prompt tokens in the NLL.
+        counts (torch.Tensor): float ``[2]``, ``[pairs, nll tokens]`` of the optimizer step, or None.
+        chunk_size (int): rows of the fused log-prob op per chunk (None: the op's default).
+
+    Returns:
+        (tuple[torch.Tensor, dict[str, torch.Tensor]]): the scalar loss and the detached metric sums
+        (``pairs``, ``rewards_*_sum``, ``logps_*_sum``, ``preference_loss_sum``, ``nll_sum``, ``nll_units``).
+
+    Raises:
+        protege.InvalidArgument: an unknown ``kind`` or ``nll_normalization``.
+
+    Examples:
+        >>> import torch, transformers
+        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer
+        >>> from protege.hf.preference_trainer import preference_step_loss, reference_logps
+        >>> tok = byte_level_tokenizer()
+        >>> cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
+        ...                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+        ...                                pad_token_id=256, bos_token_id=257, eos_token_id=258)
+        >>> _ = torch.manual_seed(0)
+        >>> policy = transformers.LlamaForCausalLM(cfg)
+        >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
+        >>> batch = PreferenceCollator(tok)(reference_logps(policy, pairs, tok))  # the policy as its own reference
+        >>> loss, sums = preference_step_loss(policy, batch, beta=0.1)
+        >>> round(loss.item(), 4), sums["pairs"].item()  # log 2 while policy == reference
+        (0.6931, 2.0)
     """
     if kind not in KINDS:
         raise protege.InvalidArgument(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -141,9 +177,30 @@ def reference_logps(ref_model, rows, processing_class, *, batch_size: int = 8, m
     needs no reference model in memory. The model's mode is restored afterwards.
 
     Args:
-        ref_model: the reference causal LM; rows: preference rows; processing_class: the tokenizer.
+        ref_model: the reference causal LM.
+        rows (list[dict]): preference rows ``{"prompt", "chosen", "rejected"}``.
+        processing_class: the tokenizer.
+        batch_size (int): pairs per forward pass.
+        max_length (int): truncation of the collator (None: none).
+        chunk_size (int): rows of the fused log-prob op per chunk (None: the op's default).
+
     Returns:
         A new list of dicts (the input rows are not modified).
+
+    Examples:
+        >>> import torch, transformers
+        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer
+        >>> from protege.hf.preference_trainer import preference_step_loss, reference_logps
+        >>> tok = byte_level_tokenizer()
+        >>> cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
+        ...                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+        ...                                pad_token_id=256, bos_token_id=257, eos_token_id=258)
+        >>> _ = torch.manual_seed(0)
+        >>> policy = transformers.LlamaForCausalLM(cfg)
+        >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
+        >>> rows = reference_logps(policy, pairs, tok)
+        >>> sorted(rows[0]), rows[0]["ref_chosen_logps"] < 0, "ref_chosen_logps" in pairs[0]
+        (['chosen', 'prompt', 'ref_chosen_logps', 'ref_rejected_logps', 'rejected'], True, False)
     """
     collate = PreferenceCollator(processing_class, max_length=max_length)
     was_training = ref_model.training

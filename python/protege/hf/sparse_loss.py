@@ -63,6 +63,22 @@ def sparse_distill_step_loss(
     Raises:
         protege.InvalidArgument: missing fields, a store vocabulary that differs from the student's without
             ``vocab_mismatch="truncate"``, bad stored rows (named by the op's validation).
+
+    Examples:
+        A tiny Llama student built from a config and a teacher's top-4 log-probs per position:
+
+        >>> import torch, transformers
+        >>> from protege.hf.sparse_loss import sparse_distill_step_loss
+        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> student = transformers.LlamaForCausalLM(cfg)
+        >>> ids = torch.randint(0, 64, (2, 5))
+        >>> top = torch.randn(2, 5, 64).log_softmax(-1).topk(4, dim=-1)  # teacher_ids / teacher_logprobs [2, 5, 4]
+        >>> batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids,
+        ...          "teacher_ids": top.indices, "teacher_logprobs": top.values}
+        >>> loss, metrics = sparse_distill_step_loss(student, batch)
+        >>> loss.requires_grad, metrics["num_tokens"].item()  # 2 rows x 4 shifted targets
+        (True, 8.0)
     """
     s_head = head_of(student, role="student", allow_softcap=True)
     for key in ("teacher_ids", "teacher_logprobs"):

@@ -50,8 +50,27 @@ def generalized_jsd_loss(
     without; ``"sum"``; ``"mean"`` → sum / (positions × vocabulary), positions being the valid tokens with
     ``labels``. ``"none"`` (TRL: one value per vocabulary entry) is not supported.
 
+    Args:
+        student_logits (torch.Tensor): float ``[B, T, V]``.
+        teacher_logits (torch.Tensor): float ``[B, T, V]``, the same shape.
+        labels (torch.Tensor): int64 ``[B, T]``, ``-100`` marks positions left out; None: every position.
+        beta (float): the JSD interpolation β in [0, 1] (0: forward KL, 1: reverse KL).
+        temperature (float): divides both logits.
+        reduction (str): ``"batchmean"``, ``"sum"`` or ``"mean"``.
+        num_items_in_batch (int | torch.Tensor): the token count to divide the sum by (None: by ``reduction``).
+
+    Returns:
+        (torch.Tensor): the scalar loss.
+
     Raises:
         protege.InvalidArgument: ``reduction="none"`` or an unknown reduction.
+
+    Examples:
+        >>> import torch
+        >>> from protege.hf.trl_adapters import generalized_jsd_loss
+        >>> s, t = torch.randn(2, 3, 8), torch.randn(2, 3, 8)
+        >>> generalized_jsd_loss(s, s).item(), generalized_jsd_loss(s, t).item() > 0
+        (0.0, True)
     """
     if reduction not in ("batchmean", "sum", "mean"):
         raise protege.InvalidArgument(
@@ -80,8 +99,17 @@ def generalized_jsd_loss(
 def gkd_trainer_class():
     """``trl.experimental.gkd.GKDTrainer`` subclass whose ``generalized_jsd_loss`` is protege's.
 
+    Returns:
+        (type): ``ProtegeGKDTrainer``, built on the installed TRL; construct it as ``GKDTrainer``.
+
     Raises:
         ImportError: TRL (or its GKD trainer) is not installed.
+
+    Examples:
+        >>> from protege.hf.trl_adapters import generalized_jsd_loss, gkd_trainer_class
+        >>> cls = gkd_trainer_class()
+        >>> cls.__mro__[1].__name__, cls.generalized_jsd_loss is generalized_jsd_loss
+        ('GKDTrainer', True)
     """
     from trl.experimental.gkd import GKDTrainer
 
@@ -126,6 +154,34 @@ def chunked_divergence_loss(
 
     Gemma-2/3 ``final_logit_softcapping`` values are passed to the op as ``student_softcap`` /
     ``teacher_softcap`` (logits ``c·tanh(z / c)`` after the scale).
+
+    Args:
+        student_hidden_states (torch.Tensor): float ``[B, K, H]``.
+        teacher_hidden_states (torch.Tensor): float ``[B, K, H_t]``.
+        student_lm_head_weight (torch.Tensor): ``[V, H]``.
+        teacher_lm_head_weight (torch.Tensor): ``[V, H_t]``.
+        completion_mask (torch.Tensor): ``[B, K]``, non-zero at the positions that count.
+        beta (float): the JSD interpolation β in [0, 1].
+        num_items_in_batch (torch.Tensor): the token count to divide the sum by (None: the valid positions).
+        student_lm_head_bias (torch.Tensor): ``[V]`` or None.
+        teacher_lm_head_bias (torch.Tensor): ``[V]`` or None.
+        student_logit_scale (float): multiplier of the student's logits.
+        teacher_logit_scale (float): multiplier of the teacher's logits.
+        student_final_logit_softcapping (float): the student's soft cap, or None.
+        teacher_final_logit_softcapping (float): the teacher's soft cap, or None.
+        temperature (float): divides both logits.
+
+    Returns:
+        (tuple[torch.Tensor, torch.Tensor, torch.Tensor]): ``(loss, entropy_sum, n_valid)``; ``entropy_sum``
+        is NaN.
+
+    Examples:
+        >>> import torch
+        >>> from protege.hf.trl_adapters import chunked_divergence_loss
+        >>> h, w = torch.randn(2, 3, 4), torch.randn(8, 4)  # hidden [B=2, K=3, H=4], lm_head [V=8, H]
+        >>> loss, entropy, n = chunked_divergence_loss(h, h, w, w, torch.tensor([[1, 1, 0], [1, 0, 0]]), beta=0.5)
+        >>> loss.item(), entropy.isnan().item(), n.item()  # the student equals the teacher
+        (0.0, True, 3)
     """
     valid = completion_mask.reshape(-1) != 0
     hs = student_hidden_states.reshape(-1, student_hidden_states.size(-1))[valid]
@@ -174,9 +230,19 @@ def _check_trl_signature(fn: Any) -> None:
 def distillation_trainer_class():
     """``trl.DistillationTrainer`` subclass whose divergence is :func:`chunked_divergence_loss`.
 
+    Returns:
+        (type): ``ProtegeDistillationTrainer``, built on the installed TRL; construct it as
+        ``trl.DistillationTrainer``.
+
     Raises:
-        ImportError: TRL is not installed. protege.InvalidArgument: the installed TRL's
-            ``_chunked_divergence_loss`` has a different signature.
+        ImportError: TRL is not installed.
+        protege.InvalidArgument: the installed TRL's ``_chunked_divergence_loss`` has a different signature.
+
+    Examples:
+        >>> from protege.hf.trl_adapters import distillation_trainer_class
+        >>> cls = distillation_trainer_class()
+        >>> cls.__name__, cls.__mro__[1].__name__
+        ('ProtegeDistillationTrainer', 'DistillationTrainer')
     """
     import trl
 
