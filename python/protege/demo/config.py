@@ -140,6 +140,20 @@ def teacher_spec(cfg: DemoConfig, vocab: int) -> M.TeacherSpec:
     (the first 40 problems per category), so every test-set size shares the shipped weights; with a
     larger test set (the ablation's) some test problems may be in the teacher model's corpus, which
     can only raise the teacher's own test accuracy: the student's training pools are always
-    deduplicated against the whole test set."""
+    deduplicated against the whole test set.
+
+    Args:
+        cfg (DemoConfig): the demo configuration (its world seed and teacher fields count).
+        vocab (int): the tokenizer's vocabulary size.
+
+    Returns:
+        (TeacherSpec): the spec; ``spec.key()`` names the weights file.
+
+    Examples:
+        >>> from protege.demo.config import DemoConfig, teacher_spec
+        >>> spec = teacher_spec(DemoConfig(), 588)
+        >>> spec.key(), spec.test_per_category  # the shipped weights are teacher-<key>.pt
+        ('ba0d276ac6b794ee', 40)
+    """
     return M.TeacherSpec(cfg.world_seed, 40, cfg.teacher_problems, cfg.teacher_steps,
                          cfg.teacher_batch, cfg.teacher_lr, cfg.teacher_cfg, vocab)

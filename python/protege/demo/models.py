@@ -261,7 +261,24 @@ class TinyGPT(nn.Module):
 def encode_batch(tok: Tokenizer, prompts: Sequence[str], completions: Sequence[str],
                  max_len: int = 192) -> Tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ``tokens [B, T]`` = BOS prompt SEP completion EOS, and next-token ``labels
-    [B, T]`` aligned with the hidden states (label[t] = token[t+1]; -100 on prompt and padding)."""
+    [B, T]`` aligned with the hidden states (label[t] = token[t+1]; -100 on prompt and padding).
+
+    Args:
+        tok (Tokenizer): the demo tokenizer.
+        prompts (list[str]): B prompts.
+        completions (list[str]): B completions, one per prompt.
+        max_len (int): each row is cut to this many tokens.
+
+    Returns:
+        (tuple[torch.Tensor, torch.Tensor]): int64 ``tokens [B, T]`` (``<pad>`` = 0 padded) and int64
+        ``labels [B, T]``.
+
+    Examples:
+        >>> from protege.demo.models import Tokenizer, encode_batch
+        >>> tokens, labels = encode_batch(Tokenizer(), ["Kim has 8 shells."], ["#### 8"])
+        >>> tokens.tolist(), labels.tolist()  # BOS=1 SEP=2 EOS=3; the labels start at SEP
+        ([[1, 164, 401, 551, 483, 554, 2, 586, 551, 3]], [[-100, -100, -100, -100, -100, -100, 586, 551, 3, -100]])
+    """
     rows, starts = [], []
     for p, c in zip(prompts, completions):
         ids = [BOS] + tok.encode(p) + [SEP]
@@ -292,13 +309,40 @@ def prompt_ids(tok: Tokenizer, prompt: str) -> List[int]:
 
 
 def set_determinism(seed: int, threads: int) -> None:
-    """``torch.manual_seed(seed)`` and ``torch.set_num_threads(threads)``."""
+    """``torch.manual_seed(seed)`` and ``torch.set_num_threads(threads)``.
+
+    Args:
+        seed (int): the torch seed.
+        threads (int): torch CPU threads (at least 1).
+
+    Returns:
+        None.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo.models import set_determinism
+        >>> before = torch.get_num_threads()
+        >>> set_determinism(0, 1)
+        >>> torch.get_num_threads(), torch.randint(0, 100, (3,)).tolist()
+        (1, [44, 39, 33])
+        >>> torch.set_num_threads(before)
+    """
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, int(threads)))
 
 
 def cache_dir() -> str:
-    """``$XDG_CACHE_HOME/protege``, else ``~/.cache/protege``."""
+    """``$XDG_CACHE_HOME/protege``, else ``~/.cache/protege``.
+
+    Returns:
+        (str): the folder (not created here).
+
+    Examples:
+        >>> import os
+        >>> from protege.demo.models import cache_dir
+        >>> os.path.basename(cache_dir())
+        'protege'
+    """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "protege")
 
@@ -315,7 +359,36 @@ def train_lm(model: TinyGPT, tok: Tokenizer, prompts: Sequence[str], rationales:
              batch: int, lr: float, seed: int, progress: Optional[Callable[[int, int], None]] = None,
              losses: Optional[List[float]] = None) -> None:
     """Plain next-token CE training on (prompt, rationale) pairs; batches drawn by a seeded
-    torch generator (deterministic for a fixed thread count)."""
+    torch generator (deterministic for a fixed thread count).
+
+    Args:
+        model (TinyGPT): the model, trained in place (AdamW, warm-up then cosine decay, clipping at 1).
+        tok (Tokenizer): the demo tokenizer.
+        prompts (list[str]): the prompts.
+        rationales (list[str]): one target rationale per prompt.
+        steps (int): optimizer steps.
+        batch (int): rows per step.
+        lr (float): the peak learning rate.
+        seed (int): seed of the batch draws.
+        progress (callable): ``progress(step, steps)`` after each step, or None.
+        losses (list[float]): when given, each step's loss is appended.
+
+    Returns:
+        None.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer, train_lm
+        >>> tok, problems = Tokenizer(), World(0).sample(8, purpose="doc")
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=32))
+        >>> losses = []
+        >>> train_lm(model, tok, [p.prompt for p in problems], [p.rationale for p in problems], steps=4, batch=4,
+        ...          lr=1e-2, seed=0, losses=losses)
+        >>> len(losses), losses[-1] < losses[0]
+        (4, True)
+    """
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     model.train()
@@ -390,7 +463,37 @@ def load_or_train_teacher(world: "W.World", tok: Tokenizer, test: Sequence["W.Pr
     (``SHIPPED_DIR/teacher-<key>.pt``), else the user cache (``cache_dir()/demo-teacher-<key>.pt``),
     else trained on ``solve(prompts)`` (the programmatic teacher's rationales) and cached.
     ``retrain=True`` skips both files and trains. Returns ``(model, info)``; ``info["source"]`` is
-    ``"shipped"``, ``"cache"`` or ``"trained"``."""
+    ``"shipped"``, ``"cache"`` or ``"trained"``.
+
+    Args:
+        world (World): the problem world (its corpus is the training data).
+        tok (Tokenizer): the demo tokenizer.
+        test (list[Problem]): the held-out test set the corpus is deduplicated against.
+        spec (TeacherSpec): what the weights depend on (:func:`protege.demo.config.teacher_spec`).
+        solve (callable): ``solve(prompts) -> rationales``, the programmatic teacher's answers.
+        retrain (bool): train even when shipped or cached weights match.
+        seed (int): the training seed.
+        progress (callable): ``progress(step, steps)`` while training, or None.
+        log (callable): receives one line per event (source, retraining).
+
+    Returns:
+        (tuple[TinyGPT, dict]): the model and ``info`` (``path``, ``key``, ``params``, ``cached``,
+        ``source``, ``losses``).
+
+    Examples:
+        The default configuration's teacher ships with protege, so nothing is trained:
+
+        >>> from protege.demo import ProgrammaticTeacher, World, solve_request
+        >>> from protege.demo.config import DemoConfig, teacher_spec
+        >>> from protege.demo.models import Tokenizer, load_or_train_teacher
+        >>> tok, world = Tokenizer(), World(0)
+        >>> teacher = ProgrammaticTeacher(world)
+        >>> spec = teacher_spec(DemoConfig(), len(tok))
+        >>> model, info = load_or_train_teacher(world, tok, world.test_set(spec.test_per_category), spec=spec,
+        ...                                     solve=lambda ps: teacher.answer_batch([solve_request(p) for p in ps]))
+        >>> info["source"], info["params"]
+        ('shipped', 1456320)
+    """
     key = spec.key()
     path = os.path.join(cache_dir(), f"demo-teacher-{key}.pt")
     shipped = os.path.join(SHIPPED_DIR, f"teacher-{key}.pt")
