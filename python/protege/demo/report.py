@@ -31,6 +31,17 @@ def summary_rows(report: Dict[str, Any]) -> Tuple[List[List[Any]], List[str]]:
     Returns:
         ``(rows, headers)``: per evaluation point its round, each category's accuracy and the overall
         accuracy with its 95 % Wilson interval (strings such as ``"42.5%"``).
+
+    Examples:
+        >>> from protege.demo.report import summary_rows
+        >>> report = {"categories": ["Comparison", "Percentages"],  # a part of what run() returns
+        ...           "data": {"test": 40, "test_per_category": {"Comparison": 20, "Percentages": 20}},
+        ...           "accuracy": [{"after_round": 0, "Comparison": 0.25, "Percentages": 0.15, "overall": 0.2},
+        ...                        {"after_round": 1, "Comparison": 0.5, "Percentages": 0.3, "overall": 0.4}],
+        ...           "teacher_model": {"test_accuracy": 0.9}}
+        >>> rows, headers = summary_rows(report)
+        >>> headers, rows[1]
+        (['after round', 'compare', 'percent', 'overall (95 % interval)'], [1, '50.0%', '30.0%', '40.0% (26.3–55.4)'])
     """
     cats = report["categories"]
     headers = ["after round"] + [SHORT.get(c, c) for c in cats] + ["overall (95 % interval)"]
@@ -52,6 +63,16 @@ def round_rows(report: Dict[str, Any]) -> Tuple[List[List[Any]], List[str]]:
 
     Returns:
         ``(rows, headers)``, one row per feedback round (none for a run with ``rounds=0``).
+
+    Examples:
+        >>> from protege.demo.report import round_rows
+        >>> report = {"categories": ["Comparison", "Percentages"],  # a part of what run() returns
+        ...           "rounds": [{"round": 1, "mean_pass_rate": 0.375, "pairs": 12, "dpo": {"reward_accuracy": 0.75},
+        ...                       "fdd": {"requests": 8}, "items_generated": 14, "pool": 254, "hard_share": 0.5,
+        ...                       "mix": {"Comparison": 30, "Percentages": 10}}]}
+        >>> rows, headers = round_rows(report)
+        >>> headers, rows
+        (['round', 'pass rate', 'pairs', 'DPO acc', 'FDD req', 'items generated', 'pool', 'hard share'], [[1, '37.5%', 12, '75%', 8, 14, 254, '50%']])
     """
     headers = ["round", "pass rate", "pairs", "DPO acc", "FDD req", "items generated", "pool", "hard share"]
     rows = []
@@ -132,6 +153,19 @@ def accuracy_figure(report: Dict[str, Any]):
 
     Returns:
         A ``matplotlib.figure.Figure`` (shown inline in a notebook; ``fig.savefig(path)`` writes it).
+
+    Examples:
+        >>> import matplotlib.pyplot as plt
+        >>> from protege.demo.report import accuracy_figure
+        >>> report = {"categories": ["Comparison", "Percentages"],  # a part of what run() returns
+        ...           "data": {"test": 40, "test_per_category": {"Comparison": 20, "Percentages": 20}},
+        ...           "accuracy": [{"after_round": 0, "Comparison": 0.25, "Percentages": 0.15, "overall": 0.2},
+        ...                        {"after_round": 1, "Comparison": 0.5, "Percentages": 0.3, "overall": 0.4}],
+        ...           "teacher_model": {"test_accuracy": 0.9}}
+        >>> fig = accuracy_figure(report)
+        >>> [ax.get_title() for ax in fig.axes], [tuple(map(float, ax.get_ylim())) for ax in fig.axes]
+        (['Overall held-out accuracy (40 problems)', 'Per category (bars: 95 % intervals)'], [(0.0, 100.0), (0.0, 100.0)])
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -181,6 +215,18 @@ def curriculum_figure(report: Dict[str, Any]):
 
     Returns:
         A ``matplotlib.figure.Figure``.
+
+    Examples:
+        >>> import matplotlib.pyplot as plt
+        >>> from protege.demo.report import curriculum_figure
+        >>> report = {"categories": ["Comparison", "Percentages"],  # a part of what run() returns
+        ...           "rounds": [{"round": 1, "mean_pass_rate": 0.375, "pairs": 12, "dpo": {"reward_accuracy": 0.75},
+        ...                       "fdd": {"requests": 8}, "items_generated": 14, "pool": 254, "hard_share": 0.5,
+        ...                       "mix": {"Comparison": 30, "Percentages": 10}}]}
+        >>> fig = curriculum_figure(report)
+        >>> fig.axes[0].get_title(), len(fig.axes[0].patches)  # one bar per category and round
+        ('Curriculum mix per round', 2)
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -214,6 +260,14 @@ def losses_figure(report: Dict[str, Any]):
 
     Returns:
         A ``matplotlib.figure.Figure`` with three panels.
+
+    Examples:
+        >>> import matplotlib.pyplot as plt
+        >>> from protege.demo.report import losses_figure
+        >>> fig = losses_figure({"losses": {"teacher": [], "sft": [[2.0, 1.5], [1.2]], "dpo": [[0.69, 0.6]]}})
+        >>> [ax.get_title() for ax in fig.axes]
+        ['teacher model CE (no training record)', 'student SFT loss (JSD + CE)', 'DPO loss']
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -361,6 +415,23 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
 
     Raises:
         OSError: ``out_dir`` cannot be created or written.
+
+    Examples:
+        The report of a run with no feedback round (the fields a report needs, values made up):
+
+        >>> import os, tempfile
+        >>> from protege.demo.report import write_report
+        >>> report = {"categories": ["Comparison"], "student_params": 190000, "wall_s": 12.0, "timings": {},
+        ...           "data": {"test": 20, "test_per_category": {"Comparison": 20}, "seed": 100, "final_pool": 100},
+        ...           "accuracy": [{"after_round": 0, "Comparison": 0.25, "overall": 0.25}], "rounds": [],
+        ...           "teacher_model": {"params": 1456320, "test_accuracy": 0.9, "per_category": {"Comparison": 0.9},
+        ...                             "source": "shipped"},
+        ...           "losses": {"teacher": [], "sft": [[2.0, 1.5]], "dpo": []}}
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> paths = write_report(report, tmp.name)
+        >>> sorted(os.listdir(tmp.name)), open(paths["md"]).readline()
+        (['accuracy.png', 'losses.png', 'report.json', 'report.md'], '# protege demo — feedback-driven distillation on the arithmetic world\n')
+        >>> tmp.cleanup()
     """
     os.makedirs(out_dir, exist_ok=True)
     jpath = os.path.join(out_dir, "report.json")
