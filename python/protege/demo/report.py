@@ -430,7 +430,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, Any]:
         >>> tmp = tempfile.TemporaryDirectory()
         >>> paths = write_report(report, tmp.name)
         >>> sorted(os.listdir(tmp.name)), open(paths["md"]).readline()
-        (['accuracy.png', 'losses.png', 'report.json', 'report.md'], '# protege demo — feedback-driven distillation on the arithmetic world\n')
+        (['accuracy.png', 'losses.png', 'report.json', 'report.md'], '# protege demo — feedback-driven distillation on the arithmetic world\\n')
         >>> tmp.cleanup()
     """
     os.makedirs(out_dir, exist_ok=True)
