@@ -5,7 +5,7 @@ operators torch.ops.protege.sparse_distill_loss / fused_linear_sparse_distill_lo
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -57,6 +57,16 @@ def _outside_sum(e: torch.Tensor, ids: torch.Tensor, valid: torch.Tensor, total:
     return torch.where(any_valid, rest, total)
 
 
+def _live_rows(z: torch.Tensor, m: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``z [n, V]`` and their row maxima ``m [n, 1]`` with every all −inf row set to 0 (it counts as
+    uniform)."""
+    dead = torch.isneginf(m)
+    if bool(dead.any()):
+        z = torch.where(dead, torch.zeros_like(z), z)
+        m = torch.where(dead, torch.zeros_like(m), m)
+    return z, m
+
+
 def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optional[torch.Tensor], *,
           divergence: str, beta: float, temperature: float, tail: str, hard_label_weight: float) -> torch.Tensor:
     """Per-row loss of 2-D student logits ``z [n, V]`` (compute dtype) and ids/log-probs ``[n, k]``."""
@@ -83,11 +93,7 @@ def _rows(z: torch.Tensor, ids: torch.Tensor, lps: torch.Tensor, labels: Optiona
         # Bucket: k stored categories + one tail category (mass 1 − Σ p for the teacher, the
         # student's mass outside the stored ids); rows whose ids cover the vocabulary drop the tail.
         # Student: log q = (z − m) − log Σ exp(z − m) (an all −inf row counts as uniform).
-        m = z.amax(-1, keepdim=True).detach()
-        dead = torch.isneginf(m)
-        if bool(dead.any()):
-            z = torch.where(dead, torch.zeros_like(z), z)
-            m = torch.where(dead, torch.zeros_like(m), m)
+        z, m = _live_rows(z, z.amax(-1, keepdim=True).detach())
         zc = z - m
         e = zc.exp()
         total = e.sum(-1, keepdim=True)
@@ -218,11 +224,7 @@ def _forward_kl_grad(z, ids, lps, labels, *, temperature, tail, hard_label_weigh
     zero_k = torch.zeros(ids.shape, dtype=z.dtype, device=z.device)
     neg_inf = torch.full_like(zero_k, -math.inf)
     lp = torch.where(valid, lps.to(z.dtype), neg_inf)
-    m = z.amax(-1, keepdim=True)
-    dead = torch.isneginf(m)
-    if bool(dead.any()):
-        z = torch.where(dead, torch.zeros_like(z), z)
-        m = torch.where(dead, torch.zeros_like(m), m)
+    z, m = _live_rows(z, z.amax(-1, keepdim=True))
     q = None
     if tail == "renormalize":
         lp = lp / temperature
