@@ -77,12 +77,41 @@ class Parser(argparse.ArgumentParser):
 def add_hidden_alias(parser: argparse.ArgumentParser, old: str, dest: str, **kwargs) -> None:
     """Accepts the old spelling ``old`` of a flag (stored in ``dest``) without listing it in ``--help``.
 
-    Old spellings stay accepted for one release after a flag is renamed."""
+    Old spellings stay accepted for one release after a flag is renamed.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser of the command.
+        old (str): the old flag, e.g. ``"--style"``.
+        dest (str): the attribute the new flag stores into.
+        **kwargs (Any): further ``add_argument`` keywords (``type``, ``choices``, ...).
+
+    Returns:
+        None.
+
+    Examples:
+        >>> from protege.cli import Parser, add_hidden_alias
+        >>> parser = Parser(prog="tool")
+        >>> _ = parser.add_argument("--answer-style", dest="answer_style", default="auto", help="extraction style")
+        >>> add_hidden_alias(parser, "--style", "answer_style")
+        >>> parser.parse_args(["--style", "gsm8k"]).answer_style, "--style" in parser.format_help()
+        ('gsm8k', False)
+    """
     parser.add_argument(old, dest=dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full ``protege`` parser with every module's subcommands."""
+    """The full ``protege`` parser with every module's subcommands.
+
+    Returns:
+        (argparse.ArgumentParser): a :class:`Parser`; ``parse_args`` gives the module, the command's
+        options and ``func``, the function that runs it.
+
+    Examples:
+        >>> from protege.cli import build_parser
+        >>> args = build_parser().parse_args(["answers", "check", "samples.jsonl"])
+        >>> args.module, args.input, args.answer_style
+        ('answers', 'samples.jsonl', 'auto')
+    """
     from . import __version__
 
     parser = Parser(prog="protege", description="Distil large language models into small ones.")
@@ -145,7 +174,34 @@ def _check_not_empty(path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status (0 ok, 2 a user error, 130 interrupted)."""
+    """Runs the command line; returns the exit status (0 ok, 2 a user error, 130 interrupted).
+
+    Args:
+        argv (list[str]): the arguments after ``protege`` (None: ``sys.argv[1:]``).
+
+    Returns:
+        (int): the exit status. A user error (protege.Error, OSError, ValueError) is printed as one
+        ``protege: error: ...`` line on stderr and gives 2; ``--help`` and argparse's own errors exit
+        through ``SystemExit`` as argparse does.
+
+    Examples:
+        >>> import json, os, tempfile
+        >>> from protege.cli import main
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "samples.jsonl")
+        >>> with open(path, "w") as fh:
+        ...     _ = fh.write(json.dumps({"completion": "2 + 2 = 4. #### 4", "gold": "4"}) + "\\n")
+        >>> main(["answers", "check", path, "-o", os.path.join(tmp.name, "checked.jsonl")])
+        outcome               count  share
+        ...
+        correct                   1  100.0%
+        ...
+        wrote .../checked.jsonl
+        0
+        >>> main(["answers", "check", os.path.join(tmp.name, "missing.jsonl")])  # the error goes to stderr
+        2
+        >>> tmp.cleanup()
+    """
     from . import Error
 
     parser = build_parser()
