@@ -62,7 +62,42 @@ def run_ablation(base: P.DemoConfig, *, seeds: int, out_dir: str, bar: Callable[
     """Runs every arm ``seeds`` times (seed-major order) and rewrites ``ablation.md`` / ``.json``
     after each run, so an interrupted ablation still leaves the runs it finished.
     ``test_per_category`` sets the held-out set size of every run (None: ``base``'s; ``protege demo
-    --ablation`` passes :data:`TEST_PER_CATEGORY`)."""
+    --ablation`` passes :data:`TEST_PER_CATEGORY`).
+
+    Args:
+        base (DemoConfig): the configuration of the ``full`` arm; each arm changes some of its fields and
+            seed ``s`` adds ``s`` to its seed.
+        seeds (int): runs per arm.
+        out_dir (str): where ``ablation.md`` and ``ablation.json`` are written.
+        bar (callable): progress bar factory of :func:`protege.demo.pipeline.run`.
+        log (callable): receives one line per run started and finished.
+        arms (dict): arm name -> ``(claim, config changes, description)`` (None: :data:`ARMS`).
+        test_per_category (int): held-out problems per category of every run (None: ``base``'s).
+
+    Returns:
+        (dict): ``{"summary", "runs", "markdown"}``: per arm the mean, sample std and count of the final
+        accuracy, every run's result, and the text of ``ablation.md``.
+
+    Raises:
+        ValueError: ``test_per_category`` is not an int >= 1.
+
+    Examples:
+        One seed of the ``full`` arm at the size of :func:`~protege.demo.pipeline.tiny_config`, round 0
+        only, with the default teacher model (shipped, so nothing is trained); a few seconds:
+
+        >>> import tempfile, torch
+        >>> from protege.demo.ablation import ARMS, run_ablation
+        >>> from protege.demo.config import DemoConfig
+        >>> from protege.demo.pipeline import tiny_config
+        >>> d = DemoConfig()
+        >>> cfg = tiny_config(rounds=0, threads=1, teacher_problems=d.teacher_problems, teacher_steps=d.teacher_steps,
+        ...                   teacher_batch=d.teacher_batch, teacher_lr=d.teacher_lr, teacher_cfg=d.teacher_cfg)
+        >>> tmp, threads = tempfile.TemporaryDirectory(), torch.get_num_threads()
+        >>> out = run_ablation(cfg, seeds=1, out_dir=tmp.name, arms={"full": ARMS["full"]}, test_per_category=2)
+        >>> sorted(out), out["summary"]["full"]["n"]
+        (['markdown', 'runs', 'summary'], 1)
+        >>> tmp.cleanup(); torch.set_num_threads(threads)  # a run sets the torch threads to cfg.threads
+    """
     arms = arms or ARMS
     if test_per_category is not None:
         if isinstance(test_per_category, bool) or not isinstance(test_per_category, int) or test_per_category < 1:
@@ -90,7 +125,40 @@ def merge(dirs: Sequence[str], out_dir: str) -> Dict[str, Any]:
     --seeds 1 --out DIR_S`` run side by side, one process per seed) into one ``ablation.md`` /
     ``.json`` in ``out_dir``. A run of an arm and seed found twice is kept once; the base config
     recorded is the first file's, with its seed set to the lowest seed. Raises ValueError for no
-    dirs or base configs that differ in anything but the seed."""
+    dirs or base configs that differ in anything but the seed.
+
+    Args:
+        dirs (list[str]): folders holding an ``ablation.json`` each.
+        out_dir (str): where the merged ``ablation.md`` and ``ablation.json`` are written.
+
+    Returns:
+        (dict): ``{"summary", "runs", "markdown"}`` as :func:`run_ablation` returns.
+
+    Raises:
+        ValueError: no folders, or base configs that differ in anything but the seed.
+        OSError: a folder without a readable ``ablation.json``.
+
+    Examples:
+        Two one-seed results (written by hand here; ``protege demo --ablation --seeds 1`` writes them):
+
+        >>> import json, os, tempfile
+        >>> from protege.demo import CATEGORIES
+        >>> from protege.demo.ablation import ARMS, merge
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> base = {"seed": 0, "rounds": 3, "threads": 2, "test_per_category": 200}
+        >>> for seed, acc in ((0, 0.5), (1, 0.6)):
+        ...     os.makedirs(f"{tmp.name}/s{seed}")
+        ...     run = {"seed": seed, "overall": acc, "round0": 0.4, "wall_s": 60.0,
+        ...            "per_category": dict.fromkeys(CATEGORIES, acc)}
+        ...     data = {"base_config": dict(base, seed=seed), "runs": {"full": [run]},
+        ...             "arms": {"full": dict(zip(("claim", "changes", "description"), ARMS["full"]))}}
+        ...     with open(f"{tmp.name}/s{seed}/ablation.json", "w") as fh:
+        ...         json.dump(data, fh)
+        >>> out = merge([f"{tmp.name}/s0", f"{tmp.name}/s1"], f"{tmp.name}/all")
+        >>> out["summary"]["full"]["n"], round(out["summary"]["full"]["mean"], 3), sorted(os.listdir(f"{tmp.name}/all"))
+        (2, 0.55, ['ablation.json', 'ablation.md'])
+        >>> tmp.cleanup()
+    """
     if not dirs:
         raise ValueError("dirs: expected at least one ablation output directory")
     base: Dict[str, Any] = {}
