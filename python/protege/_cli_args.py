@@ -230,3 +230,25 @@ def add_answer_style(c: argparse.ArgumentParser) -> None:
         'boxed'
     """
     c.add_argument("--answer-style", default="auto", help=f"final-answer extraction: {ANSWER_STYLES}")
+
+
+def read_text_file(path: Optional[str]) -> Optional[str]:
+    """The UTF-8 text of a file a flag names (a template, a config), or None when the flag is not given.
+
+    Args:
+        path: the file's path, or None for a flag that was not given.
+
+    Returns:
+        Optional[str]: the whole text, or None.
+
+    Raises:
+        OSError: the file cannot be read (the command line prints it as ``protege: error: ...``).
+
+    Examples:
+        >>> read_text_file(None) is None
+        True
+    """
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()

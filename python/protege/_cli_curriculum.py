@@ -5,7 +5,7 @@ import argparse
 import sys
 from collections import Counter
 
-from ._cli_args import add_file_command, add_module, add_seed, add_threads
+from ._cli_args import add_file_command, add_module, add_seed, add_threads, read_text_file
 from ._progress import ProgressBar, print_table
 
 
@@ -141,6 +141,11 @@ def _distribution(arg):
     return cu.Distribution.from_json(arg) if arg else cu.Distribution.default()
 
 
+def _reply_text(rec):
+    """A judge's or classifier's reply in a record: the first str of ``reply``, ``response``, ``output``."""
+    return next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
+
+
 def _write(path, rows):
     from ._io import write_jsonl_atomic
 
@@ -152,7 +157,7 @@ def run_classify_requests(args) -> int:
     from . import curriculum as cu
 
     items = _read(args.input, args.on_error)
-    template = open(args.template, encoding="utf-8").read() if args.template else None
+    template = read_text_file(args.template)
     reqs = cu.classification_requests(items, _distribution(args.distribution), template=template)
     _write(args.output, reqs)
     print_table([["items", len(items)], ["requests", len(reqs)]], ["what", "count"])
@@ -165,16 +170,13 @@ def run_ingest_categories(args) -> int:
 
     items = _read(args.input, args.on_error)
 
-    def reply_text(rec):
-        return next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
-
     def validate(rec, line):
         if rec.get("id") is None:
             raise RecordError('field "id": missing')
-        if reply_text(rec) is None:
+        if _reply_text(rec) is None:
             raise RecordError('field "reply": missing or not a string (also read: response, output)')
 
-    replies = {str(rec["id"]): reply_text(rec) for rec in _read(args.replies, args.on_error, ids=False,
+    replies = {str(rec["id"]): _reply_text(rec) for rec in _read(args.replies, args.on_error, ids=False,
                                                                 validate=validate)}
     with ProgressBar("parse categories", enabled=not args.quiet) as bar:
         stats = cu.assign_categories(items, replies, _distribution(args.distribution), threads=args.threads,
@@ -304,10 +306,9 @@ def run_feedback_requests(args) -> int:
         if k == 0:
             raise InvalidArgument(f'{args.results}: item "{rid}": no verifiable result (every sample is unverifiable)')
         correct[rid] = 2 * right >= k
-    read = lambda p: open(p, encoding="utf-8").read() if p else None  # noqa: E731
     reqs = cu.feedback_requests(items, correct, round=args.round, n=args.n, seed=args.seed,
-                                harder_template=read(args.harder_template),
-                                similar_template=read(args.similar_template))
+                                harder_template=read_text_file(args.harder_template),
+                                similar_template=read_text_file(args.similar_template))
     _write(args.output, reqs)
     kinds = Counter(r["kind"] for r in reqs)
     print_table([["harder", kinds["harder"]], ["similar", kinds["similar"]], ["total", len(reqs)]], ["kind", "requests"])
@@ -348,7 +349,7 @@ def _replies(path, on_error):
     out = {}
     for line, rec in iter_jsonl(path, on_error):
         rid = rec.get("id")
-        text = next((rec[k] for k in ("reply", "response", "output") if isinstance(rec.get(k), str)), None)
+        text = _reply_text(rec)
         if isinstance(rid, bool) or not isinstance(rid, (str, int)) or text is None:
             raise InvalidArgument(f'{path}:{line}: each record needs "id" and "reply" (or response/output)')
         out[str(rid)] = text
@@ -493,10 +494,10 @@ def run_expand_requests(args) -> int:
 
     hard = _read(args.input, args.on_error)
     pool = _read(args.pool, args.on_error)
-    template = open(args.template, encoding="utf-8").read() if args.template else None
     reqs = cu.expansion_requests(hard, pool, n_per_item=args.n_per_item, k_examples=args.k_examples,
                                  same_category=not args.any_category, target=_distribution(args.distribution),
-                                 seed=args.seed, round=args.round, template=template, threads=args.threads)
+                                 seed=args.seed, round=args.round, template=read_text_file(args.template),
+                                 threads=args.threads)
     _write(args.output, reqs)
     print_table([[n, f"{share:.3f}", h, q] for n, share, h, q in reqs.table if h or q],
                 ["category", "share", "hard items", "requests"])
@@ -530,14 +531,14 @@ def run_refine_requests(args) -> int:
     items = _read(args.input, args.on_error)
     styles = None
     if args.styles:
-        text = open(args.styles, encoding="utf-8").read() if os.path.exists(args.styles) else args.styles
+        text = read_text_file(args.styles) if os.path.exists(args.styles) else args.styles
         try:
             styles = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidArgument(f"--styles: {args.styles}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         if not isinstance(styles, dict):
             raise InvalidArgument(f"--styles: expected a JSON object {{category: template}}, got {type(styles).__name__}")
-    default = open(args.default, encoding="utf-8").read() if args.default else None
+    default = read_text_file(args.default)
     reqs = cu.refinement_requests(items, styles, default=default, response_field=args.response_field, seed=args.seed)
     _write(args.output, reqs)
     styles_used = Counter(r["style"] for r in reqs)

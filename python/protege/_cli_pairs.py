@@ -8,7 +8,7 @@ import sys
 from typing import Any, Dict
 
 from ._cli_args import (add_answer_style, add_command, add_input, add_module, add_on_error, add_output, add_quiet,
-                        add_seed, add_threads)
+                        add_seed, add_threads, read_text_file)
 from ._progress import ProgressBar, print_table
 
 _STRATEGIES = ("best_worst", "all", "random_k", "hard_negative", "length_balanced", "most_diverse")
@@ -100,8 +100,7 @@ def _load_config(text: str | None) -> Dict[str, Any]:
     if not text:
         return {}
     if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_text_file(text[1:])
     value = json.loads(text)
     if not isinstance(value, dict):
         raise ValueError(f"--config: expected a JSON object, got {type(value).__name__}")
@@ -161,8 +160,7 @@ def run_judge_requests(args: argparse.Namespace) -> int:
     if args.criteria is not None:
         opts["criteria"] = args.criteria
     if args.template is not None:
-        with open(args.template, encoding="utf-8") as fh:
-            opts["template"] = fh.read()
+        opts["template"] = read_text_file(args.template)
     opts.update(_field_options(args))
     reqs = pairs.judge_requests(args.input, **opts)
     n = write_jsonl_atomic(os.fspath(args.output), reqs)
