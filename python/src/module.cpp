@@ -29,6 +29,68 @@ void bind_errors(py::module_& m) {
   static py::exception<IoError> io_error(m, "IoError", py::make_tuple(py::handle(PyExc_OSError), error));
   static py::exception<NotCompiledWithCuda> no_cuda(m, "NotCompiledWithCuda", py::make_tuple(error));
   static py::exception<CudaError> cuda(m, "CudaError", py::make_tuple(error));
+  error.attr("__doc__") = R"doc(Base class of every error protege raises on bad input; derives from RuntimeError.
+
+Raised as itself only for a failure that fits none of the subclasses below; ``except protege.Error``
+catches them all (and the teacher errors of :mod:`protege.teachers`). The message says what is wrong
+and where (argument, expected and actual; or file:line:column and field).
+
+Examples:
+    >>> import protege
+    >>> try:
+    ...     protege.answers.extract("#### 4", style="nope")
+    ... except protege.Error as e:
+    ...     print(type(e).__name__, isinstance(e, RuntimeError))
+    InvalidArgument True
+)doc";
+  invalid.attr("__doc__") = R"doc(Raised when an argument or option is out of its domain; derives from ValueError and Error.
+
+The message names the argument or option, what was expected and what was given.
+
+Examples:
+    >>> import protege
+    >>> try:
+    ...     protege.answers.extract("#### 4", style="nope")
+    ... except protege.InvalidArgument as e:
+    ...     print(e)
+    unknown answer style "nope" (expected one of: auto, gsm8k, boxed, answer_is, last_number)
+)doc";
+  parse.attr("__doc__") = R"doc(Raised when a file or string cannot be parsed (a bad JSONL line, a wrong field type); derives
+from InvalidArgument (so also from ValueError and protege.Error).
+
+The message starts with ``FILE:LINE:COLUMN:``; the parts are also attributes.
+
+Attributes:
+    file (str): the source name (``"<records>"`` for in-memory records).
+    line (int): 1-based line, 0 when unknown.
+    column (int): 1-based column, 0 when unknown.
+    reason (str): what is wrong, without the position prefix.
+
+Examples:
+    >>> import protege
+    >>> try:
+    ...     protege.pairs.build(["not a record"])
+    ... except protege.ParseError as e:
+    ...     print(e.file, e.line, e.column, e.reason)
+    <records> 1 1 expected a JSON object, got string
+)doc";
+  io_error.attr("__doc__") = R"doc(Raised when a file cannot be opened, read, written or atomically renamed; derives from
+OSError and Error. The message names the path and the system's reason.
+
+Examples:
+    >>> import protege
+    >>> try:
+    ...     protege.pairs.build("/nonexistent/samples.jsonl")
+    ... except protege.IoError as e:
+    ...     print(e)
+    cannot open /nonexistent/samples.jsonl for reading: No such file or directory
+)doc";
+  no_cuda.attr("__doc__") =
+      "Raised when a CUDA path (a CUDA tensor, the CUDA backend) is requested from a build without CUDA; derives "
+      "from Error (a RuntimeError). ``protege.torch.built_with_cuda()`` tells beforehand.";
+  cuda.attr("__doc__") =
+      "Raised when a CUDA runtime call or kernel launch fails; derives from Error (a RuntimeError). The message "
+      "names the call and the CUDA error string.";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
