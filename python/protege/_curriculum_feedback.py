@@ -139,8 +139,8 @@ def ingest_generated(generated: Sequence[Dict[str, Any]], pool: Sequence[Dict[st
         if not isinstance(pid, str) or not pid:
             raise InvalidArgument(f'generated[{k}]: field "parent_id": missing (or give request_id)')
         kind = g.get("kind", g.get("origin"))
-        if kind not in ("harder", "similar"):
-            raise InvalidArgument(f'generated[{k}]: field "kind": expected "harder" or "similar", got {kind!r}')
+        if not isinstance(kind, str):  # the name itself is checked by the core (its FeedbackKind table)
+            raise InvalidArgument(f'generated[{k}]: field "kind": expected a string, got {kind!r}')
         if "prompt" in g and isinstance(g["prompt"], str):
             text = g["prompt"].strip()
         elif reply_field in g and isinstance(g[reply_field], str):

@@ -13,6 +13,7 @@
 
 #include "bindings.hpp"
 #include "curriculum_buffers.hpp"
+#include "curriculum_results.hpp"
 #include "protege/curriculum.hpp"
 #include "protege/error.hpp"
 #include "protege/random.hpp"
@@ -22,6 +23,7 @@ namespace {
 
 namespace cur = ::protege::curriculum;
 using namespace curriculum_buffers;  // NOLINT(google-build-using-namespace): the input/output helpers
+using curriculum_results::to_py;
 
 void bind(py::module_& m) {
   auto sub = m.def_submodule("curriculum", "TAPIR/FDD curriculum: difficulty, categories, rebalancing, rounds, sampler");
@@ -55,23 +57,14 @@ void bind(py::module_& m) {
           py::gil_scoped_release nogil;
           b = cur::parse_judge_scores(v, o, threads);
         }
-        std::vector<std::string> status;
-        status.reserve(b.status.size());
-        for (auto s : b.status) status.emplace_back(cur::to_string(s));
-        py::dict stats;
-        stats["total"] = b.stats.total;
-        stats["parsed"] = b.stats.parsed;
-        stats["missing"] = b.stats.missing;
-        stats["not_number"] = b.stats.not_number;
-        stats["out_of_range"] = b.stats.out_of_range;
-        return py::make_tuple(b.scores, status, stats);
+        return py::make_tuple(b.scores, to_py(b.status), to_py(b.stats));
       },
       py::arg("replies"), py::arg("tag") = "score", py::arg("min") = py::none(), py::arg("max") = py::none(),
       py::arg("threads") = 0);
   sub.def("parse_judge_score", [](const std::string& reply, const std::string& tag, std::optional<double> lo,
                                   std::optional<double> hi) {
     auto p = cur::parse_judge_score(reply, cur::ScoreParseOptions{tag, lo, hi});
-    return py::make_tuple(p.score, std::string(cur::to_string(p.status)));
+    return py::make_tuple(p.score, to_py(p.status));
   }, py::arg("reply"), py::arg("tag") = "score", py::arg("min") = py::none(), py::arg("max") = py::none());
   sub.def("model_fitting_difficulty", &cur::model_fitting_difficulty, py::arg("teacher"), py::arg("student"),
           py::arg("sign") = 1);
@@ -85,10 +78,7 @@ void bind(py::module_& m) {
   sub.def(
       "bands",
       [](const py::handle& d, const py::handle& ids, double easy_max, double hard_min) {
-        auto b = cur::bands(numbers_vec<double>(d, "difficulty"), strs(ids, "ids"), easy_max, hard_min);
-        std::vector<std::string> out;
-        for (auto x : b) out.emplace_back(cur::to_string(x));
-        return out;
+        return to_py(cur::bands(numbers_vec<double>(d, "difficulty"), strs(ids, "ids"), easy_max, hard_min));
       },
       py::arg("difficulty"), py::arg("ids"), py::arg("easy_max"), py::arg("hard_min"));
 
@@ -115,11 +105,7 @@ void bind(py::module_& m) {
           st.fallback += s.fallback;
         }
         if (n == 0 && cb) cb(0, 0);
-        py::dict stats;
-        stats["tag"] = st.tag;
-        stats["word"] = st.word;
-        stats["fallback"] = st.fallback;
-        return py::make_tuple(arr, stats);
+        return py::make_tuple(arr, to_py(st));
       },
       py::arg("replies"), py::arg("categories"), py::arg("fallback") = "Others", py::arg("tag") = "answer",
       py::arg("threads") = 0, py::arg("progress") = py::none());
@@ -138,13 +124,8 @@ void bind(py::module_& m) {
       [](const py::handle& category, const py::handle& ids, const std::vector<std::pair<std::string, double>>& dist,
          std::uint64_t seed, std::optional<std::size_t> total, bool shuffle, const std::string& policy, double alpha,
          int threads, const py::object& progress) {
-        cur::RebalanceOptions o;
-        o.seed = seed;
-        o.total = total;
-        o.shuffle = shuffle;
-        o.policy = cur::parse_rebalance_policy(policy);
-        o.alpha = alpha;
-        o.threads = threads;
+        const cur::RebalanceOptions o{.seed = seed, .total = total, .shuffle = shuffle,
+                                      .policy = cur::parse_rebalance_policy(policy), .alpha = alpha, .threads = threads};
         cur::Rebalancer rb(cur::Distribution::from_pairs(dist), o);
         auto cats = numbers<std::int32_t>(category, "category");
         auto keys = keys_or_ids(ids, "ids");
@@ -154,9 +135,7 @@ void bind(py::module_& m) {
           py::gil_scoped_release nogil;
           r = rb.run(cats.span, keys.span, cb);
         }
-        py::list table;
-        for (const auto& row : r.table) table.append(py::make_tuple(row.name, row.share, row.before, row.target, row.after));
-        return py::make_tuple(to_array("I", r.indices), table, r.absent);
+        return py::make_tuple(to_array("I", r.indices), to_py(r.table), r.absent);
       },
       py::arg("category"), py::arg("ids"), py::arg("distribution"), py::arg("seed") = 0, py::arg("total") = py::none(),
       py::arg("shuffle") = true, py::arg("policy") = "target", py::arg("alpha") = 0.5, py::arg("threads") = 0,
@@ -178,19 +157,7 @@ void bind(py::module_& m) {
          std::optional<std::string> harder, std::optional<std::string> similar, const std::vector<std::string>& answers) {
         cur::FeedbackRequests fr(n, seed, harder.value_or(std::string(cur::kDefaultHarderTemplate)),
                                  similar.value_or(std::string(cur::kDefaultSimilarTemplate)));
-        py::list out;
-        for (const auto& r : fr.build(ids, problems, correct, round, answers)) {
-          py::dict d;
-          d["request_id"] = r.request_id;
-          d["parent_id"] = r.parent_id;
-          d["kind"] = std::string(cur::to_string(r.kind));
-          d["round"] = r.round;
-          d["sample"] = r.sample;
-          d["prompt"] = r.prompt;
-          d["seed"] = r.seed;
-          out.append(d);
-        }
-        return out;
+        return to_py(fr.build(ids, problems, correct, round, answers));
       },
       py::arg("ids"), py::arg("problems"), py::arg("correct"), py::arg("round"), py::arg("n") = 1, py::arg("seed") = 0,
       py::arg("harder_template") = py::none(), py::arg("similar_template") = py::none(),
@@ -214,7 +181,7 @@ void bind(py::module_& m) {
           try {
             gen[i] = cur::GeneratedItem{parents[i], cur::parse_feedback_kind(kinds[i]), rounds[i], prompts[i], verified[i]};
           } catch (const InvalidArgument& e) {
-            throw InvalidArgument(fmt::format("generated[{}]: {}", i, e.what()));
+            throw InvalidArgument(fmt::format("generated[{}]: field \"kind\": {}", i, e.what()));
           }
         }
         cur::IngestOptions o{ngram, near, held, require_verified};
@@ -223,9 +190,7 @@ void bind(py::module_& m) {
           py::gil_scoped_release nogil;
           r = cur::ingest_generated(pool, heldout, gen, o, known_parents);
         }
-        py::list rejected;
-        for (auto& [i, why] : r.rejected) rejected.append(py::make_tuple(i, std::string(cur::to_string(why))));
-        return py::make_tuple(r.accepted, r.accepted_ids, rejected);
+        return py::make_tuple(r.accepted, r.accepted_ids, to_py(r.rejected));
       },
       py::arg("pool"), py::arg("heldout"), py::arg("parents"), py::arg("kinds"), py::arg("rounds"), py::arg("prompts"),
       py::arg("verified"), py::arg("ngram") = 5, py::arg("near_threshold") = 0.8, py::arg("heldout_threshold") = 0.5,
@@ -239,22 +204,15 @@ void bind(py::module_& m) {
       .def(py::init([](std::uint64_t n, const std::string& mode, std::uint64_t num_replicas, std::uint64_t rank,
                        std::uint64_t seed, bool shuffle, bool drop_last, std::optional<std::uint64_t> num_samples,
                        const py::object& weights, const py::object& mapping, std::uint64_t fingerprint) {
-             cur::SamplerConfig c;
-             c.n = n;
-             c.mode = cur::parse_sampler_mode(mode);
-             c.num_replicas = num_replicas;
-             c.rank = rank;
-             c.seed = seed;
-             c.shuffle = shuffle;
-             c.drop_last = drop_last;
-             c.num_samples = num_samples;
-             if (!weights.is_none()) c.weights = numbers_vec<double>(weights, "weights");
-             if (!mapping.is_none()) {
-               auto m32 = numbers_vec<std::uint32_t>(mapping, "mapping");
-               c.mapping.assign(m32.begin(), m32.end());
-             }
-             c.fingerprint = fingerprint;
-             return cur::SamplerCore(std::move(c));
+             const auto positions = [&] {  // plan indices (uint32) as the sampler's 64-bit values
+               const auto m = optional_numbers_vec<std::uint32_t>(mapping, "mapping");
+               return std::vector<std::uint64_t>(m.begin(), m.end());
+             };
+             return cur::SamplerCore({.n = n, .mode = cur::parse_sampler_mode(mode), .num_replicas = num_replicas,
+                                      .rank = rank, .seed = seed, .shuffle = shuffle, .drop_last = drop_last,
+                                      .num_samples = num_samples,
+                                      .weights = optional_numbers_vec<double>(weights, "weights"),
+                                      .mapping = positions(), .fingerprint = fingerprint});
            }),
            py::arg("n"), py::arg("mode") = "global", py::arg("num_replicas") = 1, py::arg("rank") = 0,
            py::arg("seed") = 0, py::arg("shuffle") = true, py::arg("drop_last") = false,

@@ -193,6 +193,13 @@ std::vector<T> numbers_vec(const py::handle& obj, const char* what) {
   return std::vector<T>(v.span.begin(), v.span.end());
 }
 
+// As numbers_vec(), or an empty vector for None (an input that is optional).
+template <typename T>
+std::vector<T> optional_numbers_vec(const py::handle& obj, const char* what) {
+  if (obj.is_none()) return {};
+  return numbers_vec<T>(obj, what);
+}
+
 // Keys from a list of str ids (checked), or an 8-byte integer buffer of keys from id_keys() (viewed).
 inline View<std::uint64_t> keys_or_ids(const py::handle& obj, const char* what) {
   View<std::uint64_t> v;

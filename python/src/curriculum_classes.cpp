@@ -14,6 +14,7 @@
 
 #include "bindings.hpp"
 #include "curriculum_buffers.hpp"
+#include "curriculum_results.hpp"
 #include "protege/curriculum/category.hpp"
 #include "protege/curriculum/planner.hpp"
 #include "protege/curriculum/schedule.hpp"
@@ -53,24 +54,6 @@ std::vector<std::pair<std::string, double>> ratio_pairs(const py::object& mappin
     pairs.emplace_back(name, value);
   }
   return pairs;
-}
-
-py::dict plan_dict(const cur::RoundPlan& p) {
-  py::dict d;
-  d["round"] = p.round;
-  d["hard_share"] = p.hard_share;
-  d["indices"] = to_array("I", p.indices);
-  d["is_hard"] = to_bytes(p.is_hard);
-  d["target_hard"] = p.target_hard;
-  d["target_easy"] = p.target_easy;
-  d["n_hard"] = p.n_hard;
-  d["n_easy"] = p.n_easy;
-  d["short_hard"] = p.short_hard;
-  d["short_easy"] = p.short_easy;
-  d["excluded_seen"] = p.excluded_seen;
-  d["fresh_hard"] = p.fresh_hard;
-  d["fingerprint"] = p.fingerprint;
-  return d;
 }
 
 void bind_schedule(py::module_& sub) {
@@ -250,15 +233,9 @@ void bind_planner(py::module_& sub) {
       .def(py::init([](const cur::Schedule& schedule, std::vector<std::size_t> round_sizes, std::uint64_t seed,
                        std::optional<std::uint32_t> max_seen, bool fresh_first, bool repeat_if_short, bool shuffle,
                        int threads) {
-             cur::PlannerOptions o;
-             o.seed = seed;
-             o.round_sizes = std::move(round_sizes);
-             o.max_seen = max_seen;
-             o.fresh_first = fresh_first;
-             o.repeat_if_short = repeat_if_short;
-             o.shuffle = shuffle;
-             o.threads = threads;
-             return cur::Planner(schedule, std::move(o));
+             return cur::Planner(schedule, {.seed = seed, .round_sizes = std::move(round_sizes), .max_seen = max_seen,
+                                            .fresh_first = fresh_first, .repeat_if_short = repeat_if_short,
+                                            .shuffle = shuffle, .threads = threads});
            }),
            py::arg("schedule"), py::arg("round_sizes"), py::kw_only(), py::arg("seed") = 0,
            py::arg("max_seen") = cur::kDefaultMaxSeen, py::arg("fresh_first") = true, py::arg("repeat_if_short") = true,
@@ -295,7 +272,7 @@ void bind_planner(py::module_& sub) {
               py::gil_scoped_release nogil;
               p = planner.plan_round(round, h.span, keys.span, sn.span, commit_span);
             }
-            return plan_dict(p);
+            return curriculum_results::to_py(p);
           },
           py::arg("round"), py::arg("hard"), py::arg("ids"), py::arg("seen") = py::none(),
           py::arg("commit") = py::none(),

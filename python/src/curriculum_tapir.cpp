@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "curriculum_results.hpp"
 #include "protege/curriculum.hpp"
 #include "protege/curriculum/expansion.hpp"
 #include "protege/curriculum/refinement.hpp"
@@ -14,6 +15,7 @@
 namespace protege::python {
 
 namespace cur = ::protege::curriculum;
+using curriculum_results::to_py;
 
 // Adds the TAPIR expansion/refinement bindings to the curriculum submodule `sub`.
 void bind_curriculum_tapir(py::module_& sub) {
@@ -25,37 +27,17 @@ void bind_curriculum_tapir(py::module_& sub) {
          const std::vector<std::string>& pool_texts, const std::vector<std::string>& pool_cats,
          const std::vector<std::pair<std::string, double>>& target, std::size_t n_per_item, std::size_t k_examples,
          bool same_category, std::uint64_t seed, std::size_t round, std::optional<std::string> tmpl, int threads) {
-        cur::ExpansionOptions o;
-        o.n_per_item = n_per_item;
-        o.k_examples = k_examples;
-        o.same_category = same_category;
-        o.seed = seed;
-        o.round = round;
-        if (tmpl) o.tmpl = *tmpl;
-        o.threads = threads;
+        const cur::ExpansionOptions o{.n_per_item = n_per_item, .k_examples = k_examples, .same_category = same_category,
+                                      .seed = seed, .round = round,
+                                      .tmpl = tmpl.value_or(std::string(cur::kDefaultExpansionTemplate)),
+                                      .threads = threads};
         const auto dist = cur::Distribution::from_pairs(target);
         cur::ExpansionPlan plan;
         {
           py::gil_scoped_release nogil;
           plan = cur::expansion_requests(hard_ids, hard_texts, hard_cats, pool_ids, pool_texts, pool_cats, dist, o);
         }
-        py::list reqs;
-        for (const auto& r : plan.requests) {
-          py::dict d;
-          d["request_id"] = r.request_id;
-          d["parent_id"] = r.parent_id;
-          d["parents"] = r.example_ids;
-          d["category"] = r.category;
-          d["kind"] = "expand";
-          d["round"] = r.round;
-          d["sample"] = r.sample;
-          d["prompt"] = r.prompt;
-          d["seed"] = r.seed;
-          reqs.append(d);
-        }
-        py::list table;
-        for (const auto& c : plan.table) table.append(py::make_tuple(c.name, c.share, c.hard, c.requests));
-        return py::make_tuple(reqs, table, plan.absent);
+        return py::make_tuple(to_py(plan.requests), to_py(plan.table), plan.absent);
       },
       py::arg("hard_ids"), py::arg("hard_texts"), py::arg("hard_categories"), py::arg("pool_ids"),
       py::arg("pool_texts"), py::arg("pool_categories"), py::arg("target"), py::arg("n_per_item") = 1,
@@ -80,9 +62,7 @@ void bind_curriculum_tapir(py::module_& sub) {
           py::gil_scoped_release nogil;
           r = cur::ingest_expansions(reqs, replies, pool, heldout, verified, o, tag);
         }
-        py::list rejected;
-        for (auto& [i, why] : r.rejected) rejected.append(py::make_tuple(i, why));
-        return py::make_tuple(r.texts, r.accepted, r.accepted_ids, rejected);
+        return py::make_tuple(r.texts, r.accepted, r.accepted_ids, to_py(r.rejected));
       },
       py::arg("parents"), py::arg("rounds"), py::arg("replies"), py::arg("pool"), py::arg("heldout"),
       py::arg("verified") = std::vector<std::optional<bool>>{}, py::arg("ngram") = 5, py::arg("near_threshold") = 0.8,
@@ -98,18 +78,7 @@ void bind_curriculum_tapir(py::module_& sub) {
           py::gil_scoped_release nogil;
           plan = cur::refinement_requests(ids, instructions, responses, categories, styles, default_prompt, seed);
         }
-        py::list reqs;
-        for (const auto& r : plan.requests) {
-          py::dict d;
-          d["request_id"] = r.request_id;
-          d["id"] = r.item_id;
-          d["category"] = r.category;
-          d["style"] = r.style;
-          d["prompt"] = r.prompt;
-          d["seed"] = r.seed;
-          reqs.append(d);
-        }
-        return py::make_tuple(reqs, plan.unrefined);
+        return py::make_tuple(to_py(plan.requests), plan.unrefined);
       },
       py::arg("ids"), py::arg("instructions"), py::arg("responses"), py::arg("categories"), py::arg("styles"),
       py::arg("default") = py::none(), py::arg("seed") = 0);
@@ -117,9 +86,7 @@ void bind_curriculum_tapir(py::module_& sub) {
       "ingest_refinements",
       [](const std::vector<std::string>& replies, const std::string& tag, bool require_tag) {
         const auto r = cur::ingest_refinements(replies, tag, require_tag);
-        py::list rejected;
-        for (auto& [i, why] : r.rejected) rejected.append(py::make_tuple(i, why));
-        return py::make_tuple(r.refined, rejected);
+        return py::make_tuple(r.refined, to_py(r.rejected));
       },
       py::arg("replies"), py::arg("tag") = "response", py::arg("require_tag") = true);
 }

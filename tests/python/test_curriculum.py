@@ -280,8 +280,14 @@ def test_feedback_requests_and_ingestion():
                           "duplicate_heldout": 1}
     with pytest.raises(protege.InvalidArgument, match='parent_id.*"zz"'):
         cu.ingest_generated([{"parent_id": "zz", "kind": "similar", "prompt": "x"}], items, round=1)
-    with pytest.raises(protege.InvalidArgument, match='"kind"'):
-        cu.ingest_generated([{"parent_id": "p1", "kind": "easier", "prompt": "x"}], items, round=1)
+    # the accepted names and the message come from the core's FeedbackKind table
+    with pytest.raises(protege.InvalidArgument) as err:
+        cu.ingest_generated([{"parent_id": "p1", "kind": "harder", "prompt": "y"},
+                             {"parent_id": "p1", "kind": "easier", "prompt": "x"}], items, round=1)
+    assert str(err.value) == 'generated[1]: field "kind": unknown origin "easier" (expected one of: harder, similar)'
+    with pytest.raises(protege.InvalidArgument) as err:
+        cu.ingest_generated([{"parent_id": "p1", "prompt": "x"}], items, round=1)
+    assert str(err.value) == 'generated[0]: field "kind": expected a string, got None'
 
 
 # ---- CLI ----------------------------------------------------------------------------------------

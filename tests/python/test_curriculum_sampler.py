@@ -174,8 +174,11 @@ def test_state_from_another_plan_seed_or_mode_is_refused():
 
 
 def test_bad_sampler_arguments():
-    with pytest.raises(protege.InvalidArgument, match="mode"):
+    # the accepted names and the message come from the core's SamplerMode table
+    with pytest.raises(protege.InvalidArgument, match=r'^unknown mode "local" \(expected one of: global, sharded\)$'):
         cu.Sampler(10, mode="local")
+    with pytest.raises(protege.InvalidArgument, match=r"^mode: expected a str, got None$"):
+        cu.Sampler(10, mode=None)
     with pytest.raises(protege.InvalidArgument, match="rank"):
         cu.Sampler(10, mode="sharded", num_replicas=2, rank=2)
     with pytest.raises(protege.InvalidArgument, match="source"):
