@@ -37,6 +37,8 @@ __all__ = [
     "pairs",
     "curriculum",
     "enable_logging",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 _logger = _logging.getLogger("protege")
@@ -69,6 +71,53 @@ def enable_logging(level: int = _logging.INFO) -> None:
 
 
 _log_atexit = False
+
+
+def set_num_threads(n: int) -> None:
+    """Sizes the thread pool the C++ core runs its parallel work on (pairs, curriculum, answers).
+
+    The core keeps one persistent pool for the whole process; a parallel call uses its calling
+    thread plus the pool's workers, so after ``set_num_threads(n)`` no call uses more than ``n``
+    threads, whatever its own ``threads=`` argument asks (smaller requests are kept). Outputs do
+    not depend on it. The pool is resized at once (running calls finish undisturbed); a forked
+    child process starts its own workers.
+
+    Args:
+        n (int): the most threads a parallel call may use, the calling thread included (1: every
+            call runs on its caller alone; 0: every hardware thread, the default).
+
+    Returns:
+        None.
+
+    Raises:
+        protege.InvalidArgument: ``n`` is negative.
+        TypeError: ``n`` is not an integer.
+
+    Examples:
+        >>> import protege
+        >>> before = protege.get_num_threads()
+        >>> protege.set_num_threads(1)
+        >>> protege.get_num_threads()
+        1
+        >>> protege.set_num_threads(before)
+    """
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The most threads a parallel call of the C++ core uses: the pool's workers plus the caller.
+
+    That is the size set by :func:`set_num_threads`, else every hardware thread.
+
+    Returns:
+        int: at least 1.
+
+    Examples:
+        >>> import protege
+        >>> protege.get_num_threads() >= 1
+        True
+    """
+    return _core.get_num_threads()
 
 
 def _nearest_core_level(level: int) -> int:

@@ -63,39 +63,6 @@ _CRITIC_KEYS = frozenset(
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _json_default(value: Any) -> Any:
-    # numpy arrays / scalars and other array-likes (e.g. from Ray or pandas batches)
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"value of type {type(value).__name__} is not JSON serialisable")
-
-
-def _records_text(records: Iterable[Mapping[str, Any]]) -> str:
-    """One JSON object per line; line N is record N-1, so errors name ``<records>:N``."""
-    dumps = json.JSONEncoder(ensure_ascii=True, default=_json_default).encode
-    parts = []
-    for rec in records:
-        if not isinstance(rec, Mapping):
-            parts.append(json.dumps(rec, default=_json_default))  # rejected by the reader with its line
-        else:
-            parts.append(dumps(dict(rec)))
-    return "\n".join(parts) + "\n" if parts else ""
-
-
-def _columns_to_records(batch: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    keys = list(batch.keys())
-    cols = [batch[k].tolist() if hasattr(batch[k], "tolist") else list(batch[k]) for k in keys]
-    n = len(cols[0]) if cols else 0
-    for k, c in zip(keys, cols):
-        if len(c) != n:
-            from . import InvalidArgument
-
-            raise InvalidArgument(f'batch column "{k}" has {len(c)} values but "{keys[0]}" has {n}')
-    return [{k: c[i] for k, c in zip(keys, cols)} for i in range(n)]
-
-
 def _options(strategy: str, seed: int, config: Dict[str, Any]) -> Dict[str, Any]:
     opts = dict(config)
     opts["strategy"] = strategy
@@ -248,6 +215,8 @@ def build(
         protege.InvalidArgument: an unknown option or a value out of range, or a prompt that cannot
             be graded in the configured mode.
         protege.IoError: the file cannot be read.
+        TypeError: a record holds a value with no JSON form (``value of type set is not JSON
+            serialisable``; numpy values are converted through ``tolist()`` / ``item()``).
 
     Examples:
         >>> res = build([{"id": "q1", "prompt": "2+3?", "gold": "5",
@@ -260,7 +229,7 @@ def build(
     if _is_path(records_or_path):
         path = os.fspath(records_or_path)
         return PairResult(_pairs.build_file(path, opts, n_threads, progress), input_path=path)
-    return PairResult(_pairs.build_text(_records_text(records_or_path), "<records>", opts, n_threads, progress))
+    return PairResult(_pairs.build_records(records_or_path, "<records>", opts, n_threads, progress))
 
 
 class PairMapper:
@@ -317,13 +286,18 @@ class PairMapper:
         self.config.setdefault("stats_per_prompt", False)
         _pairs.config(_options(strategy, seed, self.config))  # validate now, not in a worker
 
-    def _columns(self, records: List[Dict[str, Any]]) -> Dict[str, List[Any]]:
-        """The batch's rows of ``self.format`` as columns, built by the core (no per-row dicts)."""
+    def _columns(self, batch: Any, is_frame: bool) -> Dict[str, List[Any]]:
+        """The batch's rows of ``self.format`` as columns, built by the core (columns in, columns out)."""
         cols = _COLUMNS.get(self.format)
         out: Dict[str, List[Any]] = {}
-        if records:
-            core = _pairs.build_text(_records_text(records), "<batch>", _options(self.strategy, self.seed, self.config),
-                                     self.threads, None)
+        opts = _options(self.strategy, self.seed, self.config)
+        if not is_frame:
+            core = _pairs.build_columns(batch, "<batch>", opts, self.threads, None)  # None: no rows
+        elif len(batch):
+            core = _pairs.build_records(batch.to_dict(orient="records"), "<batch>", opts, self.threads, None)
+        else:
+            core = None
+        if core is not None:
             # llamafactory: alpaca or sharegpt keys, union in first-seen order
             out = core.columns(self.format, list(cols) if cols is not None else [])
         if not out:
@@ -332,11 +306,7 @@ class PairMapper:
 
     def __call__(self, batch: Any) -> Any:
         is_frame = hasattr(batch, "to_dict") and hasattr(batch, "columns")
-        if is_frame:
-            records = batch.to_dict(orient="records")
-        else:
-            records = _columns_to_records(batch)
-        out = self._columns(records)
+        out = self._columns(batch, is_frame)
         cols = tuple(out)
         if is_frame:
             import pandas as pd
@@ -416,7 +386,7 @@ def _split_critic(config: Dict[str, Any]):
 def _source(records_or_path: Any):
     if _is_path(records_or_path):
         return os.fspath(records_or_path), True
-    return _records_text(records_or_path), False
+    return records_or_path, False
 
 
 def judge_requests(records_or_path: Union[PathLike, Iterable[Any]], **config: Any) -> List[Dict[str, Any]]:

@@ -139,6 +139,18 @@ void bind_logging(py::module_& m) {
       },
       py::arg("callback"));
   m.def("resolve_threads", &resolve_threads, py::arg("requested"));
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 0) {
+          throw InvalidArgument(fmt::format("set_num_threads: n must be >= 0 (0: every hardware thread), got {}", n));
+        }
+        set_default_pool_size(n == 0 ? -1 : n - 1);  // the calling thread is the n-th
+      },
+      py::arg("n"), "Sizes the core's thread pool so that parallel work uses at most n threads (0: all).");
+  m.def(
+      "get_num_threads", [] { return default_thread_pool().size() + 1; },
+      "The most threads parallel work uses: the pool's workers plus the calling thread.");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Bindings of protege::pairs as protege._core.pairs.
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -89,10 +90,52 @@ pp::Result build_from(pp::ReadResult read, const pp::PairConfig& c, const Progre
   return r;
 }
 
-std::vector<pp::Group> read_groups_any(const std::string& source, bool is_path, const py::dict& options) {
+// Python records (any iterable) as the core's in-memory records (json_py.hpp). Needs the GIL.
+std::vector<pp::InputRecord> records_from_py(const py::handle& records, const pp::PairConfig& c) {
+  RecordConverter convert(c.max_line_bytes);
+  std::vector<pp::InputRecord> out;
+  if (PyList_Check(records.ptr())) out.reserve(static_cast<std::size_t>(PyList_GET_SIZE(records.ptr())));
+  for (py::handle rec : py::iter(records)) out.push_back(convert.record(rec));
+  return out;
+}
+
+// A batch of columns (a mapping of equally long sequences, numpy arrays included) as in-memory
+// records, row by row. Needs the GIL.
+std::vector<pp::InputRecord> rows_from_columns(const py::object& batch, const pp::PairConfig& c) {
+  py::list names;
+  py::list columns;
+  for (py::handle key : batch.attr("keys")()) {
+    py::object column = batch[key];
+    columns.append(py::hasattr(column, "tolist") ? column.attr("tolist")() : py::list(column));
+    names.append(key);
+  }
+  const std::size_t n = names.empty() ? 0 : py::len(columns[0]);
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const py::handle column = columns[k];
+    if (!PyList_Check(column.ptr()) || py::len(column) != n) {
+      throw InvalidArgument(fmt::format("batch column \"{}\" has {} values but \"{}\" has {}",
+                                        py::str(names[k]).cast<std::string>(), py::len(column),
+                                        py::str(names[0]).cast<std::string>(), n));
+    }
+  }
+  RecordConverter convert(c.max_line_bytes);
+  std::vector<pp::InputRecord> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(convert.row(names, columns, i));
+  return out;
+}
+
+// The groups of a JSONL path (`source` a str) or of records (any iterable of mappings).
+std::vector<pp::Group> read_groups_any(const py::object& source, bool is_path, const py::dict& options) {
   const pp::PairConfig c = make_config(options, 0);
+  if (is_path) {
+    const auto path = source.cast<std::string>();
+    py::gil_scoped_release release;
+    return pp::read_groups(path, c).groups;
+  }
+  auto records = records_from_py(source, c);
   py::gil_scoped_release release;
-  return is_path ? pp::read_groups(source, c).groups : pp::read_groups_text(source, "<records>", c).groups;
+  return pp::read_records(std::move(records), "<records>", c).groups;
 }
 
 void bind(py::module_& m) {
@@ -157,6 +200,35 @@ void bind(py::module_& m) {
       py::arg("path"), py::arg("options") = py::dict(), py::arg("threads") = 0, py::arg("progress") = py::none(),
       "Reads a JSONL file of grouped or flat records and builds pairs.");
   sub.def(
+      "build_records",
+      [](const py::object& records, const std::string& name, const py::dict& options, int threads,
+         const py::object& progress) {
+        const auto c = make_config(options, threads);
+        const auto cb = wrap_progress(progress);
+        auto input = records_from_py(records, c);
+        py::gil_scoped_release release;
+        return build_from(pp::read_records(std::move(input), name, c), c, cb);
+      },
+      py::arg("records"), py::arg("name") = "<records>", py::arg("options") = py::dict(), py::arg("threads") = 0,
+      py::arg("progress") = py::none(),
+      "Builds pairs from records (an iterable of dicts), handed to the core without a JSON text; "
+      "record N is `NAME:N` in messages. Raises TypeError for a value with no JSON form.");
+  sub.def(
+      "build_columns",
+      [](const py::object& batch, const std::string& name, const py::dict& options, int threads,
+         const py::object& progress) {
+        const auto c = make_config(options, threads);
+        const auto cb = wrap_progress(progress);
+        auto input = rows_from_columns(batch, c);
+        if (input.empty()) return std::optional<pp::Result>();
+        py::gil_scoped_release release;
+        return std::optional<pp::Result>(build_from(pp::read_records(std::move(input), name, c), c, cb));
+      },
+      py::arg("batch"), py::arg("name") = "<batch>", py::arg("options") = py::dict(), py::arg("threads") = 0,
+      py::arg("progress") = py::none(),
+      "As build_records over the rows of a batch of columns ({name: list or numpy array}, equally long); "
+      "row N is `NAME:N` in messages. None when the batch has no rows.");
+  sub.def(
       "build_text",
       [](const std::string& text, const std::string& name, const py::dict& options, int threads,
          const py::object& progress) {
@@ -175,7 +247,7 @@ void bind(py::module_& m) {
   // ---- critic ----
   sub.def(
       "judge_requests",
-      [](const std::string& source, bool is_path, const py::dict& options, const py::dict& critic) {
+      [](const py::object& source, bool is_path, const py::dict& options, const py::dict& critic) {
         const auto cc = pp::critic_config_from_json(to_json(critic));
         const auto groups = read_groups_any(source, is_path, options);
         const auto reqs = pp::build_judge_requests(groups, cc);
@@ -196,7 +268,7 @@ void bind(py::module_& m) {
       py::arg("source"), py::arg("is_path"), py::arg("options") = py::dict(), py::arg("critic") = py::dict());
   sub.def(
       "ingest_judgments",
-      [](const std::string& source, bool is_path, const py::list& judgments, const py::dict& options,
+      [](const py::object& source, bool is_path, const py::list& judgments, const py::dict& options,
          const py::dict& critic, const std::string& format) {
         const auto cc = pp::critic_config_from_json(to_json(critic));
         const auto f = pp::parse_format(format);

@@ -7,7 +7,7 @@ from . import answers
 from . import curriculum
 from . import io
 from . import pairs
-__all__: list[str] = ['CudaError', 'Error', 'InvalidArgument', 'IoError', 'LogLevel', 'NotCompiledWithCuda', 'ParseError', 'answers', 'curriculum', 'io', 'pairs', 'resolve_threads', 'set_log_callback', 'set_log_level']
+__all__: list[str] = ['CudaError', 'Error', 'InvalidArgument', 'IoError', 'LogLevel', 'NotCompiledWithCuda', 'ParseError', 'answers', 'curriculum', 'get_num_threads', 'io', 'pairs', 'resolve_threads', 'set_log_callback', 'set_log_level', 'set_num_threads']
 class Error(RuntimeError):
     pass
 class InvalidArgument(ValueError, Error):
@@ -74,10 +74,18 @@ class LogLevel:
     @property
     def value(self) -> int:
         ...
+def get_num_threads() -> int:
+    """
+    The most threads parallel work uses: the pool's workers plus the calling thread.
+    """
 def resolve_threads(requested: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 def set_log_callback(callback: typing.Any) -> None:
     ...
 def set_log_level(level: LogLevel) -> None:
     ...
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Sizes the core's thread pool so that parallel work uses at most n threads (0: all).
+    """
 __version__: str = '0.1.0'
