@@ -19,7 +19,32 @@ if TYPE_CHECKING:
 def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], *, max_new: int,
              batch: int = 256, progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, Any]:
     """Greedy accuracy per category with protege.answers; returns {"per_category", "overall", "texts",
-    "correct" (per problem), "n" (problems per category)}."""
+    "correct" (per problem), "n" (problems per category)}.
+
+    Args:
+        model (TinyGPT): the model, decoding greedily.
+        tok (Tokenizer): the demo tokenizer.
+        problems (list[Problem]): the problems.
+        max_new (int): the most tokens generated per problem.
+        batch (int): problems decoded at once.
+        progress (callable): ``progress(done, total)`` after each batch, or None.
+
+    Returns:
+        (dict): ``per_category`` (accuracy per category with problems), ``overall`` (accuracy),
+        ``texts`` (the decoded answers), ``correct`` (one bool per problem), ``n`` (problems per category).
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.training import evaluate
+        >>> ev = evaluate(model.eval(), tok, problems, max_new=8)
+        >>> sorted(ev), ev["overall"], len(ev["texts"])  # an untrained model answers none
+        (['correct', 'n', 'overall', 'per_category', 'texts'], 0.0, 6)
+    """
     texts: List[str] = []
     for s in range(0, len(problems), batch):
         chunk = problems[s: s + batch]
@@ -57,7 +82,39 @@ def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List
     """The demo's SFT loop: AdamW with warm-up and decay (``models.lr_at``), batches drawn four at a time
     and grouped by length, gradient clipping at 1. ``rows(step)`` gives a batch (dicts with prompt,
     rationale); ``loss_of(batch, toks, labels)`` its loss from the encoded batch. Appends each step's
-    loss to ``losses`` and calls ``progress(step, steps)`` after each step."""
+    loss to ``losses`` and calls ``progress(step, steps)`` after each step.
+
+    Args:
+        student (TinyGPT): the model, trained in place (left in eval mode).
+        tok (Tokenizer): the demo tokenizer.
+        rows (callable): ``rows(step) -> list[dict]``, the batch drawn for ``step``.
+        steps (int): optimizer steps.
+        lr (float): the peak learning rate.
+        loss_of (callable): ``loss_of(batch, toks, labels) -> scalar loss``; ``toks`` and ``labels`` are
+            int64 ``[B, T]`` from :func:`~protege.demo.models.encode_batch`.
+        losses (list[float]): each step's loss is appended.
+        progress (callable): ``progress(step, steps)``, or None.
+
+    Returns:
+        None.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> import torch.nn.functional as F
+        >>> from protege.demo.training import train_steps
+        >>> rows = [p.as_item() for p in problems]
+        >>> def cross_entropy(batch, toks, labels):
+        ...     return F.cross_entropy(model(toks).flatten(0, 1), labels.flatten(), ignore_index=-100)
+        >>> losses = []
+        >>> train_steps(model, tok, lambda step: rows[:4], steps=4, lr=1e-2, loss_of=cross_entropy, losses=losses)
+        >>> len(losses), losses[-1] < losses[0]
+        (4, True)
+    """
     opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     student.train()
     buckets: List[List[Dict[str, Any]]] = []
@@ -81,7 +138,39 @@ def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List
 def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]],
               *, steps: int, cfg: DemoConfig, lr: float, progress, losses: List[float], opt_state=None):
     """SFT with protege's fused_linear_distill_loss: (1-w)·JSD(teacher‖student logits) + w·CE, in
-    :func:`train_steps`' loop. ``rows(step)`` gives the batch (dicts with prompt, rationale)."""
+    :func:`train_steps`' loop. ``rows(step)`` gives the batch (dicts with prompt, rationale).
+
+    Args:
+        student (TinyGPT): the model, trained in place.
+        teacher (TinyGPT): the frozen teacher model (same vocabulary; any width).
+        tok (Tokenizer): the demo tokenizer.
+        rows (callable): ``rows(step) -> list[dict]``, the batch drawn for ``step``.
+        steps (int): optimizer steps.
+        cfg (DemoConfig): ``kd``, ``hard_label_weight`` (w; 1 without ``kd``) and ``jsd_beta``.
+        lr (float): the peak learning rate.
+        progress (callable): ``progress(step, steps)``, or None.
+        losses (list[float]): each step's loss is appended.
+        opt_state: unused.
+
+    Returns:
+        None.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.config import DemoConfig
+        >>> from protege.demo.training import sft_steps
+        >>> teacher = TinyGPT(len(tok), ModelConfig(d=48, layers=1, heads=2, max_len=64)).eval()
+        >>> rows, losses = [p.as_item() for p in problems], []
+        >>> sft_steps(model, teacher, tok, lambda step: rows[:4], steps=4, cfg=DemoConfig(), lr=1e-2, progress=None,
+        ...           losses=losses)
+        >>> len(losses)
+        4
+    """
     import protege.torch as pt
 
     w = 1.0 if not cfg.kd else cfg.hard_label_weight
@@ -98,7 +187,37 @@ def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Ca
 def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str, Any]], *, cfg: DemoConfig,
               gen: torch.Generator, progress, losses: List[float]) -> Dict[str, float]:
     """One DPO phase with protege's fused_linear_preference_loss; the reference is a frozen copy
-    of the student. Adds ``dpo_nll_weight`` × the chosen rationales' mean token NLL."""
+    of the student. Adds ``dpo_nll_weight`` × the chosen rationales' mean token NLL.
+
+    Args:
+        student (TinyGPT): the policy, trained in place.
+        tok (Tokenizer): the demo tokenizer.
+        pair_rows (list[dict]): ``{"prompt", "chosen", "rejected"}`` rows.
+        cfg (DemoConfig): ``dpo_steps``, ``dpo_batch``, ``dpo_lr``, ``dpo_beta`` and ``dpo_nll_weight``.
+        gen (torch.Generator): draws the batches.
+        progress (callable): ``progress(step, steps)`` after each step.
+        losses (list[float]): each step's loss is appended.
+
+    Returns:
+        (dict): the mean over the steps of ``reward_accuracy`` (share of pairs with the chosen reward
+        above the rejected one) and ``reward_margin``.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.config import DemoConfig
+        >>> from protege.demo.training import dpo_phase
+        >>> pairs = [{"prompt": p.prompt, "chosen": p.rationale, "rejected": "#### 0"} for p in problems]
+        >>> losses = []
+        >>> out = dpo_phase(model, tok, pairs, cfg=DemoConfig(dpo_steps=2, dpo_batch=2),
+        ...                 gen=torch.Generator().manual_seed(0), progress=lambda done, total: None, losses=losses)
+        >>> sorted(out), len(losses)
+        (['reward_accuracy', 'reward_margin'], 2)
+    """
     import protege.torch as pt
 
     ref = copy.deepcopy(student).eval()
@@ -135,7 +254,35 @@ def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str
 def sample_rationales(model: M.TinyGPT, tok: M.Tokenizer, items: Sequence[Dict[str, Any]], *, k: int,
                       temperature: float, max_new: int, gen: torch.Generator, progress,
                       batch: int = 256) -> List[List[str]]:
-    """k sampled rationales per item (the k copies of an item decode in one batch)."""
+    """k sampled rationales per item (the k copies of an item decode in one batch).
+
+    Args:
+        model (TinyGPT): the model.
+        tok (Tokenizer): the demo tokenizer.
+        items (list[dict]): items with a ``prompt``.
+        k (int): samples per item.
+        temperature (float): the sampling temperature (0: greedy).
+        max_new (int): the most tokens generated per sample.
+        gen (torch.Generator): the sampling generator.
+        progress (callable): ``progress(done, total)`` after each batch.
+        batch (int): prompts decoded at once.
+
+    Returns:
+        (list[list[str]]): ``k`` decoded samples per item, in item order.
+
+    Examples:
+        >>> import torch
+        >>> from protege.demo import World
+        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
+        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
+        >>> _ = torch.manual_seed(0)
+        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.training import sample_rationales
+        >>> samples = sample_rationales(model.eval(), tok, [p.as_item() for p in problems[:2]], k=3, temperature=1.0,
+        ...                             max_new=8, gen=torch.Generator().manual_seed(0), progress=lambda d, t: None)
+        >>> [len(s) for s in samples]
+        [3, 3]
+    """
     flat = [it["prompt"] for it in items for _ in range(k)]
     out: List[str] = []
     for s in range(0, len(flat), batch):
