@@ -26,6 +26,17 @@ def root() -> str:
     return ROOT
 
 
+@pytest.fixture(params=["native", "aten"])
+def backend(request):
+    """Runs the test against the native CPU kernels and against the device-generic ATen backend of the torch ops
+    (``protege.torch.use_backend``); yields the backend's name. A module takes it for every test with
+    ``pytestmark = pytest.mark.usefixtures("backend")``."""
+    import protege.torch as pt
+
+    with pt.use_backend(request.param):
+        yield request.param
+
+
 def run_cli(*args, cwd=None, input=None):
     """Runs `python -m protege.cli ARGS` and returns the CompletedProcess."""
     import subprocess

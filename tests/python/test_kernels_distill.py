@@ -9,11 +9,7 @@ import protege.torch as pt  # noqa: E402
 BETAS = [0.0, 1e-7, 0.5, 1 - 1e-7, 1.0]
 
 
-@pytest.fixture(autouse=True, params=["native", "aten"])
-def backend(request):
-    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
-    with pt.use_backend(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("backend")  # every test on the native CPU kernels and the ATen backend
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,11 +9,7 @@ torch = pytest.importorskip("torch")
 import protege.torch as pt  # noqa: E402
 
 
-@pytest.fixture(autouse=True, params=["native", "aten"])
-def backend(request):
-    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
-    with pt.use_backend(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("backend")  # every test on the native CPU kernels and the ATen backend
 
 
 def _lin(n=11, h=12, v=29, ht=9, seed=0, bias=True, scale=4.0):

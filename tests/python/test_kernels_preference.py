@@ -11,13 +11,6 @@ KINDS = ["dpo", "ipo", "hinge", "robust", "simpo", "orpo", "cpo"]
 REF_FREE = {"simpo", "orpo", "cpo"}
 
 
-@pytest.fixture(params=["native", "aten"])
-def backend(request):
-    """The fused-linear tests run against the native CPU kernels and the ATen backend."""
-    with pt.use_backend(request.param):
-        yield request.param
-
-
 def ref_preference(kind, c, r, c0=None, r0=None, *, beta=0.1, eps=0.0, gamma=0.5, lc=None, lr=None):
     """Per-pair losses and rewards (float64), written from TRL's DPO/CPO/ORPO trainers."""
     c, r = c.double(), r.double()

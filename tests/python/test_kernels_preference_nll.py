@@ -11,11 +11,7 @@ import protege.torch as pt  # noqa: E402
 B, T, H, V = 3, 7, 10, 23
 
 
-@pytest.fixture(autouse=True, params=["native", "aten"])
-def backend(request):
-    """Every test runs against the native CPU kernels and the device-generic ATen backend."""
-    with pt.use_backend(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("backend")  # every test on the native CPU kernels and the ATen backend
 
 
 def _batch(seed=0):
