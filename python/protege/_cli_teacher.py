@@ -25,12 +25,21 @@ def _body_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--temperature", type=float, default=None, help="temperature for requests that set none")
 
 
+def _requests_command(cmds: argparse._SubParsersAction, name: str, func, *, help: str, description: str,
+                      input_help: str, output_help: str) -> argparse.ArgumentParser:
+    """A command that sends or exports a requests file: INPUT, ``-o/--output``, ``--on-error``,
+    ``--quiet`` and the request body options."""
+    c = add_file_command(cmds, name, func, help=help, description=description, input_help=input_help,
+                         output_help=output_help, lines="malformed input lines")
+    _body_options(c)
+    return c
+
+
 def add_run(cmds: argparse._SubParsersAction) -> None:
     """``teacher run``: answer a requests file through an OpenAI-compatible server (resumable)."""
-    c = add_file_command(
+    c = _requests_command(
         cmds, "run", run_teacher, help="answer a requests JSONL through an OpenAI-compatible server (resumable)",
         input_help="requests JSONL", output_help="replies JSONL (written atomically when the run completes)",
-        lines="malformed input lines",
         description="Sends every request ({id|request_id, prompt|messages, temperature?, max_tokens?, seed?, ...}) "
                     "to POST BASE_URL/chat/completions with retries, and writes one reply row per request, in "
                     "input order: the request's provenance fields + reply, finish_reason, usage (+ logprobs). "
@@ -52,20 +61,18 @@ def add_run(cmds: argparse._SubParsersAction) -> None:
                    help="write the replies that did arrive even when some requests failed (exit 0)")
     c.add_argument("--retry-seed", type=int, default=None, help=argparse.SUPPRESS)  # reproducible jitter in tests
     c.add_argument("--backoff", type=float, default=0.5, help="first retry wait in seconds, doubled per retry")
-    _body_options(c)
 
 
 def add_export_batch(cmds: argparse._SubParsersAction) -> None:
     """``teacher export-batch``: requests → OpenAI Batch API input JSONL."""
-    c = add_file_command(cmds, "export-batch", run_export_batch,
-                         help="write requests as OpenAI Batch API input JSONL (custom_id = id)",
-                         description="One line per request: {custom_id, method: POST, url: /v1/chat/completions, "
-                                     "body}. More than --max-requests lines are split into OUTPUT-00000.jsonl, ...",
-                         input_help="requests JSONL (each with a unique id / request_id)",
-                         output_help="batch input JSONL", lines="malformed input lines")
+    c = _requests_command(cmds, "export-batch", run_export_batch,
+                          help="write requests as OpenAI Batch API input JSONL (custom_id = id)",
+                          description="One line per request: {custom_id, method: POST, url: /v1/chat/completions, "
+                                      "body}. More than --max-requests lines are split into OUTPUT-00000.jsonl, ...",
+                          input_help="requests JSONL (each with a unique id / request_id)",
+                          output_help="batch input JSONL")
     c.add_argument("--model", required=True, help="model name put in every body")
     c.add_argument("--max-requests", type=int, default=50_000, help="lines per file (default: 50000)")
-    _body_options(c)
 
 
 def add_import_batch(cmds: argparse._SubParsersAction) -> None:
