@@ -76,7 +76,28 @@ def _step(variant: str, opt: argparse.Namespace) -> Dict[str, float]:
 
 
 def main(argv=None) -> Dict[str, Dict[str, float]]:
-    """Runs every variant in its own process; prints the table and returns ``{variant: result}``."""
+    """Runs every variant in its own process; prints the table and returns ``{variant: result}``.
+
+    Args:
+        argv (list[str]): the command-line arguments (None: ``sys.argv[1:]``): ``--vocab``, ``--hidden``,
+            ``--layers``, ``--batch``, ``--seq``; ``--variant V`` runs one variant in this process and prints
+            its JSON line (what each child process does).
+
+    Returns:
+        (dict): ``{variant: {"variant", "loss", "seconds", "peak_growth_mib"}}`` (``{}`` with ``--variant``).
+
+    Examples:
+        One variant in this process at a tiny size (the full comparison starts three processes):
+
+        >>> import torch
+        >>> from protege.hf.memory import main
+        >>> threads = torch.get_num_threads()
+        >>> main(["--variant", "protege", "--vocab", "256", "--hidden", "16", "--layers", "1", "--batch", "1",
+        ...       "--seq", "8"])
+        {"variant": "protege", "loss": ..., "seconds": ..., "peak_growth_mib": ...}
+        {}
+        >>> torch.set_num_threads(threads)  # a step runs with 2 torch threads
+    """
     ap = argparse.ArgumentParser(description="peak memory of one distillation step: protege vs TRL paths")
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--hidden", type=int, default=64)
