@@ -251,6 +251,28 @@ def test_every_flag_has_help_and_one_vocabulary():
     assert seen > 80
 
 
+def test_shared_flags_read_the_same_in_every_command():
+    """The flags every command shares come from protege._cli_args: one help text, default and choices each."""
+    from protege.cli import build_parser
+
+    seen = {}
+    for path, parser in _walk(build_parser()):
+        for action in parser._actions:
+            flag = action.option_strings[-1] if action.option_strings else None
+            if flag in ("--on-error", "--threads", "--quiet", "--answer-style"):
+                seen.setdefault(flag, []).append((" ".join(path), action))
+    for where, a in seen["--on-error"]:
+        assert a.choices == ("strict", "skip") and a.default == "strict", where
+        assert a.help.endswith(", or skip and count them") and ": fail naming " in a.help, (where, a.help)
+    for where, a in seen["--threads"]:
+        want = (2, "torch CPU threads") if where == "demo" else (0, "worker threads (0: all cores)")
+        assert (a.default, a.help) == want and a.type is int, (where, a.default, a.help)
+    assert all(a.help.startswith("no ") and a.default is False for _, a in seen["--quiet"])
+    assert {(a.default, a.help) for _, a in seen["--answer-style"]} == {
+        ("auto", "final-answer extraction: auto, gsm8k, boxed, answer_is, last_number")}
+    assert len(seen["--on-error"]) >= 15 and len(seen["--threads"]) >= 6 and len(seen["--answer-style"]) == 2
+
+
 def test_help_shows_defaults_and_old_spellings_still_work(tmp_path):
     res = run_cli("curriculum", "rebalance", "--help")
     assert "(default: 0)" in res.stdout.replace("\n", " ").replace("  ", " ")
