@@ -37,6 +37,25 @@ def backend(request):
         yield request.param
 
 
+def assert_compiled_matches_eager(step, args, params, *, dynamic=False):
+    """``torch.compile(step, fullgraph=True, backend="aot_eager")`` gives the value of eager ``step(*args)`` (a
+    scalar loss) and the same gradients of ``params``; returns the compiled function."""
+    import torch
+
+    compiled = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=dynamic)
+    eager = step(*args)
+    eager.backward()
+    ref = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    out = compiled(*args)
+    out.backward()
+    torch.testing.assert_close(out, eager)
+    for p, r in zip(params, ref):
+        torch.testing.assert_close(p.grad, r)
+    return compiled
+
+
 def run_cli(*args, cwd=None, input=None):
     """Runs `python -m protege.cli ARGS` and returns the CompletedProcess."""
     import subprocess

@@ -39,5 +39,5 @@ def test_smoke_writes_the_agreed_json(tmp_path):
         assert 0 < r["p20_ms"] <= r["median_ms"] <= r["p80_ms"]
     for c in report["checks"]:
         assert c["ok"], c  # every provider agrees with the float64 reference before it is timed
-    for (wl, prov), reason in skipped.items():
+    for (_wl, prov), reason in skipped.items():
         assert prov == "liger" and "not importable" in reason

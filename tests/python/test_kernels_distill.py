@@ -5,6 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import protege.torch as pt  # noqa: E402
+from conftest import assert_compiled_matches_eager  # noqa: E402
 
 BETAS = [0.0, 1e-7, 0.5, 1 - 1e-7, 1.0]
 
@@ -321,16 +322,7 @@ def test_compile_fullgraph_small_model():
             student(x), t, y, divergence="tvd"
         )
 
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=True)
-    eager = step(x, t, y)
-    eager.backward()
-    ref_grads = [p.grad.clone() for p in student.parameters()]
-    student.zero_grad()
-    out = compiled(x, t, y)
-    out.backward()
-    torch.testing.assert_close(out, eager)
-    for p, r in zip(student.parameters(), ref_grads):
-        torch.testing.assert_close(p.grad, r)
+    compiled = assert_compiled_matches_eager(step, (x, t, y), list(student.parameters()), dynamic=True)
     # a different token count reuses the dynamic graph
     compiled(torch.randn(3, 4, 8), torch.randn(3, 4, 23), torch.randint(0, 23, (3, 4)))
 

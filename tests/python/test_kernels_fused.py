@@ -6,6 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import protege.torch as pt  # noqa: E402
+from conftest import assert_compiled_matches_eager  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("backend")  # every test on the native CPU kernels and the ATen backend
@@ -183,17 +184,7 @@ def test_compile_fullgraph_training_step():
         lp = pt.fused_linear_token_logprobs(h, head.weight, y, bias=head.bias)
         return loss - 0.01 * lp.sum()
 
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
-    eager = step(x, y)
-    eager.backward()
-    ref = [p.grad.clone() for p in list(body.parameters()) + list(head.parameters())]
-    for p in list(body.parameters()) + list(head.parameters()):
-        p.grad = None
-    out = compiled(x, y)
-    out.backward()
-    torch.testing.assert_close(out, eager)
-    for p, r in zip(list(body.parameters()) + list(head.parameters()), ref):
-        torch.testing.assert_close(p.grad, r)
+    assert_compiled_matches_eager(step, (x, y), list(body.parameters()) + list(head.parameters()))
     assert teacher.weight.grad is None
 
 

@@ -5,6 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import protege.torch as pt  # noqa: E402
+from conftest import assert_compiled_matches_eager  # noqa: E402
 
 F = torch.nn.functional
 KINDS = ["dpo", "ipo", "hinge", "robust", "simpo", "orpo", "cpo"]
@@ -259,15 +260,7 @@ def test_compile_fullgraph_preference_model():
         seq = pt.sequence_logprobs(head(h), labels, average=True)
         return loss + pt.reward_loss(seq[:2], seq[2:], center_coefficient=0.01) + pt.ranking_loss(seq.view(1, 4))
 
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
-    eager = step(x, labels)
-    eager.backward()
-    ref = body.weight.grad.clone()
-    body.weight.grad = None
-    out = compiled(x, labels)
-    out.backward()
-    torch.testing.assert_close(out, eager)
-    torch.testing.assert_close(body.weight.grad, ref)
+    assert_compiled_matches_eager(step, (x, labels), [body.weight])
 
 
 def test_modules():

@@ -10,7 +10,7 @@ from protege import InvalidArgument  # noqa: E402
 from protege.torch import use_backend  # noqa: E402
 from protege.torch.sparse import fused_linear_sparse_distill_loss, sparse_distill_loss  # noqa: E402
 
-from conftest import requires_cuda  # noqa: E402
+from conftest import assert_compiled_matches_eager, requires_cuda  # noqa: E402
 from test_kernels_sparse import _close, _data, _fused_data, reference  # noqa: E402
 
 
@@ -153,16 +153,7 @@ def test_compile_fullgraph():
             fused_linear_sparse_distill_loss(hidden, head.weight, ids, vals, y, student_bias=head.bias,
                                              validate=False, tail="renormalize", temperature=2.0, softcap=5.0)
 
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=True)
-    eager = step(x, ids, vals, y)
-    eager.backward()
-    ref_grads = [p.grad.clone() for p in student.parameters()]
-    student.zero_grad()
-    out = compiled(x, ids, vals, y)
-    out.backward()
-    torch.testing.assert_close(out, eager)
-    for p, r in zip(student.parameters(), ref_grads):
-        torch.testing.assert_close(p.grad, r)
+    assert_compiled_matches_eager(step, (x, ids, vals, y), list(student.parameters()), dynamic=True)
 
 
 @requires_cuda
