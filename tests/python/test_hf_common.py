@@ -129,6 +129,25 @@ def training_args(out, **kw):
     return transformers.TrainingArguments(**base)
 
 
+#: the keywords of train_distill that go to DistillationTrainer (the others go to training_args)
+TRAINER_KEYS = ("teacher_model", "teacher_store", "vocab_mismatch", "hard_label_weight", "beta", "divergence", "tail",
+                "alignment")
+
+
+def train_distill(student, rows, out, **kw):
+    """Trains ``student`` on ``rows`` with a DistillationTrainer (its keywords of ``TRAINER_KEYS``; the other
+    keywords are TrainingArguments for ``training_args(out)``) and returns the trainer."""
+    import datasets
+
+    import protege.hf as ph
+
+    opts = {k: kw.pop(k) for k in TRAINER_KEYS if k in kw}
+    trainer = ph.DistillationTrainer(model=student, args=training_args(out, **kw),
+                                     train_dataset=datasets.Dataset.from_list(rows), **opts)
+    trainer.train()
+    return trainer
+
+
 def param_delta(before, model):
     """``before − after`` for every parameter (with SGD at lr 1: the applied gradient)."""
     after = model.state_dict()

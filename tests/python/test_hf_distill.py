@@ -7,7 +7,7 @@ import pytest
 
 from test_hf_common import (
     add_head_bias, assert_grads_match, batch_of, jsd64, llama, logits64, param_delta, qwen2, rel, token_rows,
-    training_args,
+    train_distill, training_args,
 )
 
 torch = pytest.importorskip("torch")
@@ -126,11 +126,7 @@ def test_bf16_student_trains_against_fp32_teacher(tmp_path):
 
 
 def _train(student, teacher, rows, out, **kw):
-    opts = {k: kw.pop(k) for k in ("vocab_mismatch", "hard_label_weight", "beta") if k in kw}
-    trainer = ph.DistillationTrainer(model=student, teacher_model=teacher, args=training_args(out, **kw),
-                                     train_dataset=datasets.Dataset.from_list(rows), **opts)
-    trainer.train()
-    return trainer
+    return train_distill(student, rows, out, teacher_model=teacher, **kw)
 
 
 def test_gradient_accumulation_equals_full_batch(tmp_path):

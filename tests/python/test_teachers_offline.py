@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from test_hf_common import VOCAB, llama, param_delta, rel, token_rows, training_args
+from test_hf_common import VOCAB, llama, param_delta, rel, token_rows, train_distill, training_args
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -184,11 +184,7 @@ def test_full_vocabulary_store_equals_live_teacher_forward_kl(tmp_path):
 
 # --- the trainer ----------------------------------------------------------------------------------
 def _train(student, store, rows, out, **kw):
-    opts = {k: kw.pop(k) for k in ("hard_label_weight", "divergence", "tail", "alignment") if k in kw}
-    trainer = ph.DistillationTrainer(model=student, teacher_store=store, args=training_args(out, **kw),
-                                     train_dataset=datasets.Dataset.from_list(rows), **opts)
-    trainer.train()
-    return trainer
+    return train_distill(student, rows, out, teacher_store=store, **kw)
 
 
 def test_trainer_gradient_accumulation_equals_full_batch_and_reference(tmp_path):
