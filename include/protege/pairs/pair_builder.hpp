@@ -106,8 +106,8 @@ struct InputRecord {
 };
 
 /// Reads grouped or flat records handed over in memory, with the same validation, grouping and
-/// messages as read_groups_text on a JSONL text whose line N is record N − 1: a record that is not
-/// a JSON object is `NAME:N:1: expected a JSON object, got TYPE`, a bad field
+/// messages as read_groups_text on a JSONL text whose line N holds `records[N − 1]`: a record
+/// that is not a JSON object is `NAME:N:1: expected a JSON object, got TYPE`, a bad field
 /// `NAME:N: field "scores": ...`, and Group::line is the 1-based record number. Records are
 /// validated on `config.threads` threads in blocks and merged in order, so the result does not
 /// depend on the thread count. `config.max_line_bytes` applies to records given as text only.
