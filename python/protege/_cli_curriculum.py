@@ -422,20 +422,28 @@ def run_difficulty(args) -> int:
     return 0
 
 
+def _ingest(args, count, ingest) -> int:
+    """The run of the ingest commands after their own inputs are read: reads ``--pool`` and
+    ``--heldout``, calls ``ingest(pool, heldout=..., ngram=..., near_threshold=...,
+    heldout_threshold=...)`` on ``count`` new records, writes the accepted ones and prints the
+    counts by outcome."""
+    pool = _read(args.pool, args.on_error)
+    heldout = _read(args.heldout, args.on_error, ids=False) if args.heldout else []
+    with ProgressBar("ingest", enabled=not args.quiet) as bar:
+        res = ingest(pool, heldout=heldout, ngram=args.ngram, near_threshold=args.near_threshold,
+                     heldout_threshold=args.heldout_threshold)
+        bar(count, count)
+    _write(args.output, res.accepted)
+    print_table(sorted(res.counts.items()), ["outcome", "records"])
+    return 0
+
+
 def run_ingest_generated(args) -> int:
     from . import curriculum as cu
 
     generated = _read(args.input, args.on_error, ids=False)
-    pool = _read(args.pool, args.on_error)
-    heldout = _read(args.heldout, args.on_error, ids=False) if args.heldout else []
-    with ProgressBar("ingest", enabled=not args.quiet) as bar:
-        res = cu.ingest_generated(generated, pool, round=args.round, heldout=heldout,
-                                  require_verified=args.require_verified, ngram=args.ngram,
-                                  near_threshold=args.near_threshold, heldout_threshold=args.heldout_threshold)
-        bar(len(generated), len(generated))
-    _write(args.output, res.accepted)
-    print_table(sorted(res.counts.items()), ["outcome", "records"])
-    return 0
+    return _ingest(args, len(generated), lambda pool, **near: cu.ingest_generated(
+        generated, pool, round=args.round, require_verified=args.require_verified, **near))
 
 
 # ---- TAPIR expansion and refinement -------------------------------------------------------------
@@ -509,16 +517,8 @@ def run_ingest_expansions(args) -> int:
 
     reqs = _read(args.requests, args.on_error, ids=False)
     replies = _replies_by_request(args.input, args.on_error)
-    pool = _read(args.pool, args.on_error)
-    heldout = _read(args.heldout, args.on_error, ids=False) if args.heldout else []
-    with ProgressBar("ingest", enabled=not args.quiet) as bar:
-        res = cu.ingest_expansions(reqs, replies, pool, heldout=heldout, ngram=args.ngram,
-                                   near_threshold=args.near_threshold, heldout_threshold=args.heldout_threshold,
-                                   tag=args.tag)
-        bar(len(reqs), len(reqs))
-    _write(args.output, res.accepted)
-    print_table(sorted(res.counts.items()), ["outcome", "records"])
-    return 0
+    return _ingest(args, len(reqs), lambda pool, **near: cu.ingest_expansions(reqs, replies, pool, tag=args.tag,
+                                                                               **near))
 
 
 def run_refine_requests(args) -> int:
