@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/block_reduce.cuh"
 #include "cuda/check.cuh"
 #include "cuda/distill.cuh"
 #include "cuda/row_io.cuh"
@@ -100,55 +101,35 @@ __device__ __forceinline__ int row_state(const Args& a, std::int64_t r, std::int
   return (y < 0 || y >= a.vs) ? kInvalid : kValid;
 }
 
-// Block-wide merge of three MaxSum values in a fixed order; the result is valid in thread 0.
-__device__ void block_merge3(num::MaxSum (&v)[3]) {
-  __shared__ float sm[3][2][kThreads / 32];
-#pragma unroll
-  for (int i = 0; i < 3; ++i) {
-    for (int off = 16; off > 0; off >>= 1) {
-      const num::MaxSum o{__shfl_down_sync(0xffffffffu, v[i].m, off), __shfl_down_sync(0xffffffffu, v[i].s, off)};
-      v[i] = num::online_merge(v[i], o);
-    }
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) {
-#pragma unroll
-    for (int i = 0; i < 3; ++i) {
-      sm[i][0][warp] = v[i].m;
-      sm[i][1][warp] = v[i].s;
-    }
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-#pragma unroll
-    for (int i = 0; i < 3; ++i) {
-      num::MaxSum acc{sm[i][0][0], sm[i][1][0]};
-      for (int w = 1; w < kThreads / 32; ++w) acc = num::online_merge(acc, num::MaxSum{sm[i][0][w], sm[i][1][w]});
-      v[i] = acc;
-    }
-  }
+// The block's share of the work: row r, split k, columns [begin, end) of the row.
+struct Part {
+  std::int64_t r;
+  int k;
+  std::int64_t begin, end;
+};
+
+__device__ __forceinline__ Part block_part(const Args& a) {
+  Part pt;
+  pt.r = blockIdx.x / a.splits;
+  pt.k = static_cast<int>(blockIdx.x % a.splits);
+  pt.begin = pt.k * a.slice;
+  pt.end = pt.begin + a.slice < a.cover ? pt.begin + a.slice : a.cover;
+  return pt;
 }
 
-// Block-wide sum of two floats in a fixed order; the result is valid in thread 0.
-__device__ void block_sum2(float& a, float& b) {
-  __shared__ float sm[2][kThreads / 32];
-  for (int off = 16; off > 0; off >>= 1) {
-    a += __shfl_down_sync(0xffffffffu, a, off);
-    b += __shfl_down_sync(0xffffffffu, b, off);
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) {
-    sm[0][warp] = a;
-    sm[1][warp] = b;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    a = sm[0][0];
-    b = sm[1][0];
-    for (int w = 1; w < kThreads / 32; ++w) {
-      a += sm[0][w];
-      b += sm[1][w];
-    }
+// For each group of 8 columns j0 .. j0+7 of [begin, end) that this thread owns (groups strided by
+// the block), calls f(j0, xs, xt) with row r's student logits (−inf at and beyond Vs) and teacher
+// logits (−inf at and beyond vt_used, no read there) of the group.
+template <class F>
+__device__ __forceinline__ void for_each_group(const Args& a, std::int64_t r, std::int64_t begin, std::int64_t end,
+                                               F&& f) {
+  const void* srow = row_ptr(a.student, a.s_dtype, r * a.s_stride);
+  const void* trow = row_ptr(a.teacher, a.t_dtype, r * a.t_stride);
+  for (std::int64_t j0 = begin + threadIdx.x * kGroup; j0 < end; j0 += kThreads * kGroup) {
+    float xs[kGroup], xt[kGroup];
+    load8(srow, a.s_dtype, j0, a.vs, a.s_vec, xs);
+    load8(trow, a.t_dtype, j0, a.vt_used, a.t_vec, xt);
+    f(j0, xs, xt);
   }
 }
 
@@ -208,19 +189,12 @@ __device__ __forceinline__ float grad_elem(const Args& a, const RowStats& st, st
 }
 
 __global__ void __launch_bounds__(kThreads) stats_kernel(Args a) {
-  const std::int64_t r = blockIdx.x / a.splits;
-  const int k = static_cast<int>(blockIdx.x % a.splits);
+  const Part pt = block_part(a);
+  const std::int64_t r = pt.r, begin = pt.begin, end = pt.end;
   std::int64_t y;
   if (row_state(a, r, y) != kValid) return;
-  const std::int64_t begin = k * a.slice;
-  const std::int64_t end = begin + a.slice < a.cover ? begin + a.slice : a.cover;
-  const void* srow = row_ptr(a.student, a.s_dtype, r * a.s_stride);
-  const void* trow = row_ptr(a.teacher, a.t_dtype, r * a.t_stride);
   num::MaxSum v[3];  // student / T, teacher / T (divergence vocabulary), student (CE)
-  for (std::int64_t j0 = begin + threadIdx.x * kGroup; j0 < end; j0 += kThreads * kGroup) {
-    float xs[kGroup], xt[kGroup];
-    load8(srow, a.s_dtype, j0, a.vs, a.s_vec, xs);
-    load8(trow, a.t_dtype, j0, a.vt_used, a.t_vec, xt);  // −inf at and beyond vt_used (no read)
+  for_each_group(a, r, begin, end, [&](std::int64_t j0, const float (&xs)[kGroup], const float (&xt)[kGroup]) {
 #pragma unroll
     for (int i = 0; i < kGroup; ++i) {
       const std::int64_t j = j0 + i;
@@ -231,40 +205,35 @@ __global__ void __launch_bounds__(kThreads) stats_kernel(Args a) {
       }
       if (a.w > 0.0f) num::online_add(v[2], xs[i]);  // −inf beyond Vs: skipped
     }
-  }
-  block_merge3(v);
+  });
+  block_reduce<kThreads>(v, MergeOp{});
   if (threadIdx.x == 0) {
-    float* ws = a.ws_stats + (r * a.splits + k) * kStats;
+    float* ws = a.ws_stats + (r * a.splits + pt.k) * kStats;
     ws[0] = v[0].m;
     ws[1] = v[0].s;
     ws[2] = v[1].m;
     ws[3] = v[1].s;
     ws[4] = v[2].m;
     ws[5] = v[2].s;
+    const void* srow = row_ptr(a.student, a.s_dtype, r * a.s_stride);
     ws[6] = (a.w > 0.0f && y >= begin && y < end) ? load1(srow, a.s_dtype, y) : 0.0f;  // the label logit
     ws[7] = 0.0f;
   }
 }
 
 __global__ void __launch_bounds__(kThreads) terms_kernel(Args a) {
-  const std::int64_t r = blockIdx.x / a.splits;
-  const int k = static_cast<int>(blockIdx.x % a.splits);
+  const Part pt = block_part(a);
+  const std::int64_t r = pt.r, begin = pt.begin, end = pt.end;
   std::int64_t y;
   if (row_state(a, r, y) != kValid) return;
   RowStats st;
   load_row_stats(a, r, y, st);
   const float row_scale = a.grad_scale * (a.grad_row_scale == nullptr ? 1.0f : a.grad_row_scale[r]);
   const bool write_grad = a.grad != nullptr && row_scale != 0.0f && !a.need_h;
-  const std::int64_t begin = k * a.slice;
-  const std::int64_t end = begin + a.slice < a.cover ? begin + a.slice : a.cover;
-  const void* srow = row_ptr(a.student, a.s_dtype, r * a.s_stride);
-  const void* trow = row_ptr(a.teacher, a.t_dtype, r * a.t_stride);
   void* grow = a.grad == nullptr ? nullptr : row_ptr(a.grad, a.g_dtype, r * a.g_stride);
-  float loss = 0.0f, qh = 0.0f;
-  for (std::int64_t j0 = begin + threadIdx.x * kGroup; j0 < end; j0 += kThreads * kGroup) {
-    float xs[kGroup], xt[kGroup], g[kGroup];
-    load8(srow, a.s_dtype, j0, a.vs, a.s_vec, xs);
-    load8(trow, a.t_dtype, j0, a.vt_used, a.t_vec, xt);  // −inf at and beyond vt_used (no read)
+  float sums[2] = {0.0f, 0.0f};  // Σ loss terms, Σ Q·h
+  for_each_group(a, r, begin, end, [&](std::int64_t j0, const float (&xs)[kGroup], const float (&xt)[kGroup]) {
+    float g[kGroup];
 #pragma unroll
     for (int i = 0; i < kGroup; ++i) {
       const std::int64_t j = j0 + i;
@@ -273,28 +242,27 @@ __global__ void __launch_bounds__(kThreads) terms_kernel(Args a) {
       if (j < a.v) {
         const Elem e = elem(st, xs[i] * a.inv_t, xt[i] * a.inv_t);
         const num::DivElem d = num::div_elem(a.div, e.lq, e.lp, e.q, e.p);
-        loss += d.loss;
-        qh += d.qh;
+        sums[0] += d.loss;
+        sums[1] += d.qh;
       }
       if (write_grad && j < a.vs) g[i] = grad_elem(a, st, j, y, xs[i], xt[i] * a.inv_t, 0.0f, row_scale);
     }
     if (write_grad) store8(grow, a.g_dtype, j0, end < a.vs ? end : a.vs, a.g_vec, g);
-  }
-  block_sum2(loss, qh);
+  });
+  block_reduce<kThreads>(sums, AddOp{});
   if (threadIdx.x == 0) {
-    float* ws = a.ws_sums + (r * a.splits + k) * kSums;
-    ws[0] = loss;
-    ws[1] = qh;
+    float* ws = a.ws_sums + (r * a.splits + pt.k) * kSums;
+    ws[0] = sums[0];
+    ws[1] = sums[1];
   }
 }
 
 __global__ void __launch_bounds__(kThreads) finish_kernel(Args a) {
-  const std::int64_t r = blockIdx.x / a.splits;
-  const int k = static_cast<int>(blockIdx.x % a.splits);
+  const Part pt = block_part(a);
+  const std::int64_t r = pt.r, begin = pt.begin, end = pt.end;
+  const int k = pt.k;
   std::int64_t y;
   const int state = row_state(a, r, y);
-  const std::int64_t begin = k * a.slice;
-  const std::int64_t end = begin + a.slice < a.cover ? begin + a.slice : a.cover;
   const std::int64_t gend = end < a.vs ? end : a.vs;  // gradient columns of this slice
   void* grow = a.grad == nullptr ? nullptr : row_ptr(a.grad, a.g_dtype, r * a.g_stride);
   const float row_scale = a.grad_scale * (a.grad_row_scale == nullptr ? 1.0f : a.grad_row_scale[r]);
@@ -327,19 +295,15 @@ __global__ void __launch_bounds__(kThreads) finish_kernel(Args a) {
   __syncthreads();
   if (grow == nullptr || row_scale == 0.0f || !a.need_h) return;
   const float sum_qh = sums[1];
-  const void* srow = row_ptr(a.student, a.s_dtype, r * a.s_stride);
-  const void* trow = row_ptr(a.teacher, a.t_dtype, r * a.t_stride);
-  for (std::int64_t j0 = begin + threadIdx.x * kGroup; j0 < gend; j0 += kThreads * kGroup) {
-    float xs[kGroup], xt[kGroup], g[kGroup];
-    load8(srow, a.s_dtype, j0, a.vs, a.s_vec, xs);
-    load8(trow, a.t_dtype, j0, a.vt_used, a.t_vec, xt);  // −inf at and beyond vt_used (no read)
+  for_each_group(a, r, begin, gend, [&](std::int64_t j0, const float (&xs)[kGroup], const float (&xt)[kGroup]) {
+    float g[kGroup];
 #pragma unroll
     for (int i = 0; i < kGroup; ++i) {
       const std::int64_t j = j0 + i;
       g[i] = j < gend ? grad_elem(a, st, j, y, xs[i], xt[i] * a.inv_t, sum_qh, row_scale) : 0.0f;
     }
     store8(grow, a.g_dtype, j0, gend, a.g_vec, g);
-  }
+  });
 }
 
 }  // namespace

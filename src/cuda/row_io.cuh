@@ -1,8 +1,9 @@
 // Device helpers shared by protege's CUDA row kernels: element loads/stores of fp32 / bf16 /
-// fp16 rows through the conversions of include/protege/kernels/numerics.hpp, in groups of 8
+// fp16 rows through the conversions of include/protege/kernels/dtype.hpp, in groups of 8
 // columns with 16-byte vector accesses when the row start allows it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "protege/kernels/dtype.hpp"
@@ -15,20 +16,14 @@ namespace num = kernels::num;
 /// Columns per thread per step: 16 bytes of 16-bit data, two float4 of fp32 data.
 constexpr int kGroup = 8;
 
+/// Element j of `row` as float (the one dtype dispatch, protege/kernels/dtype.hpp).
 inline __device__ float load1(const void* row, DType t, std::int64_t j) {
-  switch (t) {
-    case DType::float32: return static_cast<const float*>(row)[j];
-    case DType::bfloat16: return num::bf16_to_float(static_cast<const std::uint16_t*>(row)[j]);
-    default: return num::fp16_to_float(static_cast<const std::uint16_t*>(row)[j]);
-  }
+  return load_as_float(row, t, static_cast<std::size_t>(j));
 }
 
+/// Writes `v` to element j of `row`, rounded to the row's dtype (protege/kernels/dtype.hpp).
 inline __device__ void store1(void* row, DType t, std::int64_t j, float v) {
-  switch (t) {
-    case DType::float32: static_cast<float*>(row)[j] = v; break;
-    case DType::bfloat16: static_cast<std::uint16_t*>(row)[j] = num::float_to_bf16(v); break;
-    default: static_cast<std::uint16_t*>(row)[j] = num::float_to_fp16(v); break;
-  }
+  store_from_float(row, t, static_cast<std::size_t>(j), v);
 }
 
 // Columns j0 .. j0+7 of `row` (valid below n, −inf above), 16-byte loads when allowed.

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "cuda/block_reduce.cuh"
 #include "cuda/check.cuh"
 #include "cuda/row_io.cuh"
 
@@ -111,35 +112,18 @@ __device__ double divergence_terms(const double* a, const double* b, std::int64_
   return beta * kl_pm + (1.0 - beta) * kl_qm;
 }
 
-// Block-wide reductions in a fixed order; the result is returned to every thread.
-__device__ float block_max(float v, float* sm) {
-  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_down_sync(0xffffffffu, v, off));
-  if (threadIdx.x % 32 == 0) sm[threadIdx.x / 32] = v;
+// The block's reduction of v with `op` (fixed order, cuda/block_reduce.cuh), returned to every
+// thread; the trailing __syncthreads() lets the next call reuse the shared buffers.
+template <class Op>
+__device__ float block_all(float v, Op op) {
+  __shared__ float out;
+  float x[1] = {v};
+  block_reduce<kThreads>(x, op);
+  if (threadIdx.x == 0) out = x[0];
   __syncthreads();
-  if (threadIdx.x == 0) {
-    float acc = sm[0];
-    for (int w = 1; w < kThreads / 32; ++w) acc = fmaxf(acc, sm[w]);
-    sm[0] = acc;
-  }
+  const float r = out;
   __syncthreads();
-  const float out = sm[0];
-  __syncthreads();
-  return out;
-}
-
-__device__ float block_sum(float v, float* sm) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  if (threadIdx.x % 32 == 0) sm[threadIdx.x / 32] = v;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float acc = sm[0];
-    for (int w = 1; w < kThreads / 32; ++w) acc += sm[w];
-    sm[0] = acc;
-  }
-  __syncthreads();
-  const float out = sm[0];
-  __syncthreads();
-  return out;
+  return r;
 }
 
 // Index of `id` in the sorted ids[0, n), or −1.
@@ -164,7 +148,6 @@ __global__ void __launch_bounds__(kThreads) sparse_kernel(Args a) {
   double* cb = ca + (k + 1);                                      // [k + 1] student categories
   double* cs = cb + (k + 1);                                      // [k + 1] s_c
   std::int64_t* sid = reinterpret_cast<std::int64_t*>(cs + (k + 1));  // [k] sorted ids
-  __shared__ float red[kThreads / 32];
   __shared__ int s_bad;
   __shared__ std::int64_t s_first;  // first non-padding slot of the sorted ids
   __shared__ double s_tail_mult;
@@ -225,7 +208,7 @@ __global__ void __launch_bounds__(kThreads) sparse_kernel(Args a) {
   // 2. Max, then Σ e and the outside mass (an all −inf row counts as uniform: z = 0).
   float m = -INFINITY;
   for (std::int64_t j = threadIdx.x; j < a.v; j += blockDim.x) m = fmaxf(m, load1(srow, a.s_dtype, j));
-  m = block_max(m, red);
+  m = block_all(m, MaxOp{});
   const bool dead = m == -INFINITY;
   if (dead) m = 0.0f;
   const bool need_full = a.bucket || a.w > 0.0;
@@ -237,8 +220,8 @@ __global__ void __launch_bounds__(kThreads) sparse_kernel(Args a) {
       total += e;
       if (a.bucket && find_id(vid, n, j) < 0) outside += e;
     }
-    total = block_sum(total, red);
-    outside = block_sum(outside, red);
+    total = block_all(total, AddOp{});
+    outside = block_all(outside, AddOp{});
   }
 
   // 3. Categories and the divergence (thread 0, double).
@@ -342,9 +325,7 @@ void sparse_distill_forward(const kernels::SparseDistillParams& p, cudaStream_t 
   a.lps = p.logprobs;
   a.lp_dtype = p.logprob_dtype;
   a.k = p.k;
-  a.eps = p.logprob_eps > 0.0 ? p.logprob_eps
-                              : (p.logprob_dtype == DType::float32 ? 0x1.0p-23
-                                                                    : (p.logprob_dtype == DType::bfloat16 ? 0x1.0p-7 : 0x1.0p-10));
+  a.eps = p.logprob_eps > 0.0 ? p.logprob_eps : dtype_epsilon(p.logprob_dtype);
   a.labels = p.labels;
   a.ignore_index = p.ignore_index;
   a.div = p.divergence;

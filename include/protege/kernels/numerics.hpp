@@ -1,11 +1,12 @@
 /// @file numerics.hpp
 /// The numerics shared by the CPU row kernels (src/core/kernels/) and the CUDA kernels
-/// (src/cuda/): element conversions, the online max/sum merge of a softmax, the log-space
+/// (src/cuda/): the element conversions of protege/kernels/dtype.hpp, the online max/sum merge of a softmax, the log-space
 /// mixture terms of the generalized JSD, the per-divergence loss and gradient terms and the
 /// hard-label cross-entropy term. Every function is `PROTEGE_HD` (`__host__ __device__` under
 /// nvcc, plain `inline` otherwise), so the CPU tests exercise the exact formulas the GPU runs.
 ///
-/// The header includes no CUDA header and compiles with any C++20 host compiler. The few
+/// The header includes CUDA headers only under nvcc (through dtype.hpp) and compiles with any
+/// C++20 host compiler. The few
 /// functions that the CPU kernels evaluate on whole Eigen arrays are templates over the value
 /// type that call `nx_exp`, `nx_log1p`, `nx_abs`, `nx_max`, `nx_min` unqualified: the float
 /// overloads below are found for scalars, and the CPU kernel supplies array overloads (found by
@@ -27,23 +28,13 @@
 /// Thread safety: pure functions.
 #pragma once
 
-#include <cstdint>  // for std::int64_t, std::uint16_t, std::uint32_t
-#include <cstring>  // for std::memcpy
+#include <cstdint>  // for std::int64_t
 #include <limits>   // for std::numeric_limits
-#include <math.h>   // for expf, logf, log1pf, fabsf, fmaxf, fminf, rintf (host and device)
+#include <math.h>   // for expf, logf, log1pf, fabsf, fmaxf, fminf (host and device)
 
 #include "protege/config.hpp"
 #include "protege/kernels/distill.hpp"
-
-#if defined(__CUDACC__)
-#include <cuda_bf16.h>  // device conversions (only under nvcc)
-#include <cuda_fp16.h>
-/// Marks a function callable from host and device code (nvcc) or a plain inline function.
-#define PROTEGE_HD __host__ __device__ __forceinline__
-#else
-/// Marks a function callable from host and device code (nvcc) or a plain inline function.
-#define PROTEGE_HD inline
-#endif
+#include "protege/kernels/dtype.hpp"
 
 PROTEGE_NAMESPACE_BEGIN
 namespace kernels::num {
@@ -75,84 +66,18 @@ PROTEGE_HD float nx_sign(float x) { return static_cast<float>((x > 0.0f) - (x < 
 
 // ---- element conversions ------------------------------------------------------------------------
 
-/// Bit pattern → float.
-PROTEGE_HD float bits_to_float(std::uint32_t u) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(u);
-#else
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-#endif
-}
-
-/// float → bit pattern.
-PROTEGE_HD std::uint32_t float_to_bits(float f) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(f);
-#else
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-#endif
-}
-
-/// bfloat16 bits → float (exact).
-PROTEGE_HD float bf16_to_float(std::uint16_t bits) { return bits_to_float(static_cast<std::uint32_t>(bits) << 16); }
-
-/// float → bfloat16 bits, round to nearest even (NaN stays NaN).
-PROTEGE_HD std::uint16_t float_to_bf16(float f) {
-#if defined(__CUDA_ARCH__)
-  if (f == f) return __bfloat16_as_ushort(__float2bfloat16_rn(f));  // same rounding as below
-#endif
-  std::uint32_t u = float_to_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
-}
-
-/// IEEE binary16 bits → float (exact, subnormals included).
-PROTEGE_HD float fp16_to_float(std::uint16_t h) {
-#if defined(__CUDA_ARCH__)
-  return __half2float(__ushort_as_half(h));  // exact, as below
-#endif
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  std::uint32_t exp = (h >> 10) & 0x1fu;
-  std::uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    if (mant == 0) return bits_to_float(sign);
-    exp = 127 - 15 + 1;  // subnormal: normalise
-    while ((mant & 0x400u) == 0) {
-      mant <<= 1;
-      --exp;
-    }
-    mant &= 0x3ffu;
-    return bits_to_float(sign | (exp << 23) | (mant << 13));
-  }
-  if (exp == 0x1f) return bits_to_float(sign | 0x7f800000u | (mant << 13));
-  return bits_to_float(sign | ((exp + 127 - 15) << 23) | (mant << 13));
-}
-
-/// float → IEEE binary16 bits, round to nearest even, overflow to ±inf.
-PROTEGE_HD std::uint16_t float_to_fp16(float f) {
-#if defined(__CUDA_ARCH__)
-  if (f == f) return __half_as_ushort(__float2half_rn(f));  // same rounding as below
-#endif
-  const std::uint32_t x = float_to_bits(f);
-  const std::uint32_t sign = (x >> 16) & 0x8000u;
-  const std::uint32_t absx = x & 0x7fffffffu;
-  if (absx >= 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0u));
-  if (absx >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to inf
-  if (absx < 0x38800000u) {  // |f| < 2^-14: half subnormal (or zero) in units of 2^-24
-    const float units = rintf(bits_to_float(absx) * 16777216.0f);  // exact scaling, ties to even
-    return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(units));
-  }
-  std::uint32_t r = absx - 0x38000000u;  // rebias exponent 127 -> 15
-  const std::uint32_t rem = r & 0x1fffu;
-  r >>= 13;
-  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r;
-  return static_cast<std::uint16_t>(sign | r);
-}
+/// Bit pattern → float (protege/kernels/dtype.hpp).
+using ::protege::bits_to_float;
+/// float → bit pattern (protege/kernels/dtype.hpp).
+using ::protege::float_to_bits;
+/// bfloat16 bits → float, exact (protege/kernels/dtype.hpp).
+using ::protege::bf16_to_float;
+/// float → bfloat16 bits, round to nearest even (protege/kernels/dtype.hpp).
+using ::protege::float_to_bf16;
+/// IEEE binary16 bits → float, exact (protege/kernels/dtype.hpp).
+using ::protege::fp16_to_float;
+/// float → IEEE binary16 bits, round to nearest even (protege/kernels/dtype.hpp).
+using ::protege::float_to_fp16;
 
 // ---- online softmax -----------------------------------------------------------------------------
 
