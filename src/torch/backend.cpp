@@ -36,21 +36,14 @@ void native_distill(const at::Tensor& s, const at::Tensor& t, const at::Tensor& 
 
 void native_logprobs_forward(const at::Tensor& logits, const at::Tensor& labels, int64_t ignore_index,
                              double temperature, const at::Tensor& logp_out, const at::Tensor& lse_out) {
-  auto p = token_logprobs_params(logits, labels, ignore_index, temperature);
-  p.logprobs = logp_out.data_ptr<float>();
-  p.lse = lse_out.data_ptr<float>();
+  const auto p = token_logprobs_forward_params(logits, labels, ignore_index, temperature, logp_out, lse_out);
   torch_errors([&] { kernels::token_logprobs_forward(p, at::get_num_threads()); });
 }
 
 void native_logprobs_backward(const at::Tensor& grad, const at::Tensor& logits, const at::Tensor& labels,
                               const at::Tensor& lse, int64_t ignore_index, double temperature,
                               const at::Tensor& grad_out) {
-  kernels::TokenLogprobsBackwardParams b;
-  b.forward = token_logprobs_params(logits, labels, ignore_index, temperature);
-  b.forward.lse = const_cast<float*>(lse.data_ptr<float>());
-  b.grad_logprobs = grad.data_ptr<float>();
-  b.grad_logits = grad_out.data_ptr();
-  b.grad_float32 = grad_out.scalar_type() == at::kFloat;
+  const auto b = token_logprobs_backward_params(grad, logits, labels, lse, ignore_index, temperature, grad_out);
   torch_errors([&] { kernels::token_logprobs_backward(b, at::get_num_threads()); });
 }
 

@@ -98,6 +98,9 @@ int64_t chunk_budget_bytes(const at::Device& device);
 void set_chunk_budget_bytes(int64_t bytes);
 int64_t get_chunk_budget_bytes();
 
+/// The compute dtype of the loss ops for inputs of type `t`: float64 for float64, else float32.
+inline at::ScalarType compute_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
+
 /// Labels [n] int64 must lie in [0, vocab) or equal ignore_index: on the CPU a synchronous check
 /// whose message names the first bad value; on other devices an asynchronous device assert (no
 /// host synchronisation).

@@ -18,13 +18,24 @@ inline void check_floating(const at::Tensor& t, std::string_view name) {
               " must be float32, bfloat16 or float16, got ", s);
 }
 
-inline protege::DType to_dtype(const at::Tensor& t) {
-  switch (t.scalar_type()) {
+/// `t` must be float32, bfloat16, float16 or float64 (the ops that also take float64 inputs).
+inline void check_floating_or_double(const at::Tensor& t, std::string_view name) {
+  const auto s = t.scalar_type();
+  TORCH_CHECK(s == at::kFloat || s == at::kBFloat16 || s == at::kHalf || s == at::kDouble, name,
+              " must be a float32, bfloat16, float16 or float64 tensor, got ", s);
+}
+
+/// The kernels' element type of a float32 / bfloat16 / float16 scalar type (float16 for any other).
+inline protege::DType to_dtype(at::ScalarType s) {
+  switch (s) {
     case at::kFloat: return protege::DType::float32;
     case at::kBFloat16: return protege::DType::bfloat16;
     default: return protege::DType::float16;
   }
 }
+
+/// The kernels' element type of a float32 / bfloat16 / float16 tensor.
+inline protege::DType to_dtype(const at::Tensor& t) { return to_dtype(t.scalar_type()); }
 
 inline void check_same_device(const at::Tensor& a, std::string_view an, const at::Tensor& b, std::string_view bn) {
   TORCH_CHECK(a.device() == b.device(), an, " and ", bn, " must be on the same device, got ", a.device(), " and ",
@@ -58,6 +69,32 @@ inline kernels::TokenLogprobsParams token_logprobs_params(const at::Tensor& logi
   p.ignore_index = ignore_index;
   p.temperature = static_cast<float>(temperature);
   return p;
+}
+
+/// Kernel parameters of the log-prob forward: logp_out and lse_out [rows] fp32.
+inline kernels::TokenLogprobsParams token_logprobs_forward_params(const at::Tensor& logits2d,
+                                                                  const at::Tensor& labels1d, int64_t ignore_index,
+                                                                  double temperature, const at::Tensor& logp_out,
+                                                                  const at::Tensor& lse_out) {
+  auto p = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
+  p.logprobs = logp_out.data_ptr<float>();
+  p.lse = lse_out.data_ptr<float>();
+  return p;
+}
+
+/// Kernel parameters of the log-prob backward: upstream grad and the forward's lse [rows] fp32,
+/// grad_out [rows, V] (fp32 or the logits dtype) with row stride grad_out.stride(0).
+inline kernels::TokenLogprobsBackwardParams token_logprobs_backward_params(
+    const at::Tensor& grad, const at::Tensor& logits2d, const at::Tensor& labels1d, const at::Tensor& lse,
+    int64_t ignore_index, double temperature, const at::Tensor& grad_out) {
+  kernels::TokenLogprobsBackwardParams b;
+  b.forward = token_logprobs_params(logits2d, labels1d, ignore_index, temperature);
+  b.forward.lse = const_cast<float*>(lse.data_ptr<float>());
+  b.grad_logprobs = grad.data_ptr<float>();
+  b.grad_logits = grad_out.data_ptr();
+  b.grad_float32 = grad_out.scalar_type() == at::kFloat;
+  b.grad_stride = grad_out.stride(0);
+  return b;
 }
 
 }  // namespace protege::torch_detail

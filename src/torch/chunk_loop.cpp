@@ -8,6 +8,8 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
+#include "torch/row_plan.hpp"
+
 namespace protege::torch_detail {
 namespace {
 
@@ -19,10 +21,6 @@ OptTensor maybe_cast(const OptTensor& t, at::ScalarType s) {
   return t.has_value() ? OptTensor(maybe_cast(*t, s)) : std::nullopt;
 }
 
-// Rows of `t` for chunk [start, start + c): through `idx` when rows were filtered, else a narrow.
-Tensor take(const Tensor& t, const Tensor& idx, int64_t start, int64_t c) {
-  return idx.defined() ? t.index_select(0, idx.narrow(0, start, c)) : t.narrow(0, start, c);
-}
 
 void put(Tensor& dst, const Tensor& idx, int64_t start, int64_t c, const Tensor& src) {
   if (idx.defined()) {
@@ -114,32 +112,6 @@ void accumulate_dw(Tensor& gw, const Tensor& g32, const Tensor& g_h, const Tenso
   }
 }
 
-// Which rows a loop visits and the denominator of "mean".
-struct RowPlan {
-  Tensor labels;      // [rows] int64 contiguous, or undefined
-  Tensor idx;         // valid rows (CPU with labels), or undefined: every row
-  int64_t n = 0;      // rows visited
-  double denom = 1;   // host denominator (when denom_t is undefined)
-  Tensor denom_t;     // device denominator: non-ignored rows, at least 1, fp32 0-dim
-};
-
-RowPlan plan_rows(const OptTensor& labels, int64_t rows, int64_t vocab, int64_t ignore_index, bool host) {
-  RowPlan p;
-  p.n = rows;
-  p.denom = static_cast<double>(std::max<int64_t>(rows, 1));
-  if (!labels.has_value()) return p;
-  p.labels = labels->reshape({-1}).contiguous();
-  check_label_values(p.labels, vocab, ignore_index);
-  if (host) {
-    p.idx = p.labels.ne(ignore_index).nonzero().squeeze(1);
-    p.n = p.idx.size(0);
-    p.denom = static_cast<double>(std::max<int64_t>(p.n, 1));
-  } else {
-    p.denom_t = p.labels.ne(ignore_index).sum().clamp_min(1).to(at::kFloat);
-  }
-  return p;
-}
-
 }  // namespace
 
 Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt,
@@ -157,26 +129,11 @@ Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, 
   const auto ws_c = maybe_cast(ws, cs), wt_c = maybe_cast(wt, ct);
   const auto bs_c = maybe_cast(bs, cs), bt_c = maybe_cast(bt, ct);
   const bool host = hs.is_cpu();
-  const RowPlan plan = plan_rows(labels, rows, v_s, o.ignore_index, host);
-  const bool mean = o.reduction == Reduction::mean;
-  const bool per_row = o.reduction == Reduction::none;
+  const RowPlan plan = plan_rows(labels, rows, v_s, o.ignore_index, host, /*drop_ignored=*/true, at::kFloat);
 
   // Gradient scale: in the row kernel when known on the host, else one in-place pass at the end.
-  float kernel_scale = mean && !plan.denom_t.defined() ? static_cast<float>(1.0 / plan.denom) : 1.0f;
-  Tensor post_scale;  // 0-dim fp32 on the device, or undefined
-  if (mean && plan.denom_t.defined()) post_scale = plan.denom_t.reciprocal();
-  Tensor row_scale;
-  if (grad_loss.has_value()) {
-    if (per_row) {
-      TORCH_CHECK(grad_loss->numel() == rows, "grad_loss must have ", rows, " elements, got ", grad_loss->numel());
-      row_scale = grad_loss->reshape({-1}).to(at::kFloat).contiguous();
-    } else {
-      TORCH_CHECK(grad_loss->numel() == 1, "grad_loss must have 1 element for reduction '",
-                  o.reduction == Reduction::sum ? "sum" : "mean", "', got ", grad_loss->numel());
-      const auto g = grad_loss->reshape({}).to(at::kFloat);
-      post_scale = post_scale.defined() ? post_scale.mul(g) : g;
-    }
-  }
+  const float kernel_scale = static_cast<float>(kernel_grad_scale(plan, o.reduction));
+  const auto [row_scale, post_scale] = grad_scales(plan, o.reduction, grad_loss, rows, at::kFloat);
 
   auto loss_rows = at::zeros({rows}, hs.options().dtype(at::kFloat));
   Tensor gh, gw, gb;
@@ -213,14 +170,7 @@ Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, 
     gw.mul_(post_scale);
     if (gb.defined()) gb.mul_(post_scale);
   }
-  Tensor loss;
-  switch (o.reduction) {
-    case Reduction::none: loss = loss_rows.reshape(hs.sizes().slice(0, hs.dim() - 1)); break;
-    case Reduction::sum: loss = loss_rows.sum(); break;
-    default:
-      loss = plan.denom_t.defined() ? loss_rows.sum().div_(plan.denom_t) : loss_rows.sum().div_(plan.denom);
-      break;
-  }
+  const Tensor loss = reduce_loss(loss_rows, plan, o.reduction, hs.sizes().slice(0, hs.dim() - 1));
   auto empty = [&] { return at::empty({0}, hs.options()); };  // distinct tensors: outputs must not alias
   if (!compute_grad) return {loss, empty(), empty(), empty()};
   return {loss, gh.view(hs.sizes()), gw.to(ws.scalar_type()), gb.defined() ? gb.to(bs->scalar_type()) : empty()};
@@ -238,7 +188,8 @@ std::tuple<Tensor, Tensor> fused_logprobs_forward_loop(const Tensor& hidden, con
   const auto cs = hidden.scalar_type();
   const auto w_c = maybe_cast(weight, cs);
   const auto b_c = maybe_cast(bias, cs);
-  const RowPlan plan = plan_rows(labels, h2.size(0), v, ignore_index, hidden.is_cpu());
+  const RowPlan plan =
+      plan_rows(labels, h2.size(0), v, ignore_index, hidden.is_cpu(), /*drop_ignored=*/true, at::kFloat);
   auto logp = at::zeros({h2.size(0)}, hidden.options().dtype(at::kFloat));
   auto lse = at::zeros({h2.size(0)}, hidden.options().dtype(at::kFloat));
   auto logp_v = plan.idx.defined() ? at::empty({plan.n}, logp.options()) : logp;
@@ -271,7 +222,8 @@ Grads3 fused_logprobs_backward_loop(const Tensor& grad, const Tensor& hidden, co
   const auto cs = hidden.scalar_type();
   const auto w_c = maybe_cast(weight, cs);
   const auto b_c = maybe_cast(bias, cs);
-  const RowPlan plan = plan_rows(labels, h2.size(0), v, ignore_index, hidden.is_cpu());
+  const RowPlan plan =
+      plan_rows(labels, h2.size(0), v, ignore_index, hidden.is_cpu(), /*drop_ignored=*/true, at::kFloat);
   auto gh = at::zeros({h2.size(0), h}, hidden.options());
   auto gw = at::zeros({v, h}, weight.options().dtype(at::kFloat));
   Tensor gb = bias.has_value() ? at::zeros({v}, weight.options().dtype(at::kFloat)) : Tensor();

@@ -15,15 +15,13 @@
 // budget when not given (pick_chunk). Autocast is disabled inside the loops so fp32 accumulation
 // stays fp32.
 #include <ATen/ATen.h>
-#include <ATen/core/dispatch/Dispatcher.h>
-#include <torch/autograd.h>
-#include <torch/library.h>
 
 #include "protege/torch/ops.hpp"
 #include "torch/backend.hpp"
 #include "torch/checks.hpp"
 #include "torch/chunk_loop.hpp"
 #include "torch/distill_common.hpp"
+#include "torch/loss_op.hpp"
 
 namespace protege::torch_detail {
 namespace {
@@ -85,40 +83,26 @@ DistillOptions fl_options(string_view divergence, double beta, double temperatur
   return o;
 }
 
-Grads4 fl_distill_impl(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt, const OptTensor& labels,
-                       const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size,
-                       string_view divergence, double beta, double temperature, int64_t ignore_index,
-                       string_view reduction, double hard_label_weight, string_view vocab_mismatch,
-                       string_view temperature_scaling, const OptTensor& grad_loss, bool compute_grad,
-                       double student_logit_scale, double teacher_logit_scale, std::optional<double> student_softcap,
-                       std::optional<double> teacher_softcap) {
+// The inner op `_fused_linear_distill` on any device; for kMeta its output shapes only.
+template <bool kMeta>
+Grads4 fl_distill(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt, const OptTensor& labels,
+                  const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size, string_view divergence,
+                  double beta, double temperature, int64_t ignore_index, string_view reduction,
+                  double hard_label_weight, string_view vocab_mismatch, string_view temperature_scaling,
+                  const OptTensor& grad_loss, bool compute_grad, double student_logit_scale,
+                  double teacher_logit_scale, std::optional<double> student_softcap,
+                  std::optional<double> teacher_softcap) {
   const auto o = fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
                             temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
                             student_softcap, teacher_softcap);
   check_chunk(chunk_size);
   check_fl_distill(hs, ws, ht, wt, labels, bs, bt, o);
-  const auto& k = select_rows("protege::fused_linear_distill_loss", hs.device(), RowOp::distill);
-  return fused_distill_loop(hs, ws, ht, wt, labels, bs, bt, chunk_size, o, grad_loss, compute_grad, k);
-}
-
-Grads4 fl_distill_meta(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt, const OptTensor& labels,
-                       const OptTensor& bs, const OptTensor& bt, std::optional<int64_t> chunk_size,
-                       string_view divergence, double beta, double temperature, int64_t ignore_index,
-                       string_view reduction, double hard_label_weight, string_view vocab_mismatch,
-                       string_view temperature_scaling, const OptTensor& /*grad_loss*/, bool compute_grad,
-                       double student_logit_scale, double teacher_logit_scale, std::optional<double> student_softcap,
-                       std::optional<double> teacher_softcap) {
-  const auto o = fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
-                            temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
-                            student_softcap, teacher_softcap);
-  check_chunk(chunk_size);
-  check_fl_distill(hs, ws, ht, wt, labels, bs, bt, o);
-  const auto fopts = hs.options().dtype(at::kFloat);
-  Tensor loss = o.reduction == Reduction::none ? at::empty_symint(lead_of(hs), fopts) : at::empty({}, fopts);
-  auto empty = [&] { return at::empty({0}, hs.options()); };
-  if (!compute_grad) return {loss, empty(), empty(), empty()};
-  return {loss, at::empty_symint(hs.sym_sizes(), hs.options()), at::empty_symint(ws.sym_sizes(), ws.options()),
-          bs.has_value() ? at::empty_symint(bs->sym_sizes(), bs->options()) : empty()};
+  if constexpr (kMeta) {
+    return linear_loss_meta(hs, ws, bs, o.reduction, compute_grad, at::kFloat);
+  } else {
+    const auto& k = select_rows("protege::fused_linear_distill_loss", hs.device(), RowOp::distill);
+    return fused_distill_loop(hs, ws, ht, wt, labels, bs, bt, chunk_size, o, grad_loss, compute_grad, k);
+  }
 }
 
 using FlDistillSig = Grads4(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
@@ -130,18 +114,7 @@ using FlDistillPublicSig = Tensor(const Tensor&, const Tensor&, const Tensor&, c
                                   double, int64_t, string_view, double, string_view, string_view, double, double,
                                   std::optional<double>, std::optional<double>);
 
-auto& fl_distill_op() {
-  static auto op =
-      c10::Dispatcher::singleton().findSchemaOrThrow("protege::_fused_linear_distill", "").typed<FlDistillSig>();
-  return op;
-}
-
-auto& fl_distill_public_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::fused_linear_distill_loss", "")
-                       .typed<FlDistillPublicSig>();
-  return op;
-}
+const auto& fl_distill_op() { return typed_op<"protege::_fused_linear_distill", FlDistillSig>(); }
 
 Tensor fl_distill_composite(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt,
                             const OptTensor& labels, const OptTensor& bs, const OptTensor& bt,
@@ -155,8 +128,6 @@ Tensor fl_distill_composite(const Tensor& hs, const Tensor& ws, const Tensor& ht
                                           temperature_scaling, std::nullopt, false, student_logit_scale,
                                           teacher_logit_scale, student_softcap, teacher_softcap));
 }
-
-OptTensor opt(const Tensor& t) { return t.defined() ? OptTensor(t) : std::nullopt; }
 
 class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinearDistillFunction> {
  public:
@@ -212,7 +183,7 @@ class FusedLinearDistillFunction : public ::torch::autograd::Function<FusedLinea
     const auto saved = ctx->saved_data.at("options").toCustomClass<SavedOptions>();
     const auto& o = saved->options;
     auto [loss, gh, gw, gb] = fl_distill_op().call(
-        s[0], s[1], s[2], s[3], opt(s[4]), opt(s[5]), opt(s[6]), saved->chunk_size, divergence_name(o.divergence),
+        s[0], s[1], s[2], s[3], optional_of(s[4]), optional_of(s[5]), optional_of(s[6]), saved->chunk_size, divergence_name(o.divergence),
         o.beta, o.temperature, o.ignore_index, "none", o.hard_label_weight, mismatch_name(o.vocab_mismatch),
         o.t2 ? "t2" : "none", grads[0], true, o.student_logits.scale, o.teacher_logits.scale,
         softcap_arg(o.student_logits), softcap_arg(o.teacher_logits));
@@ -250,51 +221,43 @@ void check_fl_logprobs(const Tensor& hidden, const Tensor& weight, const Tensor&
               temperature);
 }
 
-std::tuple<Tensor, Tensor> fl_logprobs_fwd_impl(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
-                                                const OptTensor& bias, int64_t ignore_index, double temperature,
-                                                std::optional<int64_t> chunk_size, double logit_scale,
-                                                std::optional<double> softcap) {
+// `_fused_linear_token_logprobs_forward` on any device; for kMeta its output shapes only.
+template <bool kMeta>
+std::tuple<Tensor, Tensor> fl_logprobs_fwd(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
+                                           const OptTensor& bias, int64_t ignore_index, double temperature,
+                                           std::optional<int64_t> chunk_size, double logit_scale,
+                                           std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
-  const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
-  const auto& k = select_rows("protege::fused_linear_token_logprobs", hidden.device(), RowOp::logprobs_forward);
-  return fused_logprobs_forward_loop(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, k, head);
+  [[maybe_unused]] const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
+  if constexpr (kMeta) {
+    const auto opts = hidden.options().dtype(at::kFloat);
+    return {at::empty_symint(labels.sym_sizes(), opts), at::empty_symint(labels.sym_sizes(), opts)};
+  } else {
+    const auto& k = select_rows("protege::fused_linear_token_logprobs", hidden.device(), RowOp::logprobs_forward);
+    return fused_logprobs_forward_loop(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, k, head);
+  }
 }
 
-Grads3 fl_logprobs_bwd_impl(const Tensor& grad, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
-                            const OptTensor& bias, const Tensor& lse, int64_t ignore_index, double temperature,
-                            std::optional<int64_t> chunk_size, double logit_scale, std::optional<double> softcap) {
+// `_fused_linear_token_logprobs_backward` on any device; for kMeta its output shapes only.
+template <bool kMeta>
+Grads3 fl_logprobs_bwd(const Tensor& grad, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
+                       const OptTensor& bias, const Tensor& lse, int64_t ignore_index, double temperature,
+                       std::optional<int64_t> chunk_size, double logit_scale, std::optional<double> softcap) {
   check_chunk(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
-  const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
-  TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ", grad.sizes());
-  TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
-  const auto& k = select_rows("protege::fused_linear_token_logprobs (backward)", hidden.device(),
-                              RowOp::logprobs_backward);
-  return fused_logprobs_backward_loop(grad, hidden, weight, labels, bias, lse, ignore_index, temperature, chunk_size,
-                                      k, head);
-}
-
-std::tuple<Tensor, Tensor> fl_logprobs_fwd_meta(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
-                                                const OptTensor& bias, int64_t /*ignore_index*/, double temperature,
-                                                std::optional<int64_t> chunk_size, double logit_scale,
-                                                std::optional<double> softcap) {
-  check_chunk(chunk_size);
-  check_fl_logprobs(hidden, weight, labels, bias, temperature);
-  to_transform(logit_scale, softcap, "logit_scale", "softcap");
-  const auto opts = hidden.options().dtype(at::kFloat);
-  return {at::empty_symint(labels.sym_sizes(), opts), at::empty_symint(labels.sym_sizes(), opts)};
-}
-
-Grads3 fl_logprobs_bwd_meta(const Tensor& /*grad*/, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
-                            const OptTensor& bias, const Tensor& /*lse*/, int64_t /*ignore_index*/,
-                            double temperature, std::optional<int64_t> chunk_size, double logit_scale,
-                            std::optional<double> softcap) {
-  check_chunk(chunk_size);
-  check_fl_logprobs(hidden, weight, labels, bias, temperature);
-  to_transform(logit_scale, softcap, "logit_scale", "softcap");
-  return {at::empty_symint(hidden.sym_sizes(), hidden.options()), at::empty_symint(weight.sym_sizes(), weight.options()),
-          bias.has_value() ? at::empty_symint(bias->sym_sizes(), bias->options()) : at::empty({0}, hidden.options())};
+  [[maybe_unused]] const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
+  if constexpr (kMeta) {
+    return linear_grads_meta(hidden, weight, bias);
+  } else {
+    TORCH_CHECK(grad.sizes() == labels.sizes(), "grad_logprobs must have shape ", labels.sizes(), ", got ",
+                grad.sizes());
+    TORCH_CHECK(lse.sizes() == labels.sizes(), "lse must have shape ", labels.sizes(), ", got ", lse.sizes());
+    const auto& k = select_rows("protege::fused_linear_token_logprobs (backward)", hidden.device(),
+                                RowOp::logprobs_backward);
+    return fused_logprobs_backward_loop(grad, hidden, weight, labels, bias, lse, ignore_index, temperature,
+                                        chunk_size, k, head);
+  }
 }
 
 using FlLpFwdSig = std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, int64_t,
@@ -304,24 +267,8 @@ using FlLpBwdSig = Grads3(const Tensor&, const Tensor&, const Tensor&, const Ten
 using FlLpPublicSig = Tensor(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, int64_t, double,
                              std::optional<int64_t>, double, std::optional<double>);
 
-auto& fl_lp_fwd_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::_fused_linear_token_logprobs_forward", "")
-                       .typed<FlLpFwdSig>();
-  return op;
-}
-auto& fl_lp_bwd_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::_fused_linear_token_logprobs_backward", "")
-                       .typed<FlLpBwdSig>();
-  return op;
-}
-auto& fl_lp_public_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::fused_linear_token_logprobs", "")
-                       .typed<FlLpPublicSig>();
-  return op;
-}
+const auto& fl_lp_fwd_op() { return typed_op<"protege::_fused_linear_token_logprobs_forward", FlLpFwdSig>(); }
+const auto& fl_lp_bwd_op() { return typed_op<"protege::_fused_linear_token_logprobs_backward", FlLpBwdSig>(); }
 
 Tensor fl_logprobs_composite(const Tensor& hidden, const Tensor& weight, const Tensor& labels, const OptTensor& bias,
                              int64_t ignore_index, double temperature, std::optional<int64_t> chunk_size,
@@ -358,7 +305,7 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
     const std::optional<int64_t> chunk = cs.isNone() ? std::nullopt : std::optional<int64_t>(cs.toInt());
     const auto& sc = ctx->saved_data.at("softcap");
     const std::optional<double> softcap = sc.isNone() ? std::nullopt : std::optional<double>(sc.toDouble());
-    auto [gh, gw, gb] = fl_lp_bwd_op().call(grads[0], s[0], s[1], s[2], opt(s[3]), s[4],
+    auto [gh, gw, gb] = fl_lp_bwd_op().call(grads[0], s[0], s[1], s[2], optional_of(s[3]), s[4],
                                             ctx->saved_data.at("ignore_index").toInt(),
                                             ctx->saved_data.at("temperature").toDouble(), chunk,
                                             ctx->saved_data.at("logit_scale").toDouble(), softcap);
@@ -380,21 +327,21 @@ Tensor fl_logprobs_autograd(const Tensor& hidden, const Tensor& weight, const Te
 }  // namespace protege::torch_detail
 
 TORCH_LIBRARY_IMPL(protege, CPU, m) {
-  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill_impl);
-  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd_impl);
-  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd_impl);
+  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill<false>);
+  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd<false>);
+  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd<false>);
 }
 
 TORCH_LIBRARY_IMPL(protege, CUDA, m) {
-  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill_impl);
-  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd_impl);
-  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd_impl);
+  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill<false>);
+  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd<false>);
+  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd<false>);
 }
 
 TORCH_LIBRARY_IMPL(protege, Meta, m) {
-  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill_meta);
-  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd_meta);
-  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd_meta);
+  m.impl("_fused_linear_distill", &protege::torch_detail::fl_distill<true>);
+  m.impl("_fused_linear_token_logprobs_forward", &protege::torch_detail::fl_logprobs_fwd<true>);
+  m.impl("_fused_linear_token_logprobs_backward", &protege::torch_detail::fl_logprobs_bwd<true>);
 }
 
 TORCH_LIBRARY_IMPL(protege, CompositeExplicitAutograd, m) {
@@ -414,7 +361,8 @@ at::Tensor fused_linear_distill_loss(const at::Tensor& student_hidden, const at:
                                      const at::Tensor& teacher_hidden, const at::Tensor& teacher_weight,
                                      const std::optional<at::Tensor>& labels, const FusedLinearOptions& linear,
                                      const DistillOptions& options) {
-  return protege::torch_detail::fl_distill_public_op().call(
+  using Sig = protege::torch_detail::FlDistillPublicSig;
+  return protege::torch_detail::typed_op<"protege::fused_linear_distill_loss", Sig>().call(
       student_hidden, student_weight, teacher_hidden, teacher_weight, labels, linear.student_bias,
       linear.teacher_bias, linear.chunk_size, options.divergence, options.beta, options.temperature,
       options.ignore_index, options.reduction, options.hard_label_weight, options.vocab_mismatch,
@@ -426,7 +374,8 @@ at::Tensor fused_linear_token_logprobs(const at::Tensor& hidden, const at::Tenso
                                        const std::optional<at::Tensor>& bias, std::int64_t ignore_index,
                                        double temperature, std::optional<std::int64_t> chunk_size,
                                        double logit_scale, std::optional<double> softcap) {
-  return protege::torch_detail::fl_lp_public_op().call(hidden, weight, labels, bias, ignore_index, temperature,
+  using Sig = protege::torch_detail::FlLpPublicSig;
+  return protege::torch_detail::typed_op<"protege::fused_linear_token_logprobs", Sig>().call(hidden, weight, labels, bias, ignore_index, temperature,
                                                        chunk_size, logit_scale, softcap);
 }
 

@@ -32,9 +32,7 @@ void cuda_distill(const Tensor& s, const Tensor& t, const Tensor& labels, const 
 void cuda_logprobs_forward(const Tensor& logits, const Tensor& labels, int64_t ignore_index, double temperature,
                            const Tensor& logp_out, const Tensor& lse_out) {
   const c10::cuda::CUDAGuard guard(logits.device());
-  auto p = token_logprobs_params(logits, labels, ignore_index, temperature);
-  p.logprobs = logp_out.data_ptr<float>();
-  p.lse = lse_out.data_ptr<float>();
+  const auto p = token_logprobs_forward_params(logits, labels, ignore_index, temperature, logp_out, lse_out);
   torch_errors([&] { protege::cuda::token_logprobs_forward(p, at::cuda::getCurrentCUDAStream()); });
 }
 
@@ -42,13 +40,7 @@ void cuda_logprobs_backward(const Tensor& grad, const Tensor& logits, const Tens
                             int64_t ignore_index, double temperature, const Tensor& grad_out) {
   const c10::cuda::CUDAGuard guard(logits.device());
   TORCH_CHECK(grad_out.stride(1) == 1, "internal: grad_out of token_logprobs_backward must have unit column stride");
-  kernels::TokenLogprobsBackwardParams b;
-  b.forward = token_logprobs_params(logits, labels, ignore_index, temperature);
-  b.forward.lse = const_cast<float*>(lse.data_ptr<float>());
-  b.grad_logprobs = grad.data_ptr<float>();
-  b.grad_logits = grad_out.data_ptr();
-  b.grad_float32 = grad_out.scalar_type() == at::kFloat;
-  b.grad_stride = grad_out.stride(0);
+  const auto b = token_logprobs_backward_params(grad, logits, labels, lse, ignore_index, temperature, grad_out);
   torch_errors([&] { protege::cuda::token_logprobs_backward(b, at::cuda::getCurrentCUDAStream()); });
 }
 

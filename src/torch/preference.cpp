@@ -12,6 +12,7 @@
 
 #include "protege/torch/ops.hpp"
 #include "torch/checks.hpp"
+#include "torch/op_handle.hpp"
 
 namespace protege::torch_detail {
 namespace {
@@ -323,12 +324,6 @@ std::tuple<Tensor, Tensor, Tensor> fused_linear_preference_loss(
   return out;
 }
 
-template <typename Sig>
-auto& find_op(const char* name) {
-  static auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Sig>();
-  return op;
-}
-
 }  // namespace
 }  // namespace protege::torch_detail
 
@@ -354,7 +349,7 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& policy_chosen_l
   using Sig = std::tuple<Tensor, Tensor, Tensor>(const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
                                                  c10::string_view, double, double, double, const OptTensor&,
                                                  const OptTensor&, c10::string_view);
-  return protege::torch_detail::find_op<Sig>("protege::preference_loss")
+  return protege::torch_detail::typed_op<"protege::preference_loss", Sig>()
       .call(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, o.kind, o.beta,
             o.label_smoothing, o.gamma, o.chosen_lengths, o.rejected_lengths, o.reduction);
 }
@@ -362,21 +357,21 @@ std::tuple<Tensor, Tensor, Tensor> preference_loss(const Tensor& policy_chosen_l
 Tensor reward_loss(const Tensor& chosen_rewards, const Tensor& rejected_rewards, const OptTensor& margin,
                    double center_coefficient) {
   using Sig = Tensor(const Tensor&, const Tensor&, const OptTensor&, double);
-  return protege::torch_detail::find_op<Sig>("protege::reward_loss")
+  return protege::torch_detail::typed_op<"protege::reward_loss", Sig>()
       .call(chosen_rewards, rejected_rewards, margin, center_coefficient);
 }
 
 Tensor ranking_loss(const Tensor& scores, double margin, const OptTensor& gold_scores, double gold_margin,
                     double gold_weight) {
   using Sig = Tensor(const Tensor&, double, const OptTensor&, double, double);
-  return protege::torch_detail::find_op<Sig>("protege::ranking_loss")
+  return protege::torch_detail::typed_op<"protege::ranking_loss", Sig>()
       .call(scores, margin, gold_scores, gold_margin, gold_weight);
 }
 
 Tensor sequence_logprobs(const Tensor& logits, const Tensor& labels, std::int64_t ignore_index, double temperature,
                          bool average) {
   using Sig = Tensor(const Tensor&, const Tensor&, int64_t, double, bool);
-  return protege::torch_detail::find_op<Sig>("protege::sequence_logprobs")
+  return protege::torch_detail::typed_op<"protege::sequence_logprobs", Sig>()
       .call(logits, labels, ignore_index, temperature, average);
 }
 

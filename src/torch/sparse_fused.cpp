@@ -11,16 +11,14 @@
 // Device policy as the dense fused ops (torch/chunk_loop.hpp): on the CPU the ignored tokens are
 // dropped before the projection; elsewhere nothing synchronises with the host.
 #include <ATen/ATen.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
-#include <torch/autograd.h>
-#include <torch/library.h>
 
 #include <cmath>  // for std::isfinite
 
 #include "torch/backend.hpp"
 #include "torch/checks.hpp"
 #include "torch/distill_common.hpp"
+#include "torch/loss_op.hpp"
 #include "torch/sparse_rows.hpp"
 
 namespace protege::torch_detail {
@@ -31,12 +29,6 @@ using OptTensor = std::optional<Tensor>;
 using c10::string_view;
 using Out4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
 
-void check_float(const Tensor& t, const char* name) {
-  const auto s = t.scalar_type();
-  TORCH_CHECK(s == at::kFloat || s == at::kBFloat16 || s == at::kHalf || s == at::kDouble, name,
-              " must be a float32, bfloat16, float16 or float64 tensor, got ", s);
-}
-
 // Every check that needs no tensor data; returns the parsed options.
 SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
                         const OptTensor& labels, const OptTensor& bias, const std::optional<int64_t>& chunk_size,
@@ -45,15 +37,15 @@ SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor
                         const std::optional<double>& softcap) {
   const auto o = make_sparse_options(divergence, beta, temperature, tail, ignore_index, reduction, hard_label_weight,
                                      labels.has_value());
-  check_float(hidden, "student_hidden");
-  check_float(weight, "student_weight");
+  check_floating_or_double(hidden, "student_hidden");
+  check_floating_or_double(weight, "student_weight");
   TORCH_CHECK(hidden.dim() >= 1, "student_hidden must have shape [..., H], got ", hidden.sym_sizes());
   const auto h = hidden.sym_size(-1);
   TORCH_CHECK(weight.dim() == 2 && weight.sym_size(1) == h && weight.sym_size(0) >= 1, "student_weight must have shape [V, ",
               h, "], got ", weight.sym_sizes());
   check_same_device(hidden, "student_hidden", weight, "student_weight");
   if (bias.has_value()) {
-    check_float(*bias, "student_bias");
+    check_floating_or_double(*bias, "student_bias");
     TORCH_CHECK(bias->dim() == 1 && bias->sym_size(0) == weight.sym_size(0), "student_bias must have shape [",
                 weight.sym_size(0), "], got ", bias->sym_sizes());
     check_same_device(hidden, "student_hidden", *bias, "student_bias");
@@ -70,24 +62,18 @@ SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor
   return o;
 }
 
-Tensor rows_of(const Tensor& t, const Tensor& idx, int64_t start, int64_t c) {
-  return idx.defined() ? t.index_select(0, idx.narrow(0, start, c)) : t.narrow(0, start, c);
-}
-
-Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+// The chunk loop of `_fused_linear_sparse_distill` on checked inputs (options `o`).
+Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
                 const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
-                string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
-                string_view reduction, double hard_label_weight, double logit_scale, std::optional<double> softcap,
-                const OptTensor& grad_loss, bool compute_grad) {
-  const auto o = check_all(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature, tail,
-                           ignore_index, reduction, hard_label_weight, logit_scale, softcap);
+                const SparseOptions& o, double logit_scale, std::optional<double> softcap, const OptTensor& grad_loss,
+                bool compute_grad) {
   const char* op = "protege::fused_linear_sparse_distill_loss";
   const auto rows_fn = select_sparse_rows(op, hidden.device(), hidden.scalar_type());
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   at::NoGradGuard no_grad;
   const int64_t H = hidden.size(-1), V = weight.size(0), K = ids.size(-1);
   const auto hs = hidden.scalar_type();
-  const auto cd = sparse_compute_dtype(hs);
+  const auto cd = compute_dtype(hs);
   const auto h2 = hidden.reshape({-1, H});
   const auto ids2 = ids.reshape({-1, K});
   const auto lps2 = lps.reshape({-1, K});
@@ -98,37 +84,11 @@ Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
   OptTensor b_c;
   if (bias.has_value()) b_c = bias->scalar_type() == hs ? *bias : bias->to(hs);
   if (host) check_sparse_ids_host(ids2, V);
-  // Rows to visit and the denominator of "mean".
-  Tensor lab, idx, denom_t;
-  int64_t n = rows;
-  double denom = static_cast<double>(std::max<int64_t>(rows, 1));
-  if (labels.has_value()) {
-    lab = labels->reshape({-1}).contiguous();
-    check_label_values(lab, V, ignore_index);
-    if (host) {
-      idx = lab.ne(ignore_index).nonzero().squeeze(1);
-      n = idx.size(0);
-      denom = static_cast<double>(std::max<int64_t>(n, 1));
-    } else {
-      denom_t = lab.ne(ignore_index).sum().clamp_min(1).to(cd);
-    }
-  }
-  const bool mean = o.reduction == Reduction::mean;
-  const bool per_row = o.reduction == Reduction::none;
-  const double kernel_scale = mean && !denom_t.defined() ? 1.0 / denom : 1.0;
-  Tensor post_scale;
-  if (mean && denom_t.defined()) post_scale = denom_t.reciprocal();
-  Tensor row_scale;
-  if (grad_loss.has_value()) {
-    if (per_row) {
-      TORCH_CHECK(grad_loss->numel() == rows, "grad_loss must have ", rows, " elements, got ", grad_loss->numel());
-      row_scale = grad_loss->reshape({-1}).to(cd).contiguous();
-    } else {
-      TORCH_CHECK(grad_loss->numel() == 1, "grad_loss must have 1 element, got ", grad_loss->numel());
-      const auto g = grad_loss->reshape({}).to(cd);
-      post_scale = post_scale.defined() ? post_scale.mul(g) : g;
-    }
-  }
+  const RowPlan plan = plan_rows(labels, rows, V, o.ignore_index, host, /*drop_ignored=*/true, cd);
+  const Tensor &lab = plan.labels, &idx = plan.idx;
+  const int64_t n = plan.n;
+  const double kernel_scale = kernel_grad_scale(plan, o.reduction);
+  const auto [row_scale, post_scale] = grad_scales(plan, o.reduction, grad_loss, rows, cd);
   auto loss_rows = at::zeros({rows}, hidden.options().dtype(cd));
   Tensor gh, gw, gb;
   if (compute_grad) {
@@ -144,15 +104,15 @@ Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
   const double cap = softcap.value_or(0.0);
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t c = std::min(chunk, n - start);
-    const auto h_c = rows_of(h2, idx, start, c);
+    const auto h_c = take(h2, idx, start, c);
     auto z = at::linear(h_c, w_c, b_c).to(cd);
     if (logit_scale != 1.0) z.mul_(logit_scale);
     if (cap > 0.0) z.div_(cap).tanh_().mul_(cap);
     z = z.contiguous();
-    const auto ids_c = rows_of(ids2, idx, start, c).contiguous();
-    const auto lps_c = rows_of(lps2, idx, start, c).contiguous();
-    const Tensor lab_c = lab.defined() ? rows_of(lab, idx, start, c).contiguous() : Tensor();
-    const Tensor rs_c = row_scale.defined() ? rows_of(row_scale, idx, start, c).contiguous() : Tensor();
+    const auto ids_c = take(ids2, idx, start, c).contiguous();
+    const auto lps_c = take(lps2, idx, start, c).contiguous();
+    const Tensor lab_c = lab.defined() ? take(lab, idx, start, c).contiguous() : Tensor();
+    const Tensor rs_c = row_scale.defined() ? take(row_scale, idx, start, c).contiguous() : Tensor();
     const Tensor g = compute_grad ? at::empty({c, V}, z.options()) : Tensor();
     rows_fn(z, ids_c, lps_c, lab_c, o, loss_v.narrow(0, start, c), g, kernel_scale, rs_c, eps);
     if (compute_grad) {
@@ -175,45 +135,34 @@ Out4 fused_impl(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
     gw.mul_(post_scale);
     if (gb.defined()) gb.mul_(post_scale);
   }
-  Tensor loss;
-  switch (o.reduction) {
-    case Reduction::none: loss = loss_rows.reshape(hidden.sizes().slice(0, hidden.dim() - 1)); break;
-    case Reduction::sum: loss = loss_rows.sum(); break;
-    default: loss = denom_t.defined() ? loss_rows.sum().div_(denom_t) : loss_rows.sum().div_(denom); break;
-  }
+  const Tensor loss = reduce_loss(loss_rows, plan, o.reduction, hidden.sizes().slice(0, hidden.dim() - 1));
   auto empty = [&] { return at::empty({0}, hidden.options()); };
   if (!compute_grad) return {loss, empty(), empty(), empty()};
   return {loss, gh.view(hidden.sizes()), gw.to(weight.scalar_type()), gb.defined() ? gb.to(bias->scalar_type()) : empty()};
 }
 
-Out4 fused_meta(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
-                const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
-                string_view divergence, double beta, double temperature, string_view tail, int64_t ignore_index,
-                string_view reduction, double hard_label_weight, double logit_scale, std::optional<double> softcap,
-                const OptTensor& grad_loss, bool compute_grad) {
-  (void)grad_loss;
+// The inner op `_fused_linear_sparse_distill` on any device; for kMeta its output shapes only.
+template <bool kMeta>
+Out4 fused(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps, const OptTensor& labels,
+           const OptTensor& bias, std::optional<int64_t> chunk_size, string_view divergence, double beta,
+           double temperature, string_view tail, int64_t ignore_index, string_view reduction,
+           double hard_label_weight, double logit_scale, std::optional<double> softcap, const OptTensor& grad_loss,
+           bool compute_grad) {
   const auto o = check_all(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature, tail,
                            ignore_index, reduction, hard_label_weight, logit_scale, softcap);
-  const auto fopts = hidden.options().dtype(sparse_compute_dtype(hidden.scalar_type()));
-  Tensor loss = o.reduction == Reduction::none
-                    ? at::empty_symint(hidden.sym_sizes().slice(0, hidden.dim() - 1), fopts)
-                    : at::empty({}, fopts);
-  auto empty = [&] { return at::empty({0}, hidden.options()); };
-  if (!compute_grad) return {loss, empty(), empty(), empty()};
-  return {loss, at::empty_symint(hidden.sym_sizes(), hidden.options()),
-          at::empty_symint(weight.sym_sizes(), weight.options()),
-          bias.has_value() ? at::empty_symint(bias->sym_sizes(), bias->options()) : empty()};
+  if constexpr (kMeta) {
+    return linear_loss_meta(hidden, weight, bias, o.reduction, compute_grad, compute_dtype(hidden.scalar_type()));
+  } else {
+    return fused_loop(hidden, weight, ids, lps, labels, bias, chunk_size, o, logit_scale, softcap, grad_loss,
+                      compute_grad);
+  }
 }
 
 using InnerSig = Out4(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
                       std::optional<int64_t>, string_view, double, double, string_view, int64_t, string_view, double,
                       double, std::optional<double>, const OptTensor&, bool);
 
-auto& inner_op() {
-  static auto op =
-      c10::Dispatcher::singleton().findSchemaOrThrow("protege::_fused_linear_sparse_distill", "").typed<InnerSig>();
-  return op;
-}
+const auto& inner_op() { return typed_op<"protege::_fused_linear_sparse_distill", InnerSig>(); }
 
 Tensor fused_composite(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
                        const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
@@ -276,8 +225,8 @@ class FusedSparseFunction : public ::torch::autograd::Function<FusedSparseFuncti
     const auto& sd = ctx->saved_data;
     const auto chunk = sd.at("chunk").isNone() ? std::optional<int64_t>() : sd.at("chunk").toInt();
     const auto cap = sd.at("softcap").isNone() ? std::optional<double>() : sd.at("softcap").toDouble();
-    const OptTensor labels = saved[4].defined() ? OptTensor(saved[4]) : std::nullopt;
-    const OptTensor bias = saved[5].defined() ? OptTensor(saved[5]) : std::nullopt;
+    const OptTensor labels = optional_of(saved[4]);
+    const OptTensor bias = optional_of(saved[5]);
     const std::string div = sd.at("divergence").toStringRef();
     const std::string tail = sd.at("tail").toStringRef();
     auto [loss, gh, gw, gb] = inner_op().call(
@@ -304,22 +253,6 @@ Tensor fused_autograd(const Tensor& hidden, const Tensor& weight, const Tensor& 
 }  // namespace
 }  // namespace protege::torch_detail
 
-TORCH_LIBRARY_IMPL(protege, CPU, m) {
-  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_impl);
-}
-
-TORCH_LIBRARY_IMPL(protege, CUDA, m) {
-  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_impl);
-}
-
-TORCH_LIBRARY_IMPL(protege, Meta, m) {
-  m.impl("_fused_linear_sparse_distill", &protege::torch_detail::fused_meta);
-}
-
-TORCH_LIBRARY_IMPL(protege, CompositeExplicitAutograd, m) {
-  m.impl("fused_linear_sparse_distill_loss", &protege::torch_detail::fused_composite);
-}
-
-TORCH_LIBRARY_IMPL(protege, Autograd, m) {
-  m.impl("fused_linear_sparse_distill_loss", &protege::torch_detail::fused_autograd);
-}
+PROTEGE_REGISTER_LOSS_OP("_fused_linear_sparse_distill", &protege::torch_detail::fused<false>,
+                         &protege::torch_detail::fused<true>, "fused_linear_sparse_distill_loss",
+                         &protege::torch_detail::fused_composite, &protege::torch_detail::fused_autograd)

@@ -62,20 +62,13 @@ SparseOptions make_sparse_options(std::string_view divergence, double beta, doub
 }
 
 double logprob_eps(at::ScalarType t) {
-  switch (t) {
-    case at::kDouble: return std::numeric_limits<double>::epsilon();
-    case at::kBFloat16: return 0x1.0p-7;
-    case at::kHalf: return 0x1.0p-10;
-    default: return std::numeric_limits<float>::epsilon();
-  }
+  return t == at::kDouble ? std::numeric_limits<double>::epsilon() : dtype_epsilon(to_dtype(t));
 }
 
 void check_sparse_teacher(const Tensor& ids, const Tensor& lps, c10::SymIntArrayRef lead, const Tensor& ref,
                           std::string_view refname) {
   TORCH_CHECK(ids.scalar_type() == at::kLong, "teacher_ids must be an int64 tensor, got ", ids.scalar_type());
-  const auto lt = lps.scalar_type();
-  TORCH_CHECK(lt == at::kFloat || lt == at::kBFloat16 || lt == at::kHalf || lt == at::kDouble,
-              "teacher_logprobs must be a float32, bfloat16, float16 or float64 tensor, got ", lt);
+  check_floating_or_double(lps, "teacher_logprobs");
   TORCH_CHECK(ids.dim() == static_cast<int64_t>(lead.size()) + 1 && ids.sym_sizes().slice(0, lead.size()) == lead,
               "teacher_ids must have shape ", lead, " + [k], got ", ids.sym_sizes());
   TORCH_CHECK(ids.sym_size(-1) >= 1, "teacher_ids must hold k >= 1 ids per token, got k = 0");
@@ -219,7 +212,7 @@ Terms divergence_terms(const Tensor& A, const Tensor& B, Divergence div, double 
 void sparse_rows_aten(const Tensor& student, const Tensor& ids, const Tensor& logprobs, const Tensor& labels,
                       const SparseOptions& o, const Tensor& loss_out, const Tensor& grad_out, double grad_scale,
                       const Tensor& row_scale, double lp_eps) {
-  const auto cd = sparse_compute_dtype(student.scalar_type());
+  const auto cd = compute_dtype(student.scalar_type());
   auto z = student.to(cd);
   const int64_t V = z.size(1);
   const int64_t K = ids.size(1);

@@ -81,9 +81,6 @@ void register_sparse_cuda_rows(SparseRowsFn fn);
 /// eps of a log-prob dtype (the tail floor is n·eps).
 double logprob_eps(at::ScalarType t);
 
-/// The compute dtype of logits of type `t`: float64 for float64, else float32.
-inline at::ScalarType sparse_compute_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
-
 /// Checks ids [..., k] / logprobs [..., k] / labels [...] against the leading shape `lead` of the
 /// student and its device; on the CPU also the id range (device tensors: the row backend's gathers).
 void check_sparse_teacher(const at::Tensor& ids, const at::Tensor& logprobs, c10::SymIntArrayRef lead,

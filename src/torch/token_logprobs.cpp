@@ -1,13 +1,13 @@
 // protege::token_logprobs: the device-generic implementation (CPU and CUDA keys, over the row
 // backend chosen by protege::torch::set_backend), Meta, autograd, and the C++ API.
 #include <ATen/ATen.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
 #include "protege/torch/ops.hpp"
-#include "torch/checks.hpp"
 #include "torch/backend.hpp"
+#include "torch/checks.hpp"
+#include "torch/op_handle.hpp"
 
 namespace protege::torch_detail {
 namespace {
@@ -61,18 +61,14 @@ Tensor backward_meta(const Tensor& /*grad*/, const Tensor& logits, const Tensor&
   return at::empty_symint(logits.sym_sizes(), logits.options());
 }
 
-auto& forward_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::token_logprobs", "")
-                       .typed<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, int64_t, double)>();
-  return op;
+const auto& forward_op() {
+  using Sig = std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, int64_t, double);
+  return typed_op<"protege::token_logprobs", Sig>();
 }
 
-auto& backward_op() {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("protege::token_logprobs_backward", "")
-                       .typed<Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t, double)>();
-  return op;
+const auto& backward_op() {
+  using Sig = Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t, double);
+  return typed_op<"protege::token_logprobs_backward", Sig>();
 }
 
 class TokenLogprobsFunction : public ::torch::autograd::Function<TokenLogprobsFunction> {
