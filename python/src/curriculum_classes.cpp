@@ -26,11 +26,12 @@ namespace {
 namespace cur = ::protege::curriculum;
 using namespace curriculum_buffers;  // NOLINT(google-build-using-namespace): the input/output helpers
 
-// Warns (UserWarning, attributed to the Python caller) that the ratios were renormalised.
-void warn_renormalised(const cur::Distribution& d) {
-  if (!d.renormalised()) return;
+// `d`, after a UserWarning (attributed to the Python caller) when its ratios were renormalised.
+cur::Distribution warn_renormalised(cur::Distribution d) {
+  if (!d.renormalised()) return d;
   const std::string msg = fmt::format("distribution: ratios sum to {:g} instead of 1; renormalised", d.input_sum());
   if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+  return d;
 }
 
 // (name, ratio) pairs of a dict or a sequence of pairs; a ratio must be an int or a float (not bool).
@@ -155,9 +156,7 @@ Examples:
                            ratios.size());
              std::vector<std::pair<std::string, double>> pairs;
              for (std::size_t i = 0; i < names.size(); ++i) pairs.emplace_back(names[i], ratios[i]);
-             auto d = cur::Distribution::from_pairs(pairs);
-             warn_renormalised(d);
-             return d;
+             return warn_renormalised(cur::Distribution::from_pairs(pairs));
            }),
            py::arg("names"), py::arg("ratios"),
            "From names and ratios (checked as from_dict; a sum != 1 is renormalised with a warning).")
@@ -167,9 +166,7 @@ Examples:
       .def_static(
           "from_dict",
           [](const py::object& mapping) {
-            auto d = cur::Distribution::from_pairs(ratio_pairs(mapping));
-            warn_renormalised(d);
-            return d;
+            return warn_renormalised(cur::Distribution::from_pairs(ratio_pairs(mapping)));
           },
           py::arg("mapping"),
           "From ``{name: ratio}`` or ``[(name, ratio), ...]``; a sum != 1 is renormalised with a warning; a "
@@ -188,9 +185,7 @@ Examples:
               text = buf.str();
               name = source;
             }
-            auto d = cur::Distribution::from_json_text(text, name);
-            warn_renormalised(d);
-            return d;
+            return warn_renormalised(cur::Distribution::from_json_text(text, name));
           },
           py::arg("source"),
           "From a JSON file path or JSON text: an object in file order or a list of [name, ratio] pairs "
