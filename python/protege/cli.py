@@ -3,7 +3,8 @@
 Each module contributes its subcommands from ``protege._cli_<module>.add_parser``. Every parser in
 the tree is a :class:`Parser`, so every ``--help`` shows each flag's default; flags share one
 vocabulary (``-o/--output`` for what a command writes, ``--seed`` defaulting to 0, ``--answer-style``,
-``--on-error``, ``--threads``, ``--quiet``). Library warnings are printed as one ``protege: warning:``
+``--on-error``, ``--threads``, ``--quiet``), each defined once, with its help text and default, in
+``protege._cli_args``. Library warnings are printed as one ``protege: warning:``
 line each, without a Python source line.
 """
 from __future__ import annotations
