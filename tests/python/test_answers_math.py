@@ -31,6 +31,19 @@ def test_labelled_sets(name):
     assert not wrong, wrong
 
 
+@pytest.mark.parametrize("name", ["answers_math_cases", "answers_math_holdout", "answers_math_fresh"])
+def test_labelled_sets_regenerate_from_their_tables(name, tmp_path):
+    """The committed JSONL sets are exactly what their source tables write (no hand edits drift)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / f"{name}.jsonl"
+    script = os.path.join(ROOT, "benchmarks", "data", f"{name}_source.py")
+    subprocess.run([sys.executable, script, str(out)], check=True, capture_output=True, text=True)
+    with open(os.path.join(ROOT, "benchmarks", "data", f"{name}.jsonl"), "rb") as f:
+        assert out.read_bytes() == f.read(), f"benchmarks/data/{name}.jsonl differs from {name}_source.py's output"
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_batch_matches_single_checks(threads):
     cases = _load("answers_math_cases.jsonl") + _load("answers_math_holdout.jsonl")
