@@ -9,6 +9,27 @@ class Schedule:
     """
     Hard share α_r in [0, 1] per round (0-based): explicit values, a linear
     or geometric ramp, or a callable evaluated once per round. Immutable; ``schedule[r]`` is α_r.
+    
+    Args:
+        values (list[float]): α_0 .. α_{R-1}, each in [0, 1] (kind ``"list"``). The static constructors
+            :meth:`linear`, :meth:`geometric` and :meth:`from_callable` build the other kinds.
+    
+    Attributes:
+        rounds (int): the number of rounds R.
+        values (list[float]): every α_r (a new list).
+        kind (str): ``"list"``, ``"linear"``, ``"geometric"`` or ``"callable"``.
+    
+    Raises:
+        protege.InvalidArgument: a value outside [0, 1] (naming the round), or ``hard_share(r)`` past the
+            last round.
+    
+    Examples:
+        >>> from protege.curriculum import Schedule
+        >>> s = Schedule.geometric(0.1, 2.0, 4)
+        >>> s.kind, s.rounds, s.values
+        ('geometric', 4, [0.1, 0.2, 0.4, 0.8])
+        >>> Schedule([0.0, 0.5, 1.0])[-1]
+        1.0
     """
     __hash__: typing.ClassVar[None] = None
     @staticmethod
@@ -62,6 +83,33 @@ class Schedule:
 class Distribution:
     """
     Target ratios over task categories, normalised to sum 1 (order kept). Immutable.
+    
+    Args:
+        names (list[str]): the category names, in order.
+        ratios (list[float]): one non-negative ratio per name; a sum other than 1 is renormalised with a
+            warning. :meth:`from_dict`, :meth:`from_json` and :meth:`default` build one from other sources.
+    
+    Attributes:
+        names (list[str]): category names in order (a new list).
+        ratios (list[float]): the normalised ratios, same order (a new list).
+        renormalised (bool): whether the given ratios were renormalised (their sum was not 1).
+        input_sum (float): the sum of the ratios as given.
+    
+    Raises:
+        protege.InvalidArgument: names and ratios of different lengths, or a negative / NaN ratio (naming
+            the category).
+    
+    Examples:
+        >>> from protege.curriculum import Distribution
+        >>> d = Distribution(["math", "code"], [0.75, 0.25])
+        >>> d.as_dict(), len(d), d.renormalised
+        ({'math': 0.75, 'code': 0.25}, 2, False)
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     d = Distribution.from_dict({"math": 3, "code": 1})
+        >>> d.ratios, d.renormalised, str(caught[0].message)
+        ([0.75, 0.25], True, 'distribution: ratios sum to 4 instead of 1; renormalised')
     """
     __hash__: typing.ClassVar[None] = None
     @staticmethod
