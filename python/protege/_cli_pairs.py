@@ -16,19 +16,20 @@ _FORMATS = ("trl", "trl_conversational", "kto", "ranking", "sft", "llamafactory"
 _RATIONALES = "JSONL of grouped or flat rationale records"
 
 
+#: The record fields whose names a command can map: ``--NAME-field`` (default: NAME) -> ``NAME_field``.
+_FIELDS = ("id", "prompt", "messages", "gold", "completions", "scores", "completion", "score")
+
+
 def _add_field_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("input fields")
-    for name, default in (("id", "id"), ("prompt", "prompt"), ("messages", "messages"), ("gold", "gold"),
-                          ("completions", "completions"), ("scores", "scores"), ("completion", "completion"),
-                          ("score", "score")):
-        g.add_argument(f"--{name}-field", default=default, help=f"field holding the {name} (default: {default})")
+    for name in _FIELDS:
+        g.add_argument(f"--{name}-field", default=name, help=f"field holding the {name} (default: {name})")
     g.add_argument("--input-format", choices=("auto", "grouped", "flat"), default="auto",
                    help="grouped (completions list), flat (one completion per line) or auto per line")
 
 
 def _field_options(args: argparse.Namespace) -> Dict[str, Any]:
-    opts = {f"{n}_field": getattr(args, f"{n}_field") for n in
-            ("id", "prompt", "messages", "gold", "completions", "scores", "completion", "score")}
+    opts = {f"{n}_field": getattr(args, f"{n}_field") for n in _FIELDS}
     opts["input_format"] = args.input_format
     return opts
 
