@@ -2,6 +2,8 @@
 // Every message names the argument, what was expected and what was given.
 #pragma once
 
+#include <cstdint>  // for int64_t
+#include <optional>  // for std::optional
 #include <string_view>
 
 #include <ATen/core/Tensor.h>
@@ -36,6 +38,12 @@ inline protege::DType to_dtype(at::ScalarType s) {
 
 /// The kernels' element type of a float32 / bfloat16 / float16 tensor.
 inline protege::DType to_dtype(const at::Tensor& t) { return to_dtype(t.scalar_type()); }
+
+/// The chunk_size argument of the fused ops: None or >= 1.
+inline void check_chunk_size(const std::optional<int64_t>& chunk_size) {
+  TORCH_CHECK(!chunk_size.has_value() || *chunk_size >= 1, "chunk_size must be None or >= 1, got ",
+              chunk_size.value_or(0));
+}
 
 inline void check_same_device(const at::Tensor& a, std::string_view an, const at::Tensor& b, std::string_view bn) {
   TORCH_CHECK(a.device() == b.device(), an, " and ", bn, " must be on the same device, got ", a.device(), " and ",

@@ -16,11 +16,6 @@ namespace {
 using at::Tensor;
 using OptTensor = std::optional<Tensor>;
 
-Tensor maybe_cast(const Tensor& t, at::ScalarType s) { return t.scalar_type() == s ? t : t.to(s); }
-OptTensor maybe_cast(const OptTensor& t, at::ScalarType s) {
-  return t.has_value() ? OptTensor(maybe_cast(*t, s)) : std::nullopt;
-}
-
 
 void put(Tensor& dst, const Tensor& idx, int64_t start, int64_t c, const Tensor& src) {
   if (idx.defined()) {
@@ -80,28 +75,6 @@ Tensor project(const Tensor& h, const Tensor& w, const OptTensor& b) {
   return out;
 }
 
-// A head's logit transform on one chunk of projected logits: z → scale·z, then c·tanh(z / c).
-// Half-precision logits are promoted to fp32 first (the tanh is not rounded to bf16); float32 and
-// float64 keep their dtype. `z` is a fresh tensor from project(), modified in place.
-Tensor transform_logits(Tensor z, const kernels::LogitTransform& t) {
-  if (t.identity()) return z;
-  if (z.scalar_type() != at::kFloat && z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
-  if (t.scale != 1.0) z.mul_(t.scale);
-  if (t.softcap > 0.0) z.div_(t.softcap).tanh_().mul_(t.softcap);
-  return z;
-}
-
-// Chain rule through transform_logits, in place: g = dL/d(transformed z) → dL/d(raw z).
-// d/dz c·tanh(s·z / c) = s·(1 − tanh²), with tanh recovered from the transformed logits `zt`.
-void chain_logit_transform(const Tensor& g, const Tensor& zt, const kernels::LogitTransform& t) {
-  if (t.identity()) return;
-  if (t.softcap > 0.0) {
-    const auto th = zt.to(g.scalar_type()).div(t.softcap);
-    g.mul_(1.0 - th.square());
-  }
-  if (t.scale != 1.0) g.mul_(t.scale);
-}
-
 // d weight (fp32 accumulator) += gᵀ @ h: half inputs with fp32 accumulation on CUDA, an fp32 GEMM
 // elsewhere (the CPU has no mixed-precision GEMM).
 void accumulate_dw(Tensor& gw, const Tensor& g32, const Tensor& g_h, const Tensor& h) {
@@ -113,6 +86,29 @@ void accumulate_dw(Tensor& gw, const Tensor& g32, const Tensor& g_h, const Tenso
 }
 
 }  // namespace
+
+Tensor maybe_cast(const Tensor& t, at::ScalarType s) { return t.scalar_type() == s ? t : t.to(s); }
+OptTensor maybe_cast(const OptTensor& t, at::ScalarType s) {
+  return t.has_value() ? OptTensor(maybe_cast(*t, s)) : std::nullopt;
+}
+
+Tensor transform_logits(Tensor z, const kernels::LogitTransform& t) {
+  if (t.identity()) return z;
+  if (z.scalar_type() != at::kFloat && z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
+  if (t.scale != 1.0) z.mul_(t.scale);
+  if (t.softcap > 0.0) z.div_(t.softcap).tanh_().mul_(t.softcap);
+  return z;
+}
+
+// d/dz c·tanh(s·z / c) = s·(1 − tanh²), with tanh recovered from the transformed logits `zt`.
+void chain_logit_transform(const Tensor& g, const Tensor& zt, const kernels::LogitTransform& t) {
+  if (t.identity()) return;
+  if (t.softcap > 0.0) {
+    const auto th = zt.to(g.scalar_type()).div(t.softcap);
+    g.mul_(1.0 - th.square());
+  }
+  if (t.scale != 1.0) g.mul_(t.scale);
+}
 
 Grads4 fused_distill_loop(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Tensor& wt,
                           const OptTensor& labels, const OptTensor& bs, const OptTensor& bt,

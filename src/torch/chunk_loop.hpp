@@ -26,6 +26,21 @@ using kernels::Reduction;
 using Grads4 = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>;
 using Grads3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
+/// `t` in dtype `s` (the tensor itself when it already has it): the matmuls of a chunk loop run in
+/// the hidden states' dtype, so a weight or bias of another dtype is cast once per call.
+at::Tensor maybe_cast(const at::Tensor& t, at::ScalarType s);
+/// maybe_cast of an optional tensor.
+std::optional<at::Tensor> maybe_cast(const std::optional<at::Tensor>& t, at::ScalarType s);
+
+/// A head's logit transform on one chunk of projected logits: z → scale·z, then c·tanh(z / c).
+/// Half-precision logits are promoted to fp32 first (the tanh is not rounded to bf16); float32 and
+/// float64 keep their dtype. `z` must be a fresh tensor (it is modified in place).
+at::Tensor transform_logits(at::Tensor z, const kernels::LogitTransform& t);
+
+/// Chain rule through transform_logits, in place: g = dL/d(transformed z) → dL/d(raw z), with
+/// the transformed logits `zt`.
+void chain_logit_transform(const at::Tensor& g, const at::Tensor& zt, const kernels::LogitTransform& t);
+
 /// fused_linear_distill_loss: (loss, d student_hidden, d student_weight, d student_bias). With
 /// `compute_grad` the gradients are those of the reduced loss (reduction mean/sum, times the
 /// scalar grad_loss when given) or, for reduction none, of Σ grad_loss[r]·loss[r]. The options'

@@ -30,11 +30,6 @@ using at::Tensor;
 using OptTensor = std::optional<Tensor>;
 using c10::string_view;
 
-void check_chunk(const std::optional<int64_t>& chunk_size) {
-  TORCH_CHECK(!chunk_size.has_value() || *chunk_size >= 1, "chunk_size must be None or >= 1, got ",
-              chunk_size.value_or(0));
-}
-
 // hidden [..., H] with weight [V, H] and optional bias [V].
 void check_linear(const Tensor& hidden, std::string_view hname, const Tensor& weight, std::string_view wname,
                   const OptTensor& bias, std::string_view bname) {
@@ -95,7 +90,7 @@ Grads4 fl_distill(const Tensor& hs, const Tensor& ws, const Tensor& ht, const Te
   const auto o = fl_options(divergence, beta, temperature, ignore_index, reduction, hard_label_weight, vocab_mismatch,
                             temperature_scaling, labels.has_value(), student_logit_scale, teacher_logit_scale,
                             student_softcap, teacher_softcap);
-  check_chunk(chunk_size);
+  check_chunk_size(chunk_size);
   check_fl_distill(hs, ws, ht, wt, labels, bs, bt, o);
   if constexpr (kMeta) {
     return linear_loss_meta(hs, ws, bs, o.reduction, compute_grad, at::kFloat);
@@ -227,7 +222,7 @@ std::tuple<Tensor, Tensor> fl_logprobs_fwd(const Tensor& hidden, const Tensor& w
                                            const OptTensor& bias, int64_t ignore_index, double temperature,
                                            std::optional<int64_t> chunk_size, double logit_scale,
                                            std::optional<double> softcap) {
-  check_chunk(chunk_size);
+  check_chunk_size(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
   [[maybe_unused]] const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
   if constexpr (kMeta) {
@@ -244,7 +239,7 @@ template <bool kMeta>
 Grads3 fl_logprobs_bwd(const Tensor& grad, const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                        const OptTensor& bias, const Tensor& lse, int64_t ignore_index, double temperature,
                        std::optional<int64_t> chunk_size, double logit_scale, std::optional<double> softcap) {
-  check_chunk(chunk_size);
+  check_chunk_size(chunk_size);
   check_fl_logprobs(hidden, weight, labels, bias, temperature);
   [[maybe_unused]] const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
   if constexpr (kMeta) {

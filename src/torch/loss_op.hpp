@@ -1,6 +1,7 @@
-// The glue that protege's loss ops share, written once: the body of the row-loss ops (distill_loss, sparse_distill_loss) over torch/row_plan.hpp, the Meta
-// outputs of the loss ops, the autograd node of a loss whose inner op computes d loss / d logits
-// in the forward pass, and the registration of such an op pair.
+// The glue that protege's loss ops share, written once: the body of the row-loss ops
+// (distill_loss, sparse_distill_loss) over torch/row_plan.hpp, the Meta outputs of the loss ops,
+// the autograd node of a loss whose inner op computes d loss / d logits in the forward pass, and
+// the registration of such an op pair.
 #pragma once
 
 #include <cstddef>    // for std::size_t
@@ -61,7 +62,8 @@ inline std::tuple<at::Tensor, at::Tensor> row_loss_meta(const at::Tensor& studen
 inline std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_grads_meta(const at::Tensor& hidden,
                                                                         const at::Tensor& weight,
                                                                         const std::optional<at::Tensor>& bias) {
-  return {at::empty_symint(hidden.sym_sizes(), hidden.options()), at::empty_symint(weight.sym_sizes(), weight.options()),
+  return {at::empty_symint(hidden.sym_sizes(), hidden.options()),
+          at::empty_symint(weight.sym_sizes(), weight.options()),
           bias.has_value() ? at::empty_symint(bias->sym_sizes(), bias->options()) : at::empty({0}, hidden.options())};
 }
 

@@ -13,10 +13,9 @@
 #include <ATen/ATen.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
-#include <cmath>  // for std::isfinite
-
 #include "torch/backend.hpp"
 #include "torch/checks.hpp"
+#include "torch/chunk_loop.hpp"
 #include "torch/distill_common.hpp"
 #include "torch/loss_op.hpp"
 #include "torch/sparse_rows.hpp"
@@ -29,8 +28,14 @@ using OptTensor = std::optional<Tensor>;
 using c10::string_view;
 using Out4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
 
+// The parsed options of one call: the sparse distillation options and the head's logit transform.
+struct Options {
+  SparseOptions sparse;
+  kernels::LogitTransform head;
+};
+
 // Every check that needs no tensor data; returns the parsed options.
-SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
+Options check_all(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
                         const OptTensor& labels, const OptTensor& bias, const std::optional<int64_t>& chunk_size,
                         string_view divergence, double beta, double temperature, string_view tail,
                         int64_t ignore_index, string_view reduction, double hard_label_weight, double logit_scale,
@@ -50,22 +55,19 @@ SparseOptions check_all(const Tensor& hidden, const Tensor& weight, const Tensor
                 weight.sym_size(0), "], got ", bias->sym_sizes());
     check_same_device(hidden, "student_hidden", *bias, "student_bias");
   }
-  TORCH_CHECK(!chunk_size.has_value() || *chunk_size >= 1, "chunk_size must be None or >= 1, got ",
-              chunk_size.value_or(0));
-  TORCH_CHECK(std::isfinite(logit_scale) && logit_scale != 0.0, "logit_scale must be finite and != 0, got ",
-              logit_scale);
-  TORCH_CHECK(!softcap.has_value() || (std::isfinite(*softcap) && *softcap > 0.0),
-              "softcap must be None or finite and > 0, got ", softcap.value_or(0.0));
+  check_chunk_size(chunk_size);
+  const auto head = to_transform(logit_scale, softcap, "logit_scale", "softcap");
   const auto lead = hidden.sym_sizes().slice(0, hidden.dim() - 1);
   check_sparse_teacher(ids, lps, lead, hidden, "student_hidden");
   check_optional_labels(labels, lead, hidden, "student_hidden");
-  return o;
+  return {o, head};
 }
 
-// The chunk loop of `_fused_linear_sparse_distill` on checked inputs (options `o`).
+// The chunk loop of `_fused_linear_sparse_distill` on checked inputs (options `o`, head transform
+// `head`).
 Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const Tensor& lps,
                 const OptTensor& labels, const OptTensor& bias, std::optional<int64_t> chunk_size,
-                const SparseOptions& o, double logit_scale, std::optional<double> softcap, const OptTensor& grad_loss,
+                const SparseOptions& o, const kernels::LogitTransform& head, const OptTensor& grad_loss,
                 bool compute_grad) {
   const char* op = "protege::fused_linear_sparse_distill_loss";
   const auto rows_fn = select_sparse_rows(op, hidden.device(), hidden.scalar_type());
@@ -80,9 +82,8 @@ Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
   const int64_t rows = h2.size(0);
   const bool host = hidden.is_cpu();
   // Matmuls run in the hidden dtype (a weight / bias of another dtype is cast once per call).
-  const auto w_c = weight.scalar_type() == hs ? weight : weight.to(hs);
-  OptTensor b_c;
-  if (bias.has_value()) b_c = bias->scalar_type() == hs ? *bias : bias->to(hs);
+  const auto w_c = maybe_cast(weight, hs);
+  const auto b_c = maybe_cast(bias, hs);
   if (host) check_sparse_ids_host(ids2, V);
   const RowPlan plan = plan_rows(labels, rows, V, o.ignore_index, host, /*drop_ignored=*/true, cd);
   const Tensor &lab = plan.labels, &idx = plan.idx;
@@ -101,14 +102,10 @@ Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
   const int64_t chunk = pick_chunk(chunk_size, n, per_row_bytes, hidden.device());
   auto loss_v = idx.defined() ? at::empty({n}, loss_rows.options()) : loss_rows;
   const double eps = logprob_eps(lps.scalar_type());
-  const double cap = softcap.value_or(0.0);
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t c = std::min(chunk, n - start);
     const auto h_c = take(h2, idx, start, c);
-    auto z = at::linear(h_c, w_c, b_c).to(cd);
-    if (logit_scale != 1.0) z.mul_(logit_scale);
-    if (cap > 0.0) z.div_(cap).tanh_().mul_(cap);
-    z = z.contiguous();
+    const auto z = transform_logits(at::linear(h_c, w_c, b_c).to(cd), head).contiguous();
     const auto ids_c = take(ids2, idx, start, c).contiguous();
     const auto lps_c = take(lps2, idx, start, c).contiguous();
     const Tensor lab_c = lab.defined() ? take(lab, idx, start, c).contiguous() : Tensor();
@@ -116,9 +113,7 @@ Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
     const Tensor g = compute_grad ? at::empty({c, V}, z.options()) : Tensor();
     rows_fn(z, ids_c, lps_c, lab_c, o, loss_v.narrow(0, start, c), g, kernel_scale, rs_c, eps);
     if (compute_grad) {
-      // d/dz of c·tanh(s·z / c) = s·(1 − tanh²), tanh recovered from the transformed logits.
-      if (cap > 0.0) g.mul_(1.0 - z.div(cap).square());
-      if (logit_scale != 1.0) g.mul_(logit_scale);
+      chain_logit_transform(g, z, head);
       const auto dh = at::mm(g.to(hs), w_c);
       if (idx.defined()) {
         gh.index_copy_(0, idx.narrow(0, start, c), dh);
@@ -151,10 +146,10 @@ Out4 fused(const Tensor& hidden, const Tensor& weight, const Tensor& ids, const 
   const auto o = check_all(hidden, weight, ids, lps, labels, bias, chunk_size, divergence, beta, temperature, tail,
                            ignore_index, reduction, hard_label_weight, logit_scale, softcap);
   if constexpr (kMeta) {
-    return linear_loss_meta(hidden, weight, bias, o.reduction, compute_grad, compute_dtype(hidden.scalar_type()));
+    return linear_loss_meta(hidden, weight, bias, o.sparse.reduction, compute_grad,
+                            compute_dtype(hidden.scalar_type()));
   } else {
-    return fused_loop(hidden, weight, ids, lps, labels, bias, chunk_size, o, logit_scale, softcap, grad_loss,
-                      compute_grad);
+    return fused_loop(hidden, weight, ids, lps, labels, bias, chunk_size, o.sparse, o.head, grad_loss, compute_grad);
   }
 }
 
