@@ -110,6 +110,7 @@ def _load_config(text: str | None) -> Dict[str, Any]:
 
 def run_build(args: argparse.Namespace) -> int:
     from . import pairs
+    from ._io import SkipReport, print_skipped
 
     opts: Dict[str, Any] = dict(
         k=args.k, max_pairs_per_prompt=args.max_pairs, min_margin=args.min_margin, length_window=list(args.length_window),
@@ -145,9 +146,11 @@ def run_build(args: argparse.Namespace) -> int:
                  ("skipped lines", s["skipped"]["count"]), (f"rows written ({args.format})", files["rows"]),
                  ("seconds", round(float(s.get("seconds", 0.0)), 3))]
         print_table(rows, ("item", "count"))
-        for e in s["skipped"]["first"][:10]:
-            col = f":{e['column']}" if e.get("column") else ""
-            print(f"skipped {e['file']}:{e['line']}{col}: {e['reason']}", file=sys.stderr)
+    report = SkipReport()
+    report.count = s["skipped"]["count"]
+    report.first = [(e["file"], e["line"], e.get("column", 0), e["reason"]) for e in s["skipped"]["first"]]
+    print_skipped(report)
+    if not args.quiet:
         print(f"wrote {files['output']}, {files['stats']}, {files['manifest']}", file=sys.stderr)
     return 0
 

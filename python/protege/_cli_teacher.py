@@ -142,12 +142,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------------------------------
 def _read_requests(path: str, on_error: str) -> List[Dict[str, Any]]:
-    from ._io import SkipReport, iter_jsonl
+    from ._io import SkipReport, iter_jsonl, print_skipped
 
     report = SkipReport()
     rows = [rec for _line, rec in iter_jsonl(path, on_error, report)]
-    if report.count:
-        print(f"{path}: skipped {report.count} unreadable line(s); first: {report.first[0]}", file=sys.stderr)
+    print_skipped(report)
     return rows
 
 
@@ -251,8 +250,10 @@ def run_import_batch(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"batch results: {counts}; tokens: {res.usage.get('prompt_tokens', 0)} prompt + "
               f"{res.usage.get('completion_tokens', 0)} completion", file=sys.stderr)
-    if res.skipped is not None and res.skipped.count:
-        print(f"skipped {res.skipped.count} unreadable result line(s)", file=sys.stderr)
+    if res.skipped is not None:
+        from ._io import print_skipped
+
+        print_skipped(res.skipped)
     replies = res.aligned(requests)
     missing = sum(r is None for r in replies)
     if missing:

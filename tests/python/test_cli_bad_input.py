@@ -59,6 +59,10 @@ COMMANDS = {
                          "--quiet"],
         _items(), {"replies.jsonl": [{"id": f"q{k}", "reply": "<answer>Math</answer>"} for k in range(6)]},
     ),
+    "teacher export-batch": (
+        lambda t, i, o: ["teacher", "export-batch", i, "-o", o, "--model", "m", "--quiet"],
+        [{"id": f"r{k}", "prompt": f"question {k}"} for k in range(5)], {},
+    ),
     "curriculum feedback-requests": (
         lambda t, i, o: ["curriculum", "feedback-requests", i, "--results", str(t / "res.jsonl"), "--round", "0",
                          "-o", o, "--quiet"],
@@ -133,6 +137,8 @@ def test_bad_line_strict_names_place_and_skip_loses_nothing(tmp_path, capsys, na
         return  # no skip mode
     rc, err = _run(_with_skip(build(tmp_path, bad, out)), capsys)
     assert rc == 0, err
+    # every command reports skipped lines the same way (protege._io.print_skipped)
+    assert re.search(rf"^skipped 1 lines\nskipped {re.escape(str(bad))}:3(:\d+)?: ", err, re.M), err
     assert _digest(bad) == before
     assert out.read_bytes() == ref_out.read_bytes(), "skip mode must keep every valid record"
 
