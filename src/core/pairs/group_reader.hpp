@@ -8,8 +8,10 @@
 // error do not depend on the thread count or on the reader.
 #pragma once
 
+#include <algorithm>      // for std::max
 #include <cstddef>        // for std::size_t
 #include <cstdint>        // for std::int64_t
+#include <cstring>        // for std::memcpy
 #include <deque>          // for std::deque
 #include <memory>         // for std::shared_ptr, std::unique_ptr
 #include <string>         // for std::string
@@ -28,13 +30,47 @@ namespace pairs::detail {
 using io::RecordError;
 using nlohmann::json;
 
+// Completion texts taken out of JSON values (the DOM path, in-memory records), copied one after
+// another into large chunks: a Result keeps a few blocks alive instead of one heap string per
+// completion (which slows every later allocation of the process while it lives), and the JSON
+// values can be freed at once. Views stay valid: chunks never move. One per block; not shared.
+class TextArena {
+ public:
+  TextArena() = default;
+  TextArena(const TextArena&) = delete;
+  TextArena& operator=(const TextArena&) = delete;
+  TextArena(TextArena&&) noexcept = default;
+  TextArena& operator=(TextArena&&) noexcept = default;
+  ~TextArena() = default;
+
+  // A copy of `text` that lives as long as the arena. O(|text|).
+  std::string_view add(std::string_view text) {
+    if (text.empty()) return {"", 0};
+    if (chunks_.empty() || capacity_ - used_ < text.size()) {
+      capacity_ = std::max(kChunk, text.size());
+      chunks_.emplace_back(new char[capacity_]);
+      used_ = 0;
+    }
+    char* at = chunks_.back().get() + used_;
+    std::memcpy(at, text.data(), text.size());
+    used_ += text.size();
+    return {at, text.size()};
+  }
+  [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
+
+ private:
+  static constexpr std::size_t kChunk = std::size_t{1} << 20;
+  std::deque<std::unique_ptr<char[]>> chunks_;
+  std::size_t capacity_ = 0;
+  std::size_t used_ = 0;
+};
+
 // The memory the completions of every group of one read view: the input text (chunks, with
-// completions that had escapes decoded in place) and the strings decoded by the DOM path. Filled
-// by the reading thread before the groups are handed out; immutable afterwards. Deques keep the
-// addresses of their elements (and of short strings' inline buffers) when they grow.
+// completions that had escapes decoded in place) and the texts taken out of JSON values. Filled
+// by the reading thread before the groups are handed out; immutable afterwards.
 struct InputStorage {
   std::deque<std::unique_ptr<char[]>> chunks;
-  std::deque<std::deque<std::string>> decoded;
+  std::deque<TextArena> decoded;
   std::shared_ptr<char> mapping;  // a regular file's private mapping (munmap on release), or null
 };
 
@@ -67,9 +103,9 @@ class GroupReader {
     index_.reserve(records);
   }
 
-  // Thread-safe: validates one record; its completions are moved into `arena` (one per block).
+  // Thread-safe: validates one record; its completions are copied into `arena` (one per block).
   // Throws RecordError naming the field.
-  Parsed parse(json& rec, std::int64_t line, std::deque<std::string>& arena) const {
+  Parsed parse(json& rec, std::int64_t line, TextArena& arena) const {
     Parsed p;
     json prompt = parse_prompt(rec);
     std::string id;
@@ -97,7 +133,7 @@ class GroupReader {
       const auto cit = rec.find(f_.completion);
       if (cit == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completion));
       if (!cit->is_string()) io::field_type_error(f_.completion, "string", *cit);
-      completions.push_back(arena.emplace_back(std::move(cit->get_ref<std::string&>())));
+      completions.push_back(arena.add(cit->get_ref<const std::string&>()));
       if (auto it = rec.find(f_.score); it != rec.end() && !it->is_null()) {
         if (!it->is_number()) io::field_type_error(f_.score, "number", *it);
         scores.push_back(it->get<double>());
@@ -230,7 +266,7 @@ class GroupReader {
     return std::move(*it);
   }
 
-  std::vector<std::string_view> parse_completions(json& rec, std::deque<std::string>& arena) const {
+  std::vector<std::string_view> parse_completions(json& rec, TextArena& arena) const {
     const auto it = rec.find(f_.completions);
     if (it == rec.end()) throw RecordError(fmt::format("field \"{}\": missing", f_.completions));
     if (!it->is_array()) io::field_type_error(f_.completions, "array of strings", *it);
@@ -240,7 +276,7 @@ class GroupReader {
     }
     std::vector<std::string_view> out;
     out.reserve(it->size());
-    for (json& v : *it) out.push_back(arena.emplace_back(std::move(v.get_ref<std::string&>())));
+    for (const json& v : *it) out.push_back(arena.add(v.get_ref<const std::string&>()));
     return out;
   }
 
@@ -286,7 +322,7 @@ struct Block {
   std::vector<Parsed> records;
   std::vector<std::int64_t> rel;  // block-relative line of each record
   io::ErrorReport errors;         // block-relative lines
-  std::deque<std::string> arena;  // completions decoded by the DOM path
+  TextArena arena;                // completions taken out of JSON values
 };
 
 // Reads one line through the JSON DOM (io::read_jsonl_text, so JSON errors and their columns are
