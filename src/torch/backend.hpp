@@ -2,8 +2,8 @@
 //
 // A row backend turns a chunk of rows (logits already materialised, [rows, V]) into per-row
 // losses / log-probs and, when asked, the gradient with respect to those logits. The fused-linear
-// chunk loops (fused_linear.cpp) and the row-wise ops (distill.cpp, token_logprobs.cpp) are
-// written once over this interface:
+// chunk loops (chunk_loop.cpp) and the row-wise ops (distill.cpp, token_logprobs.cpp) are written
+// once over this interface:
 //   - native CPU: the raw-pointer kernels of include/protege/kernels (threads over rows);
 //   - native CUDA: the launchers in src/cuda (registered by native_rows_cuda.cpp when protege is
 //     built with CUDA; a missing one raises NotCompiledWithCuda naming the op);

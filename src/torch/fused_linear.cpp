@@ -283,11 +283,11 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
     auto [logp, lse] =
         fl_lp_fwd_op().call(hidden, weight, labels, bias, ignore_index, temperature, chunk_size, logit_scale, softcap);
     ctx->saved_data["logit_scale"] = logit_scale;
-    ctx->saved_data["softcap"] = softcap.has_value() ? c10::IValue(*softcap) : c10::IValue();
+    ctx->saved_data["softcap"] = softcap;
     ctx->save_for_backward({hidden, weight, labels, bias.value_or(Tensor()), lse});
     ctx->saved_data["ignore_index"] = ignore_index;
     ctx->saved_data["temperature"] = temperature;
-    ctx->saved_data["chunk_size"] = chunk_size.has_value() ? c10::IValue(*chunk_size) : c10::IValue();
+    ctx->saved_data["chunk_size"] = chunk_size;
     return {logp};
   }
 
@@ -296,10 +296,8 @@ class FusedLinearLogprobsFunction : public ::torch::autograd::Function<FusedLine
     ::torch::autograd::variable_list out(9);
     if (!grads[0].defined()) return out;
     const auto s = ctx->get_saved_variables();
-    const auto& cs = ctx->saved_data.at("chunk_size");
-    const std::optional<int64_t> chunk = cs.isNone() ? std::nullopt : std::optional<int64_t>(cs.toInt());
-    const auto& sc = ctx->saved_data.at("softcap");
-    const std::optional<double> softcap = sc.isNone() ? std::nullopt : std::optional<double>(sc.toDouble());
+    const auto chunk = ctx->saved_data.at("chunk_size").toOptional<int64_t>();
+    const auto softcap = ctx->saved_data.at("softcap").toOptional<double>();
     auto [gh, gw, gb] = fl_lp_bwd_op().call(grads[0], s[0], s[1], s[2], optional_of(s[3]), s[4],
                                             ctx->saved_data.at("ignore_index").toInt(),
                                             ctx->saved_data.at("temperature").toDouble(), chunk,

@@ -1,12 +1,18 @@
 // The schemas of every protege operator: one TORCH_LIBRARY block, the single source of truth.
-// Implementations live in one file per op family and backend (TORCH_LIBRARY_IMPL):
-//   token_logprobs.cpp (+ _cuda.cpp)  token_logprobs
+// Implementations live in one file per op family (TORCH_LIBRARY_IMPL):
+//   token_logprobs.cpp                token_logprobs, token_logprobs_backward
 //   distill.cpp                       distill_loss, _distill_loss_forward
+//   sparse.cpp                        sparse_distill_loss, _sparse_distill_forward
 //   fused_linear.cpp                  fused_linear_distill_loss, fused_linear_token_logprobs (+ inner ops)
+//   sparse_fused.cpp                  fused_linear_sparse_distill_loss, _fused_linear_sparse_distill
 //   preference.cpp                    sequence_logprobs, preference_loss, reward_loss, ranking_loss,
 //                                     fused_linear_preference_loss (CompositeImplicitAutograd)
 //   backend.cpp                       _set_backend, _get_backend, _backend_report, _set/_get_chunk_budget
 //                                     (backend control, no tensors: defined with their kernel there)
+// What they share is written once: op_handle.hpp (calling an op), row_plan.hpp (rows visited, the
+// "mean" denominator, the reduction), loss_op.hpp (the row-loss body, Meta outputs, the autograd
+// node and the registration of a loss op pair), checks.hpp (argument checks), chunk_loop.hpp (the
+// fused chunk loops and the head transform), backend.hpp / sparse_rows.hpp (the row backends).
 // The internal ops below run on the CPU and CUDA keys through one device-generic implementation
 // over a row backend (native kernels or the ATen backend, torch/backend.hpp).
 // Ops whose name starts with '_' are internal: they compute what the autograd wrappers of the

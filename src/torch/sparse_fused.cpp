@@ -189,7 +189,7 @@ class FusedSparseFunction : public ::torch::autograd::Function<FusedSparseFuncti
     ctx->saved_data["has_bias"] = bias.has_value();
     if (per_row && need) {
       ctx->save_for_backward({hidden, weight, ids, lps, labels.value_or(Tensor()), bias.value_or(Tensor())});
-      ctx->saved_data["chunk"] = chunk_size.has_value() ? c10::IValue(*chunk_size) : c10::IValue();
+      ctx->saved_data["chunk"] = chunk_size;
       ctx->saved_data["divergence"] = std::string(divergence);
       ctx->saved_data["beta"] = beta;
       ctx->saved_data["temperature"] = temperature;
@@ -197,7 +197,7 @@ class FusedSparseFunction : public ::torch::autograd::Function<FusedSparseFuncti
       ctx->saved_data["ignore_index"] = ignore_index;
       ctx->saved_data["hard_label_weight"] = hard_label_weight;
       ctx->saved_data["logit_scale"] = logit_scale;
-      ctx->saved_data["softcap"] = softcap.has_value() ? c10::IValue(*softcap) : c10::IValue();
+      ctx->saved_data["softcap"] = softcap;
     } else {
       ctx->save_for_backward({gh, gw, gb});
     }
@@ -218,8 +218,8 @@ class FusedSparseFunction : public ::torch::autograd::Function<FusedSparseFuncti
       return out;
     }
     const auto& sd = ctx->saved_data;
-    const auto chunk = sd.at("chunk").isNone() ? std::optional<int64_t>() : sd.at("chunk").toInt();
-    const auto cap = sd.at("softcap").isNone() ? std::optional<double>() : sd.at("softcap").toDouble();
+    const auto chunk = ctx->saved_data.at("chunk").toOptional<int64_t>();
+    const auto cap = ctx->saved_data.at("softcap").toOptional<double>();
     const OptTensor labels = optional_of(saved[4]);
     const OptTensor bias = optional_of(saved[5]);
     const std::string div = sd.at("divergence").toStringRef();
