@@ -208,6 +208,48 @@ def test_public_functions_have_complete_docstrings():
     assert len(checked) >= 100, sorted(checked.values())
 
 
+def test_class_rule_names_each_gap():
+    """The class rule itself: a result class missing a field entry and an example, an exception that says
+    neither when it is raised nor its base, and a complete class (no problem)."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Result:
+        """A result.
+
+        Attributes:
+            kept (int): rows kept.
+        """
+
+        kept: int
+        dropped: int
+
+    class Failed(ValueError):
+        """Something went wrong."""
+
+    class Fine:
+        """Fine.
+
+        Args:
+            x (int): a number.
+
+        Examples:
+            >>> 1 + 1
+            2
+        """
+
+    Fine.__module__ = "protege.answers"  # a doctested module
+    assert _class_problems("m.Result", Result) == [
+        "m.Result: docstring has no Examples: section with a >>> example",
+        "m.Result: docstring does not document the field 'dropped'"]
+    assert _class_problems("m.Failed", Failed) == ["m.Failed: docstring does not say when it is raised",
+                                                   "m.Failed: docstring does not name its base class ValueError"]
+    assert _class_problems("m.Fine", Fine) == []
+    Fine.__module__ = "protege.nowhere"
+    assert _class_problems("m.Fine", Fine) == [
+        "m.Fine: its examples do not run (add protege.nowhere to test_docstring_examples)"]
+
+
 def test_public_classes_have_complete_docstrings():
     """Every class a public module exports (``__all__``; pybind11 bindings in ``protege._core`` included):
     constructor arguments or fields, every field of a result class, a runnable example; an exception says
