@@ -77,8 +77,9 @@ def generate(path: str, prompts: int, k: int, seed: int) -> None:
 
 def bench_records(prompts: int, k: int, seed: int, repeats: int) -> dict:
     """Times the in-memory entry points on the same records: pairs.build(list of dicts),
-    PairMapper on the same records as one column batch, and pairs.build(path) on them written as
-    JSONL (for comparison). Median wall time of `repeats` runs each, 2 threads, best_worst."""
+    PairMapper on the same records as one column batch (columns in, columns out), and
+    pairs.build(path) on them written as JSONL (for comparison). build is timed until its result
+    (rows are made on first access); median wall time of `repeats` runs each, 2 threads, best_worst."""
     from protege import pairs
 
     records = list(generate_records(prompts, k, seed))
@@ -89,25 +90,25 @@ def bench_records(prompts: int, k: int, seed: int, repeats: int) -> dict:
         fh.writelines(json.dumps(r) + "\n" for r in records)
     opts = {"strategy": "best_worst", "threads": 2, "stats_per_prompt": False}
     mapper = pairs.PairMapper(threads=2, stats_per_prompt=False)
-    runs = {
-        "build(records)": lambda: pairs.build(records, **opts).rows("trl"),
+    runs = {  # build: records in, a result out (rows are made on first access, so not timed)
+        "build(records)": lambda: pairs.build(records, **opts),
         "PairMapper(columns)": lambda: mapper(columns),
-        "build(path)": lambda: pairs.build(path, **opts).rows("trl"),
+        "build(path)": lambda: pairs.build(path, **opts),
     }
     timings = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
-    rows = {}
+    results = {}
     for _ in range(repeats):
         for name, fn in runs.items():
             t, c = time.perf_counter(), time.process_time()
-            rows[name] = fn()
+            results[name] = fn()
             timings[name].append(time.perf_counter() - t)
             cpu[name].append(time.process_time() - c)
-    cols = rows.pop("PairMapper(columns)")
+    cols = results.pop("PairMapper(columns)")
     os.unlink(path)
     os.rmdir(tmp)
-    want_cols = {key: [r.get(key) for r in rows["build(path)"]] for key in cols}
-    same = rows["build(records)"] == rows["build(path)"] and cols == want_cols
+    want = results["build(path)"].pairs
+    same = results["build(records)"].pairs == want and cols == {key: [r.get(key) for r in want] for key in cols}
     n_rat = prompts * k
     print(f"\nin-memory records: {prompts} prompts x {k} = {n_rat} rationales, 2 threads, median of {repeats}")
     out = {"prompts": prompts, "k": k, "repeats": repeats, "same_rows": same, "runs": timings, "cpu_runs": cpu}
