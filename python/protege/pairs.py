@@ -448,5 +448,5 @@ def ingest_judgments(records_or_path: Union[PathLike, Iterable[Any]],
     """
     critic, read = _split_critic(config)
     src, is_path = _source(records_or_path)
-    rows, stats = _pairs.ingest_judgments(src, is_path, [dict(j) for j in judgments], read, critic, format)
+    rows, stats = _pairs.ingest_judgments(src, is_path, list(judgments), read, critic, format)
     return CriticResult(rows, stats)

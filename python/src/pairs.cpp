@@ -125,17 +125,42 @@ std::vector<pp::InputRecord> rows_from_columns(const py::object& batch, const pp
   return out;
 }
 
-// The groups of a JSONL path (`source` a str) or of records (any iterable of mappings).
-std::vector<pp::Group> read_groups_any(const py::object& source, bool is_path, const py::dict& options) {
-  const pp::PairConfig c = make_config(options, 0);
-  if (is_path) {
-    const auto path = source.cast<std::string>();
-    py::gil_scoped_release release;
-    return pp::read_groups(path, c).groups;
+// Runs `check` (option validation); when it throws, converts the records first (`source` not a
+// path), so that a record with no JSON form raises its TypeError before the options' error, as when
+// records were encoded to JSON text before the options reached the core. Needs the GIL.
+template <class F>
+auto records_first(const py::handle& source, bool is_path, F&& check) -> decltype(check()) {
+  try {
+    return check();
+  } catch (const Error&) {
+    if (!is_path) (void)records_from_py(source, pp::PairConfig{});
+    throw;
   }
-  auto records = records_from_py(source, c);
+}
+
+// The input of the critic functions, taken while the GIL is held: a JSONL path (`source` a str)
+// or records (any iterable of mappings) converted to in-memory records.
+struct CriticInput {
+  bool is_path = false;
+  std::string path;
+  std::vector<pp::InputRecord> records;
+  pp::PairConfig config;
+};
+
+CriticInput take_input(const py::object& source, bool is_path, const py::dict& options) {
+  CriticInput in;
+  in.is_path = is_path;
+  in.config = make_config(options, 0);
+  if (is_path) in.path = source.cast<std::string>();
+  else in.records = records_from_py(source, in.config);
+  return in;
+}
+
+// The groups of the input, read with the GIL released.
+std::vector<pp::Group> read_input(CriticInput in) {
   py::gil_scoped_release release;
-  return pp::read_records(std::move(records), "<records>", c).groups;
+  if (in.is_path) return pp::read_groups(in.path, in.config).groups;
+  return pp::read_records(std::move(in.records), "<records>", in.config).groups;
 }
 
 void bind(py::module_& m) {
@@ -203,7 +228,7 @@ void bind(py::module_& m) {
       "build_records",
       [](const py::object& records, const std::string& name, const py::dict& options, int threads,
          const py::object& progress) {
-        const auto c = make_config(options, threads);
+        const auto c = records_first(records, false, [&] { return make_config(options, threads); });
         const auto cb = wrap_progress(progress);
         auto input = records_from_py(records, c);
         py::gil_scoped_release release;
@@ -248,8 +273,12 @@ void bind(py::module_& m) {
   sub.def(
       "judge_requests",
       [](const py::object& source, bool is_path, const py::dict& options, const py::dict& critic) {
-        const auto cc = pp::critic_config_from_json(to_json(critic));
-        const auto groups = read_groups_any(source, is_path, options);
+        const auto cc = records_first(source, is_path, [&] {
+          auto checked = pp::critic_config_from_json(to_json(critic));
+          (void)make_config(options, 0);
+          return checked;
+        });
+        const auto groups = read_input(take_input(source, is_path, options));
         const auto reqs = pp::build_judge_requests(groups, cc);
         py::list out(reqs.size());
         for (std::size_t i = 0; i < reqs.size(); ++i) {
@@ -270,14 +299,32 @@ void bind(py::module_& m) {
       "ingest_judgments",
       [](const py::object& source, bool is_path, const py::list& judgments, const py::dict& options,
          const py::dict& critic, const std::string& format) {
-        const auto cc = pp::critic_config_from_json(to_json(critic));
-        const auto f = pp::parse_format(format);
-        const auto groups = read_groups_any(source, is_path, options);
+        // Errors in the order of the JSONL-text path: records with no JSON form, judgments that are
+        // not mappings, the options, then the records' and the judgments' contents.
+        const auto as_dicts = [&] {
+          py::list out(judgments.size());
+          for (std::size_t i = 0; i < judgments.size(); ++i) out[i] = py::dict(judgments[i]);
+          return out;
+        };
+        pp::CriticConfig cc;
+        pp::Format f{};
+        try {
+          cc = pp::critic_config_from_json(to_json(critic));
+          f = pp::parse_format(format);
+          (void)make_config(options, 0);
+        } catch (const Error&) {
+          if (!is_path) (void)records_from_py(source, pp::PairConfig{});
+          (void)as_dicts();
+          throw;
+        }
+        CriticInput in = take_input(source, is_path, options);
+        const py::list dicts = as_dicts();
+        const auto groups = read_input(std::move(in));
         std::vector<pp::Judgment> js;
-        js.reserve(judgments.size());
-        for (std::size_t i = 0; i < judgments.size(); ++i) {
+        js.reserve(dicts.size());
+        for (std::size_t i = 0; i < dicts.size(); ++i) {
           try {
-            js.push_back(pp::parse_judgment(to_json(judgments[i])));
+            js.push_back(pp::parse_judgment(to_json(dicts[i])));
           } catch (const io::RecordError& e) {
             throw InvalidArgument(fmt::format("judgments[{}]: {}", i, e.what()));
           }

@@ -269,3 +269,28 @@ def test_set_num_threads():
     finally:
         protege.set_num_threads(before)
     assert protege.get_num_threads() == before
+
+
+def test_a_record_without_json_form_is_reported_before_bad_options():
+    # Records used to be encoded to JSON text before the options reached the core: a record's
+    # TypeError comes first, then judgments that are not mappings, then the options.
+    good = {"id": "a", "prompt": "P", "gold": "1", "completions": ["x #### 1", "y #### 2"]}
+    bad = {**good, "id": "b", "extra": {1}}
+    assert same_as_text([good, bad], strategy="nope") == ("TypeError", "value of type set is not JSON serialisable")
+    with pytest.raises(protege.InvalidArgument, match="strategy"):
+        pairs.build([good], strategy="nope")
+    with pytest.raises(TypeError, match="value of type set"):
+        pairs.judge_requests([good, bad], selection="nope")
+    with pytest.raises(protege.InvalidArgument, match="selection"):
+        pairs.judge_requests([good], selection="nope")
+    with pytest.raises(TypeError, match="value of type set"):
+        pairs.ingest_judgments([good, bad], [5], format="csv")
+    with pytest.raises(TypeError, match="not iterable"):
+        pairs.ingest_judgments([good], [5], format="csv")
+    with pytest.raises(protege.InvalidArgument, match='unknown format "csv"'):
+        pairs.ingest_judgments([good], [], format="csv")
+    with pytest.raises(TypeError, match="not iterable"):
+        pairs.ingest_judgments([good], [5])
+    reqs = pairs.judge_requests([good])
+    verdicts = ({"request_id": r["request_id"], "choice": 1} for r in reqs)  # any iterable of mappings
+    assert pairs.ingest_judgments([good], verdicts, length_filter=False).stats["pairs_judged"] == 1
