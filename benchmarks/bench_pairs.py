@@ -224,7 +224,8 @@ def main() -> int:
     ap.add_argument("--ref-prompts", type=int, default=0, help="time the reference on this many prompts (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3, help="runs per side; the median run is quoted")
-    ap.add_argument("--json", default=os.path.join(HERE, "results", "bench_pairs.json"))
+    ap.add_argument("--json", default=None, help="result file (default: benchmarks/results/bench_pairs.json, "
+                                                 "with --records bench_pairs_records.json)")
     ap.add_argument("--records", type=int, default=0,
                     help="only time the in-memory entry points (build(records), PairMapper) on this many prompts")
     ap.add_argument("--side", choices=("python", "cpp"), help=argparse.SUPPRESS)
@@ -237,6 +238,8 @@ def main() -> int:
     if args.side:
         print(json.dumps(run_side(args)))
         return 0
+    if args.json is None:
+        args.json = os.path.join(HERE, "results", "bench_pairs_records.json" if args.records else "bench_pairs.json")
     if args.records:
         result = bench_records(args.records, args.k, args.seed, args.repeats)
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
