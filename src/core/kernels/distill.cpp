@@ -7,6 +7,7 @@
 
 #include <Eigen/Core>  // for Eigen::ArrayXf, Eigen::Map
 
+#include "kernels/row_buffer.hpp"
 #include "protege/error.hpp"
 #include "protege/kernels/numerics.hpp"
 #include "protege/parallel.hpp"
@@ -120,26 +121,10 @@ void validate_distill_params(const DistillParams& p, bool check_labels) {
 namespace {
 
 // Loads `n_src` elements of row `src` times `scale` into out[0, n_src) and pads out[n_src, n) with
-// −inf (conversions from numerics.hpp). Returns the maximum.
+// −inf. Returns the maximum.
 float load_row(const void* src, DType t, std::int64_t n_src, std::int64_t n, float scale, float* out) {
   float m = kNegInf;
-  switch (t) {
-    case DType::float32: {
-      const float* s = static_cast<const float*>(src);
-      for (std::int64_t j = 0; j < n_src; ++j) out[j] = s[j] * scale;
-      break;
-    }
-    case DType::bfloat16: {
-      const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n_src; ++j) out[j] = num::bf16_to_float(s[j]) * scale;
-      break;
-    }
-    default: {
-      const auto* s = static_cast<const std::uint16_t*>(src);
-      for (std::int64_t j = 0; j < n_src; ++j) out[j] = num::fp16_to_float(s[j]) * scale;
-      break;
-    }
-  }
+  detail::load_row_to(src, t, n_src, scale, out);
   if (n_src > 0) m = MapF(out, n_src).maxCoeff();
   for (std::int64_t j = n_src; j < n; ++j) out[j] = kNegInf;
   return m;
@@ -242,26 +227,6 @@ float row_divergence(const Consts& c, Scratch& s, bool want_grad) {
   }
 }
 
-void store_row(void* dst, DType t, const float* src, std::int64_t n) {
-  switch (t) {
-    case DType::float32: std::copy(src, src + n, static_cast<float*>(dst)); break;
-    case DType::bfloat16: {
-      auto* d = static_cast<std::uint16_t*>(dst);
-      for (std::int64_t j = 0; j < n; ++j) d[j] = num::float_to_bf16(src[j]);
-      break;
-    }
-    default: {
-      auto* d = static_cast<std::uint16_t*>(dst);
-      for (std::int64_t j = 0; j < n; ++j) d[j] = num::float_to_fp16(src[j]);
-      break;
-    }
-  }
-}
-
-void zero_row(void* dst, DType t, std::int64_t n) {
-  std::fill(static_cast<char*>(dst), static_cast<char*>(dst) + static_cast<std::size_t>(n) * dtype_size(t), 0);
-}
-
 }  // namespace
 
 void distill_forward(const DistillParams& prm, int threads) {
@@ -287,7 +252,7 @@ void distill_forward(const DistillParams& prm, int threads) {
       const std::int64_t y = prm.labels == nullptr ? -1 : prm.labels[r];
       if (prm.labels != nullptr && y == prm.ignore_index) {
         prm.loss[r] = 0.0f;
-        if (grad_row != nullptr) zero_row(grad_row, prm.grad_dtype, c.vs);
+        if (grad_row != nullptr) detail::zero_row(grad_row, prm.grad_dtype, c.vs);
         continue;
       }
       const float row_scale = prm.grad_scale * (prm.grad_row_scale == nullptr ? 1.0f : prm.grad_row_scale[r]);
@@ -332,10 +297,10 @@ void distill_forward(const DistillParams& prm, int threads) {
       prm.loss[r] = loss;
       if (grad_row != nullptr) {
         if (!want_grad) {
-          zero_row(grad_row, prm.grad_dtype, c.vs);
+          detail::zero_row(grad_row, prm.grad_dtype, c.vs);
         } else {
           if (row_scale != 1.0f) MapF(g, c.vs) *= row_scale;
-          store_row(grad_row, prm.grad_dtype, g, c.vs);
+          detail::store_row(grad_row, prm.grad_dtype, g, c.vs);
         }
       }
     }

@@ -59,14 +59,6 @@ using MapF = Eigen::Map<Eigen::ArrayXf>;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr double kPosInf = std::numeric_limits<double>::infinity();
 
-double dtype_eps(DType t) {
-  switch (t) {
-    case DType::float32: return 0x1.0p-23;
-    case DType::bfloat16: return 0x1.0p-7;
-    default: return 0x1.0p-10;
-  }
-}
-
 // log(e^x + e^y), −inf when both are −inf.
 double logaddexp(double x, double y) {
   const double m = std::max(x, y);
@@ -158,17 +150,10 @@ struct Scratch {
 void store_grad_row(const SparseDistillParams& p, std::int64_t r, float* dz, float scale) {
   void* base = static_cast<char*>(p.grad) + static_cast<std::size_t>(r * p.grad_stride) * dtype_size(p.grad_dtype);
   if (dz != nullptr && scale != 1.0f) MapF(dz, p.vocab) *= scale;
-  if (p.grad_dtype == DType::float32) {
-    MapF out(static_cast<float*>(base), p.vocab);
-    if (dz == nullptr) {
-      out.setZero();
-    } else {
-      out = MapF(dz, p.vocab);
-    }
-    return;
-  }
-  for (std::int64_t j = 0; j < p.vocab; ++j) {
-    store_from_float(base, p.grad_dtype, static_cast<std::size_t>(j), dz == nullptr ? 0.0f : dz[j]);
+  if (dz == nullptr) {
+    detail::zero_row(base, p.grad_dtype, p.vocab);
+  } else {
+    detail::store_row(base, p.grad_dtype, dz, p.vocab);
   }
 }
 
@@ -340,7 +325,7 @@ void run_row(const SparseDistillParams& p, std::int64_t r, double eps, Scratch& 
 
 void sparse_distill_forward(const SparseDistillParams& p, int threads) {
   validate_sparse_params(p);
-  const double eps = p.logprob_eps > 0.0 ? p.logprob_eps : dtype_eps(p.logprob_dtype);
+  const double eps = p.logprob_eps > 0.0 ? p.logprob_eps : dtype_epsilon(p.logprob_dtype);
   parallel_for(static_cast<std::size_t>(p.rows), threads, 8, [&](std::size_t begin, std::size_t end) {
     Scratch w;
     for (std::size_t r = begin; r < end; ++r) run_row(p, static_cast<std::int64_t>(r), eps, w);

@@ -1,6 +1,5 @@
 #include "protege/kernels/token_logprobs.hpp"
 
-#include <algorithm>  // for std::copy, std::fill
 #include <cmath>   // for std::isfinite, std::log, INFINITY
 #include <vector>  // for std::vector
 
@@ -81,7 +80,7 @@ void token_logprobs_backward(const TokenLogprobsBackwardParams& b, int threads) 
       const std::int64_t out_stride = b.grad_stride == 0 ? p.vocab : b.grad_stride;
       void* out_row = static_cast<char*>(b.grad_logits) + static_cast<std::size_t>(row * out_stride) * dtype_size(out_t);
       if (g == 0.0f) {
-        std::fill(static_cast<char*>(out_row), static_cast<char*>(out_row) + p.vocab * dtype_size(out_t), 0);
+        detail::zero_row(out_row, out_t, p.vocab);
         continue;
       }
       const float* z = detail::load_row_scaled(row_ptr(p.logits, p.dtype, row * p.row_stride), p.dtype,
@@ -95,13 +94,7 @@ void token_logprobs_backward(const TokenLogprobsBackwardParams& b, int threads) 
       }
       // z is a copy of the row, so writing out_row below is safe when it aliases the logits.
       grad[static_cast<std::size_t>(y)] += g * inv_t;
-      if (out_t == DType::float32) {
-        std::copy(grad.begin(), grad.end(), static_cast<float*>(out_row));
-      } else {
-        auto* o = static_cast<std::uint16_t*>(out_row);
-        for (std::size_t j = 0; j < grad.size(); ++j)
-          o[j] = out_t == DType::bfloat16 ? num::float_to_bf16(grad[j]) : num::float_to_fp16(grad[j]);
-      }
+      detail::store_row(out_row, out_t, grad.data(), p.vocab);
     }
   });
 }
