@@ -145,6 +145,9 @@ void bind_logging(py::module_& m) {
         if (n < 0) {
           throw InvalidArgument(fmt::format("set_num_threads: n must be >= 0 (0: every hardware thread), got {}", n));
         }
+        // Without the GIL: resizing waits for the workers' running tasks, which may need it (a
+        // log message forwarded to Python).
+        py::gil_scoped_release release;
         set_default_pool_size(n == 0 ? -1 : n - 1);  // the calling thread is the n-th
       },
       py::arg("n"), "Sizes the core's thread pool so that parallel work uses at most n threads (0: all).");
