@@ -14,7 +14,7 @@ adapters TRL. See ``docs/hf.md``.
 from __future__ import annotations
 
 from ._model import Head, UnsupportedModel, head_of
-from .data import CausalLMCollator, PreferenceCollator, RankingCollator, byte_level_tokenizer
+from .data import CausalLMCollator, PreferenceCollator, RankingCollator, byte_level_tokenizer, tiny_llama_config
 from .loss import distill_step_loss, shifted_targets
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PreferenceCollator",
     "RankingCollator",
     "byte_level_tokenizer",
+    "tiny_llama_config",
     "UnsupportedModel",
     "Head",
     "head_of",

@@ -161,9 +161,8 @@ def head_of(model: nn.Module, *, role: str = "model", allow_softcap: bool = Fals
 
     Examples:
         >>> import transformers
-        >>> from protege.hf import head_of
-        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> from protege.hf import head_of, tiny_llama_config
+        >>> cfg = tiny_llama_config()  # vocabulary 64, hidden size 16, one layer
         >>> head = head_of(transformers.LlamaForCausalLM(cfg))
         >>> tuple(head.weight.shape), head.bias, head.scale, head.softcap
         ((64, 16), None, 1.0, None)

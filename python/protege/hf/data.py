@@ -66,6 +66,48 @@ def byte_level_tokenizer():
     return fast
 
 
+def tiny_llama_config(tokenizer: Any = None, **overrides: Any):
+    """The configuration of a tiny Llama model (one layer, hidden size 16) for tests, examples and smoke runs.
+
+    Build a model from it with ``transformers.LlamaForCausalLM(cfg)`` (or any Llama head class): it is
+    randomly initialised, needs no download and runs a training step in milliseconds on a CPU, which
+    is enough to check that a pipeline (collator, trainer, loss, callbacks) works before a real model
+    is loaded.
+
+    Args:
+        tokenizer: a tokenizer (e.g. :func:`byte_level_tokenizer`): the vocabulary size and the pad,
+            bos and eos token ids are taken from it. None: a 64-token vocabulary without special ids.
+        **overrides: any other ``transformers.LlamaConfig`` field (``num_labels=1``, ``num_hidden_layers=2``,
+            ...); they replace the tiny defaults.
+
+    Returns:
+        A ``transformers.LlamaConfig``: hidden size 16, intermediate size 32, one layer, two attention
+        heads and two key/value heads, unless overridden.
+
+    Raises:
+        ImportError: ``transformers`` is not installed.
+
+    Examples:
+        >>> import transformers
+        >>> from protege.hf import byte_level_tokenizer, tiny_llama_config
+        >>> cfg = tiny_llama_config(byte_level_tokenizer(), num_labels=1)
+        >>> cfg.vocab_size, cfg.pad_token_id, cfg.eos_token_id, cfg.num_labels
+        (259, 256, 258, 1)
+        >>> model = transformers.LlamaForCausalLM(tiny_llama_config())
+        >>> sum(p.numel() for p in model.parameters())
+        4656
+    """
+    from transformers import LlamaConfig
+
+    fields: Dict[str, Any] = dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                  num_attention_heads=2, num_key_value_heads=2)
+    if tokenizer is not None:
+        fields.update(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                      bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    fields.update(overrides)
+    return LlamaConfig(**fields)
+
+
 def _is_conversation(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(m, Mapping) and "role" in m for m in value)
 

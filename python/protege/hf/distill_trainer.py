@@ -69,9 +69,8 @@ class DistillationTrainer(ProtegeTrainerMixin, Trainer):
         log line:
 
         >>> import tempfile, torch, transformers
-        >>> from protege.hf import DistillationTrainer
-        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> from protege.hf import DistillationTrainer, tiny_llama_config
+        >>> cfg = tiny_llama_config()  # vocabulary 64, hidden size 16, one layer
         >>> _ = torch.manual_seed(0)
         >>> student, teacher = transformers.LlamaForCausalLM(cfg), transformers.LlamaForCausalLM(cfg)
         >>> rows = [{"input_ids": list(range(i, i + 6)), "labels": list(range(i, i + 6))} for i in range(4)]

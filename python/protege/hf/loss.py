@@ -111,9 +111,8 @@ def distill_step_loss(
 
     Examples:
         >>> import torch, transformers
-        >>> from protege.hf import distill_step_loss
-        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> from protege.hf import distill_step_loss, tiny_llama_config
+        >>> cfg = tiny_llama_config()  # vocabulary 64, hidden size 16, one layer
         >>> student, teacher = transformers.LlamaForCausalLM(cfg), transformers.LlamaForCausalLM(cfg)
         >>> ids = torch.randint(0, 64, (2, 5))
         >>> batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}

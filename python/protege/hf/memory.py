@@ -71,7 +71,7 @@ def _step(variant: str, opt: argparse.Namespace) -> Dict[str, float]:
     else:
         raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
     loss.backward()
-    return {"variant": variant, "loss": float(loss), "seconds": time.perf_counter() - t0,
+    return {"variant": variant, "loss": float(loss.detach()), "seconds": time.perf_counter() - t0,
             "peak_growth_mib": _rss_mib() - base}
 
 

@@ -86,12 +86,10 @@ def preference_step_loss(
 
     Examples:
         >>> import torch, transformers
-        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer
+        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer, tiny_llama_config
         >>> from protege.hf.preference_trainer import preference_step_loss, reference_logps
         >>> tok = byte_level_tokenizer()
-        >>> cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
-        ...                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-        ...                                pad_token_id=256, bos_token_id=257, eos_token_id=258)
+        >>> cfg = tiny_llama_config(tok)
         >>> _ = torch.manual_seed(0)
         >>> policy = transformers.LlamaForCausalLM(cfg)
         >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
@@ -189,12 +187,10 @@ def reference_logps(ref_model, rows, processing_class, *, batch_size: int = 8, m
 
     Examples:
         >>> import torch, transformers
-        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer
+        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer, tiny_llama_config
         >>> from protege.hf.preference_trainer import preference_step_loss, reference_logps
         >>> tok = byte_level_tokenizer()
-        >>> cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
-        ...                                num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-        ...                                pad_token_id=256, bos_token_id=257, eos_token_id=258)
+        >>> cfg = tiny_llama_config(tok)
         >>> _ = torch.manual_seed(0)
         >>> policy = transformers.LlamaForCausalLM(cfg)
         >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
@@ -262,13 +258,10 @@ class PreferenceTrainer(ProtegeTrainerMixin, Trainer):
         first loss is log 2):
 
         >>> import tempfile, torch, transformers
-        >>> from protege.hf import PreferenceTrainer, byte_level_tokenizer
+        >>> from protege.hf import PreferenceTrainer, byte_level_tokenizer, tiny_llama_config
         >>> tok = byte_level_tokenizer()  # in memory, no download
-        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
-        ...              eos_token_id=258)
         >>> _ = torch.manual_seed(0)
-        >>> policy = transformers.LlamaForCausalLM(transformers.LlamaConfig(**small))
+        >>> policy = transformers.LlamaForCausalLM(tiny_llama_config(tok))
         >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
         >>> out = tempfile.TemporaryDirectory()
         >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],

@@ -56,13 +56,10 @@ class RewardTrainer(ProtegeTrainerMixin, Trainer):
         One step on a tiny Llama reward model built from a config:
 
         >>> import tempfile, torch, transformers
-        >>> from protege.hf import RewardTrainer, byte_level_tokenizer
+        >>> from protege.hf import RewardTrainer, byte_level_tokenizer, tiny_llama_config
         >>> tok = byte_level_tokenizer()  # in memory, no download
-        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
-        ...              eos_token_id=258)
         >>> _ = torch.manual_seed(0)
-        >>> rm = transformers.LlamaForSequenceClassification(transformers.LlamaConfig(**small, num_labels=1))
+        >>> rm = transformers.LlamaForSequenceClassification(tiny_llama_config(tok, num_labels=1))
         >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
         >>> out = tempfile.TemporaryDirectory()
         >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],
@@ -143,13 +140,10 @@ class RankingTrainer(ProtegeTrainerMixin, Trainer):
         One step on a tiny Llama model built from a config, three candidates per prompt (best first):
 
         >>> import tempfile, torch, transformers
-        >>> from protege.hf import RankingTrainer, byte_level_tokenizer
+        >>> from protege.hf import RankingTrainer, byte_level_tokenizer, tiny_llama_config
         >>> tok = byte_level_tokenizer()  # in memory, no download
-        >>> small = dict(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...              num_attention_heads=2, num_key_value_heads=2, pad_token_id=256, bos_token_id=257,
-        ...              eos_token_id=258)
         >>> _ = torch.manual_seed(0)
-        >>> model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**small))
+        >>> model = transformers.LlamaForCausalLM(tiny_llama_config(tok))
         >>> rows = [{"prompt": "2+3=", "completions": ["5", "6", "7"]}, {"prompt": "2+2=", "completions": ["4", "5", "6"]}]
         >>> out = tempfile.TemporaryDirectory()
         >>> args = transformers.TrainingArguments(out.name, max_steps=1, per_device_train_batch_size=2, report_to=[],

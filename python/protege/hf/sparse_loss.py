@@ -69,8 +69,8 @@ def sparse_distill_step_loss(
 
         >>> import torch, transformers
         >>> from protege.hf.sparse_loss import sparse_distill_step_loss
-        >>> cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        ...                                num_attention_heads=2, num_key_value_heads=2)
+        >>> from protege.hf import tiny_llama_config
+        >>> cfg = tiny_llama_config()  # vocabulary 64, hidden size 16, one layer
         >>> student = transformers.LlamaForCausalLM(cfg)
         >>> ids = torch.randint(0, 64, (2, 5))
         >>> top = torch.randn(2, 5, 64).log_softmax(-1).topk(4, dim=-1)  # teacher_ids / teacher_logprobs [2, 5, 4]
