@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from . import world as W
 
 __all__ = ["Tokenizer", "ModelConfig", "TinyGPT", "STUDENT", "TEACHER", "cache_dir", "encode_batch",
-           "load_or_train_teacher", "train_lm", "set_determinism"]
+           "load_or_train_teacher", "train_lm", "set_determinism", "toy_setup"]
 
 PAD, BOS, SEP, EOS, UNK = 0, 1, 2, 3, 4
 _SPECIALS = ("<pad>", "<bos>", "<sep>", "<eos>", "<unk>")
@@ -256,6 +256,35 @@ class TinyGPT(nn.Module):
             row = out[i].tolist()
             res.append(row[: row.index(EOS) + 1] if EOS in row else row)
         return res
+
+
+def toy_setup(seed: int = 0, *, d: int = 32, per_category: int = 1) -> Tuple[Tokenizer, List["W.Problem"], TinyGPT]:
+    """A tokenizer, a few held-out problems and an untrained one-layer student: a starting point for
+    trying the demo's training helpers (evaluation, SFT, DPO, sampling) in a few milliseconds.
+
+    Args:
+        seed (int): ``torch.manual_seed`` before the model is built (its initialisation).
+        d (int): the model width (one layer, two heads, 64 positions).
+        per_category (int): held-out problems per category of world 0's test set.
+
+    Returns:
+        tuple: ``(tokenizer, problems, model)``: a :class:`Tokenizer`, ``per_category`` problems of
+        each category (list of ``Problem``) and an untrained :class:`TinyGPT` in training mode.
+
+    Raises:
+        ValueError: ``per_category`` < 1.
+
+    Examples:
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)
+        >>> len(problems), model.training, sum(p.numel() for p in model.parameters()) > 0
+        (6, True, True)
+    """
+    if per_category < 1:
+        raise ValueError(f"per_category: expected >= 1, got {per_category}")
+    tok, problems = Tokenizer(), W.World(0).test_set(per_category)
+    torch.manual_seed(seed)
+    return tok, problems, TinyGPT(len(tok), ModelConfig(d=d, layers=1, heads=2, max_len=64))
 
 
 def encode_batch(tok: Tokenizer, prompts: Sequence[str], completions: Sequence[str],

@@ -34,12 +34,8 @@ def evaluate(model: M.TinyGPT, tok: M.Tokenizer, problems: Sequence[W.Problem], 
         ``texts`` (the decoded answers), ``correct`` (one bool per problem), ``n`` (problems per category).
 
     Examples:
-        >>> import torch
-        >>> from protege.demo import World
-        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
-        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
-        >>> _ = torch.manual_seed(0)
-        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)  # one problem per category, an untrained student
         >>> from protege.demo.training import evaluate
         >>> ev = evaluate(model.eval(), tok, problems, max_new=8)
         >>> sorted(ev), ev["overall"], len(ev["texts"])  # an untrained model answers none
@@ -99,12 +95,8 @@ def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List
         None.
 
     Examples:
-        >>> import torch
-        >>> from protege.demo import World
-        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
-        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
-        >>> _ = torch.manual_seed(0)
-        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)  # one problem per category, an untrained student
         >>> import torch.nn.functional as F
         >>> from protege.demo.training import train_steps
         >>> rows = [p.as_item() for p in problems]
@@ -156,14 +148,11 @@ def sft_steps(student: M.TinyGPT, teacher: M.TinyGPT, tok: M.Tokenizer, rows: Ca
         None.
 
     Examples:
-        >>> import torch
-        >>> from protege.demo import World
-        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
-        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
-        >>> _ = torch.manual_seed(0)
-        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)  # one problem per category, an untrained student
         >>> from protege.demo.config import DemoConfig
         >>> from protege.demo.training import sft_steps
+        >>> from protege.demo.models import ModelConfig, TinyGPT
         >>> teacher = TinyGPT(len(tok), ModelConfig(d=48, layers=1, heads=2, max_len=64)).eval()
         >>> rows, losses = [p.as_item() for p in problems], []
         >>> sft_steps(model, teacher, tok, lambda step: rows[:4], steps=4, cfg=DemoConfig(), lr=1e-2, progress=None,
@@ -203,12 +192,8 @@ def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str
         above the rejected one) and ``reward_margin``.
 
     Examples:
-        >>> import torch
-        >>> from protege.demo import World
-        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
-        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
-        >>> _ = torch.manual_seed(0)
-        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)  # one problem per category, an untrained student
         >>> from protege.demo.config import DemoConfig
         >>> from protege.demo.training import dpo_phase
         >>> pairs = [{"prompt": p.prompt, "chosen": p.rationale, "rejected": "#### 0"} for p in problems]
@@ -271,12 +256,8 @@ def sample_rationales(model: M.TinyGPT, tok: M.Tokenizer, items: Sequence[Dict[s
         (list[list[str]]): ``k`` decoded samples per item, in item order.
 
     Examples:
-        >>> import torch
-        >>> from protege.demo import World
-        >>> from protege.demo.models import ModelConfig, TinyGPT, Tokenizer
-        >>> tok, problems = Tokenizer(), World(0).test_set(1)  # one problem per category
-        >>> _ = torch.manual_seed(0)
-        >>> model = TinyGPT(len(tok), ModelConfig(d=32, layers=1, heads=2, max_len=64))
+        >>> from protege.demo.models import toy_setup
+        >>> tok, problems, model = toy_setup(seed=0)  # one problem per category, an untrained student
         >>> from protege.demo.training import sample_rationales
         >>> samples = sample_rationales(model.eval(), tok, [p.as_item() for p in problems[:2]], k=3, temperature=1.0,
         ...                             max_new=8, gen=torch.Generator().manual_seed(0), progress=lambda d, t: None)

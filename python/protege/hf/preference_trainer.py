@@ -187,14 +187,13 @@ def reference_logps(ref_model, rows, processing_class, *, batch_size: int = 8, m
 
     Examples:
         >>> import torch, transformers
-        >>> from protege.hf import PreferenceCollator, byte_level_tokenizer, tiny_llama_config
-        >>> from protege.hf.preference_trainer import preference_step_loss, reference_logps
+        >>> from protege.hf import byte_level_tokenizer, tiny_llama_config
+        >>> from protege.hf.preference_trainer import reference_logps
         >>> tok = byte_level_tokenizer()
-        >>> cfg = tiny_llama_config(tok)
         >>> _ = torch.manual_seed(0)
-        >>> policy = transformers.LlamaForCausalLM(cfg)
+        >>> reference = transformers.LlamaForCausalLM(tiny_llama_config(tok))
         >>> pairs = [{"prompt": "2+3=", "chosen": "5", "rejected": "6"}, {"prompt": "2+2=", "chosen": "4", "rejected": "5"}]
-        >>> rows = reference_logps(policy, pairs, tok)
+        >>> rows = reference_logps(reference, pairs, tok)
         >>> sorted(rows[0]), rows[0]["ref_chosen_logps"] < 0, "ref_chosen_logps" in pairs[0]
         (['chosen', 'prompt', 'ref_chosen_logps', 'ref_rejected_logps', 'rejected'], True, False)
     """

@@ -173,21 +173,22 @@ class TeacherStoreCollator:
             item whose k differs from the first item's.
 
     Examples:
-        >>> import tempfile, torch
-        >>> from protege.teachers import (TeacherStore, TeacherStoreCollator, TeacherStoreDataset,
-        ...                               example_from_logits, write_store)
-        >>> tmp = tempfile.TemporaryDirectory()
-        >>> completion = example_from_logits(torch.tensor([5, 3, 7, 1]), torch.randn(4, 10), k=3, start=1)
-        >>> _ = write_store(f"{tmp.name}/store", [completion, completion], k=3, vocab_size=10,
-        ...                 tokenizer="toy", teacher="toy")  # the teacher's top-3 over tokens 3, 7, 1
-        >>> ds = TeacherStoreDataset(TeacherStore(f"{tmp.name}/store"), [{"prompt_ids": [5]}, {"prompt_ids": [9, 5]}],
-        ...                          alignment="completion")
-        >>> batch = TeacherStoreCollator(pad_token_id=0)([ds[0], ds[1]])
+        Two hand-made items in ``TeacherStoreDataset``'s layout (top-2 teacher entries per position), padded to
+        the longer one:
+
+        >>> import torch
+        >>> from protege.teachers import TeacherStoreCollator
+        >>> def item(ids, first_label):
+        ...     n = len(ids)
+        ...     labels = torch.tensor([-100] * first_label + ids[first_label:])
+        ...     return {"input_ids": torch.tensor(ids), "labels": labels,
+        ...             "teacher_ids": torch.tensor([[t, t + 1] for t in ids]),
+        ...             "teacher_logprobs": torch.full((n, 2), -0.7)}
+        >>> batch = TeacherStoreCollator(pad_token_id=0)([item([5, 3, 7, 1], 1), item([9, 5, 3, 7, 1], 2)])
         >>> {name: tuple(t.shape) for name, t in batch.items()}
-        {'input_ids': (2, 5), 'attention_mask': (2, 5), 'labels': (2, 5), 'teacher_ids': (2, 5, 3), 'teacher_logprobs': (2, 5, 3)}
-        >>> batch["attention_mask"].tolist(), batch["labels"].tolist()
-        ([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], [[-100, 3, 7, 1, -100], [-100, -100, 3, 7, 1]])
-        >>> tmp.cleanup()
+        {'input_ids': (2, 5), 'attention_mask': (2, 5), 'labels': (2, 5), 'teacher_ids': (2, 5, 2), 'teacher_logprobs': (2, 5, 2)}
+        >>> batch["attention_mask"].tolist(), batch["labels"].tolist(), batch["teacher_ids"][0, 4].tolist()
+        ([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], [[-100, 3, 7, 1, -100], [-100, -100, 3, 7, 1]], [-1, -1])
     """
 
     def __init__(self, pad_token_id: int = 0, *, ignore_index: int = -100):
