@@ -1,7 +1,7 @@
 // Zero-copy reading and direct row text of the pairs module: completions view the text the reader
 // keeps alive (escapes decoded in place) across parse blocks (1 MiB) and file pieces (32 MiB; mapped
 // files and piped input),
-// with line numbers, CRLF, blank lines and a final line without newline handled as before; and
+// with line numbers, CRLF, blank lines and a final line without newline handled like the general path; and
 // the trl / openrlhf rows written straight as text are byte for byte nlohmann's dump of rows();
 // the SIMD helpers and the reused shingle index against plain references.
 #include <catch2/catch.hpp>

@@ -550,7 +550,7 @@ def fused_linear_preference_loss(
         logit_scale: multiplier of the logits (policy and reference model alike), as in
             :func:`fused_linear_token_logprobs`.
         softcap: None, or the cap ``c > 0`` of ``c * tanh(z / c)`` (policy and reference model alike).
-        nll_weight: None: the op as before (``cpo`` / ``orpo`` contain their per-sequence mean chosen NLL
+        nll_weight: None: no NLL term added (``cpo`` / ``orpo`` contain their per-sequence mean chosen NLL
             with weight 1, the other kinds none). A float ``w >= 0``: the loss is the preference term
             (for ``cpo`` / ``orpo`` without their built-in NLL) plus ``w * NLL(chosen)`` (TRL's
             ``cpo_alpha``); ``w = 0`` gives the pure sigmoid / odds-ratio term.

@@ -5,7 +5,7 @@
 // JSON, no duplicate relevant keys, string prompt, string/integer id, string/integer gold,
 // completions an array of strings, scores absent/null or an array of numbers of the same length);
 // for anything else it returns false and the caller takes the general path (nlohmann DOM), which
-// then produces exactly the same record or the same error message as before.
+// then produces the record or the error message (the fast path never decides an error itself).
 #pragma once
 
 #include <cstddef>      // for std::size_t
