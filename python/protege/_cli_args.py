@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable, Optional
 
-#: Final-answer extraction styles of the core's answer extractor (docs/answers.md).
-ANSWER_STYLES = "auto, gsm8k, boxed, answer_is, last_number"
+from .answers import STYLES as _ANSWER_STYLES
 
 
 def add_module(sub: argparse._SubParsersAction, name: str, *, help: str,
@@ -229,7 +228,7 @@ def add_answer_style(c: argparse.ArgumentParser) -> None:
         >>> c.parse_args(["--answer-style", "boxed"]).answer_style
         'boxed'
     """
-    c.add_argument("--answer-style", default="auto", help=f"final-answer extraction: {ANSWER_STYLES}")
+    c.add_argument("--answer-style", default="auto", help=f"final-answer extraction: {', '.join(_ANSWER_STYLES)}")
 
 
 def read_text_file(path: Optional[str]) -> Optional[str]:

@@ -179,12 +179,8 @@ pairs::InputRecord RecordConverter::text_record(py::handle obj) {
                    .attr("JSONEncoder")(py::arg("ensure_ascii") = true, py::arg("default") = py::cpp_function(&json_default))
                    .attr("encode");
   }
-  py::object rec = py::reinterpret_borrow<py::object>(obj);
-  if (!PyDict_Check(obj.ptr())) {
-    if (!mapping_) mapping_ = py::module_::import("collections.abc").attr("Mapping");
-    if (py::isinstance(obj, mapping_)) rec = py::dict(rec);
-  }
-  return {nullptr, encoder_(rec).cast<std::string>()};
+  // obj is a dict (record() turned any other Mapping into one) or not a mapping at all
+  return {nullptr, encoder_(obj).cast<std::string>()};
 }
 
 }  // namespace protege::python

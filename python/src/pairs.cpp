@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -127,15 +128,22 @@ std::vector<pp::InputRecord> rows_from_columns(const py::object& batch, const pp
 
 // Runs `check` (option validation); when it throws, converts the records first (`source` not a
 // path), so that a record with no JSON form raises its TypeError before the options' error, as when
-// records were encoded to JSON text before the options reached the core. Needs the GIL.
-template <class F>
-auto records_first(const py::handle& source, bool is_path, F&& check) -> decltype(check()) {
+// records were encoded to JSON text before the options reached the core; then `after` (the next
+// input's own conversion errors). Needs the GIL.
+template <class F, class G>
+auto records_first(const py::handle& source, bool is_path, F&& check, G&& after) -> decltype(check()) {
   try {
     return check();
   } catch (const Error&) {
     if (!is_path) (void)records_from_py(source, pp::PairConfig{});
+    after();
     throw;
   }
+}
+
+template <class F>
+auto records_first(const py::handle& source, bool is_path, F&& check) -> decltype(check()) {
+  return records_first(source, is_path, std::forward<F>(check), [] {});
 }
 
 // The input of the critic functions, taken while the GIL is held: a JSONL path (`source` a str)
@@ -147,10 +155,10 @@ struct CriticInput {
   pp::PairConfig config;
 };
 
-CriticInput take_input(const py::object& source, bool is_path, const py::dict& options) {
+CriticInput take_input(const py::object& source, bool is_path, const pp::PairConfig& config) {
   CriticInput in;
   in.is_path = is_path;
-  in.config = make_config(options, 0);
+  in.config = config;
   if (is_path) in.path = source.cast<std::string>();
   else in.records = records_from_py(source, in.config);
   return in;
@@ -273,12 +281,11 @@ void bind(py::module_& m) {
   sub.def(
       "judge_requests",
       [](const py::object& source, bool is_path, const py::dict& options, const py::dict& critic) {
-        const auto cc = records_first(source, is_path, [&] {
+        const auto [cc, config] = records_first(source, is_path, [&] {
           auto checked = pp::critic_config_from_json(to_json(critic));
-          (void)make_config(options, 0);
-          return checked;
+          return std::pair{std::move(checked), make_config(options, 0)};
         });
-        const auto groups = read_input(take_input(source, is_path, options));
+        const auto groups = read_input(take_input(source, is_path, config));
         const auto reqs = pp::build_judge_requests(groups, cc);
         py::list out(reqs.size());
         for (std::size_t i = 0; i < reqs.size(); ++i) {
@@ -306,18 +313,14 @@ void bind(py::module_& m) {
           for (std::size_t i = 0; i < judgments.size(); ++i) out[i] = py::dict(judgments[i]);
           return out;
         };
-        pp::CriticConfig cc;
-        pp::Format f{};
-        try {
-          cc = pp::critic_config_from_json(to_json(critic));
-          f = pp::parse_format(format);
-          (void)make_config(options, 0);
-        } catch (const Error&) {
-          if (!is_path) (void)records_from_py(source, pp::PairConfig{});
-          (void)as_dicts();
-          throw;
-        }
-        CriticInput in = take_input(source, is_path, options);
+        const auto [cc, f, config] = records_first(
+            source, is_path,
+            [&] {
+              return std::tuple{pp::critic_config_from_json(to_json(critic)), pp::parse_format(format),
+                                make_config(options, 0)};
+            },
+            [&] { (void)as_dicts(); });
+        CriticInput in = take_input(source, is_path, config);
         const py::list dicts = as_dicts();
         const auto groups = read_input(std::move(in));
         std::vector<pp::Judgment> js;

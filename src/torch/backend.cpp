@@ -217,6 +217,9 @@ std::vector<std::string> backend_report_op() {
       {"_fused_linear_distill", RowOp::distill},
       {"_fused_linear_token_logprobs_forward", RowOp::logprobs_forward},
       {"_fused_linear_token_logprobs_backward", RowOp::logprobs_backward},
+      // the sparse ops pick their rows by the dense distillation rule (sparse_rows.cpp)
+      {"_sparse_distill_forward", RowOp::distill},
+      {"_fused_linear_sparse_distill", RowOp::distill},
   };
   std::vector<std::string> out;
   for (const auto& e : entries) {

@@ -16,15 +16,6 @@ namespace {
 using at::Tensor;
 using OptTensor = std::optional<Tensor>;
 
-
-void put(Tensor& dst, const Tensor& idx, int64_t start, int64_t c, const Tensor& src) {
-  if (idx.defined()) {
-    dst.index_copy_(0, idx.narrow(0, start, c), src);
-  } else {
-    dst.narrow(0, start, c).copy_(src);
-  }
-}
-
 // torch's mixed-precision GEMMs (fp32 output / accumulation from bf16 / fp16 inputs) exist on CUDA
 // for torch versions with `aten::mm.dtype` / `aten::addmm.dtype_out`; looked up at run time so the
 // library builds against any torch >= 2.5. A failure turns them off for the process (fallback).

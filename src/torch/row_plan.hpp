@@ -59,6 +59,15 @@ inline at::Tensor take(const at::Tensor& t, const at::Tensor& idx, int64_t start
   return idx.defined() ? t.index_select(0, idx.narrow(0, start, c)) : t.narrow(0, start, c);
 }
 
+/// Writes `src` into rows [start, start + c) of the visited rows of `dst` (the inverse of `take`).
+inline void put(at::Tensor& dst, const at::Tensor& idx, int64_t start, int64_t c, const at::Tensor& src) {
+  if (idx.defined()) {
+    dst.index_copy_(0, idx.narrow(0, start, c), src);
+  } else {
+    dst.narrow(0, start, c).copy_(src);
+  }
+}
+
 /// The gradient scale a row kernel applies itself: 1 / denominator for "mean" when the
 /// denominator is a host number, else 1.
 inline double kernel_grad_scale(const RowPlan& plan, Reduction r) {

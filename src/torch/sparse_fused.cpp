@@ -114,12 +114,7 @@ Out4 fused_loop(const Tensor& hidden, const Tensor& weight, const Tensor& ids, c
     rows_fn(z, ids_c, lps_c, lab_c, o, loss_v.narrow(0, start, c), g, kernel_scale, rs_c, eps);
     if (compute_grad) {
       chain_logit_transform(g, z, head);
-      const auto dh = at::mm(g.to(hs), w_c);
-      if (idx.defined()) {
-        gh.index_copy_(0, idx.narrow(0, start, c), dh);
-      } else {
-        gh.narrow(0, start, c).copy_(dh);
-      }
+      put(gh, idx, start, c, at::mm(g.to(hs), w_c));
       gw.addmm_(g.t(), h_c.to(cd));
       if (gb.defined()) gb.add_(g.sum(0));
     }

@@ -111,7 +111,7 @@ struct InputRecord {
 /// `NAME:N: field "scores": ...`, and Group::line is the 1-based record number. Records are
 /// validated on `config.threads` threads in blocks and merged in order, so the result does not
 /// depend on the thread count. `config.max_line_bytes` applies to records given as text only.
-/// The groups' completions are moved out of `records` (no text is copied).
+/// The groups' completion texts are copied out of `records` into the result's own storage.
 /// @throws ParseError (strict) as read_groups; `NAME:1: no records (the input is empty)` for none
 [[nodiscard]] PROTEGE_API ReadResult read_records(std::vector<InputRecord> records, const std::string& name,
                                                   const PairConfig& config);

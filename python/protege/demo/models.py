@@ -384,6 +384,18 @@ def lr_at(step: int, total: int, lr: float, warmup: int = 20) -> float:
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
 
 
+def clipped_step(opt: torch.optim.Optimizer, model: nn.Module, loss: torch.Tensor,
+                 losses: Optional[List[float]] = None) -> None:
+    """One optimizer step on ``loss`` with the gradient norm clipped at 1; appends the loss to
+    ``losses`` when given. The demo's training loops all step through it."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    if losses is not None:
+        losses.append(float(loss.detach()))
+
+
 def train_lm(model: TinyGPT, tok: Tokenizer, prompts: Sequence[str], rationales: Sequence[str], *, steps: int,
              batch: int, lr: float, seed: int, progress: Optional[Callable[[int, int], None]] = None,
              losses: Optional[List[float]] = None) -> None:
@@ -432,12 +444,7 @@ def train_lm(model: TinyGPT, tok: Tokenizer, prompts: Sequence[str], rationales:
         toks, labels = encode_batch(tok, [prompts[i] for i in idx], [rationales[i] for i in idx])
         logits = model.lm_head(model.hidden(toks))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if losses is not None:
-            losses.append(float(loss.detach()))
+        clipped_step(opt, model, loss, losses)
         if progress is not None:
             progress(step + 1, steps)
     model.eval()

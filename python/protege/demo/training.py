@@ -63,15 +63,6 @@ def _teacher_hidden(teacher: M.TinyGPT, toks: torch.Tensor) -> torch.Tensor:
         return teacher.hidden(toks)
 
 
-def _step(opt: torch.optim.Optimizer, model: M.TinyGPT, loss: torch.Tensor, losses: List[float]) -> None:
-    """One optimizer step on ``loss`` with the gradient norm clipped at 1; appends the loss to ``losses``."""
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    losses.append(float(loss.detach()))
-
-
 def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List[Dict[str, Any]]], *, steps: int,
                 lr: float, loss_of: Callable[[List[Dict[str, Any]], torch.Tensor, torch.Tensor], torch.Tensor],
                 losses: List[float], progress: Optional[Callable[[int, int], None]] = None) -> None:
@@ -115,13 +106,12 @@ def train_steps(student: M.TinyGPT, tok: M.Tokenizer, rows: Callable[[int], List
             grp["lr"] = M.lr_at(step, steps, lr, warmup=min(20, max(1, steps // 10)))
         if step % 4 == 0:  # draw 4 batches at once and group them by length (less padding)
             drawn = [r for k in range(4) for r in rows(step + k)]
-            order = sorted(range(len(drawn)), key=lambda i: (len(drawn[i]["prompt"]) + len(drawn[i]["rationale"]), i))
-            size = len(order) // 4
-            groups = [[drawn[i] for i in order[k * size:(k + 1) * size]] for k in range(4)]
-            buckets = groups[1::2] + groups[0::2]
+            groups = M.length_buckets(list(range(len(drawn))),
+                                      lambda i: len(drawn[i]["prompt"]) + len(drawn[i]["rationale"]), 4)
+            buckets = [[drawn[i] for i in g] for g in groups]
         batch = buckets[step % 4]
         toks, labels = M.encode_batch(tok, [r["prompt"] for r in batch], [r["rationale"] for r in batch])
-        _step(opt, student, loss_of(batch, toks, labels), losses)
+        M.clipped_step(opt, student, loss_of(batch, toks, labels), losses)
         if progress:
             progress(step + 1, steps)
     student.eval()
@@ -227,7 +217,7 @@ def dpo_phase(student: M.TinyGPT, tok: M.Tokenizer, pair_rows: Sequence[Dict[str
             B = len(batch)
             nll = -pt.fused_linear_sequence_logprobs(h[:B], student.lm_head.weight, labels[:B], average=True).mean()
             loss = loss + cfg.dpo_nll_weight * nll
-        _step(opt, student, loss, losses)
+        M.clipped_step(opt, student, loss, losses)
         acc_sum += float((cr > rr).float().mean())
         margin_sum += float((cr - rr).mean())
         progress(step + 1, cfg.dpo_steps)

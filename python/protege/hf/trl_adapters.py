@@ -192,8 +192,8 @@ def chunked_divergence_loss(
     total = pt.fused_linear_distill_loss(hs, student_lm_head_weight, ht, teacher_lm_head_weight, None,
                                          student_bias=bs, teacher_bias=bt, divergence="jsd", beta=float(beta),
                                          temperature=float(temperature), reduction="sum",
-                                         student_softcap=_cap(student_final_logit_softcapping),
-                                         teacher_softcap=_cap(teacher_final_logit_softcapping))
+                                         student_softcap=student_final_logit_softcapping,
+                                         teacher_softcap=teacher_final_logit_softcapping)
     if num_items_in_batch is None:
         loss = total / n_valid.clamp(min=1)
     else:
@@ -202,10 +202,6 @@ def chunked_divergence_loss(
         loss = total / denom
     entropy = torch.full((), math.nan, dtype=torch.float32, device=total.device)
     return loss, entropy, n_valid
-
-
-def _cap(value: Optional[float]) -> Optional[float]:
-    return None if value is None else float(value)
 
 
 @contextlib.contextmanager

@@ -33,24 +33,6 @@ __all__ = [
 BACKENDS = ("auto", "aten", "native")
 _lock = threading.Lock()
 
-#: The internal ops behind every public op (what a device backend implements).
-_INTERNAL_OPS = {
-    "token_logprobs": "logprobs_forward",
-    "token_logprobs_backward": "logprobs_backward",
-    "_distill_loss_forward": "distill",
-    "_fused_linear_distill": "distill",
-    "_fused_linear_token_logprobs_forward": "logprobs_forward",
-    "_fused_linear_token_logprobs_backward": "logprobs_backward",
-    "_sparse_distill_forward": "distill",
-    "_fused_linear_sparse_distill": "distill",
-}
-#: The sparse distillation ops (stored top-k teacher log-probs). They pick their row kernel by the rule of the
-#: dense distillation ops (src/torch/sparse_rows.cpp, ``select_sparse_rows``: native on the CPU unless "aten",
-#: the ATen backend on CUDA under "auto", the native CUDA kernel of a CUDA build under "native"; float64 always
-#: runs the ATen backend), so they report what ``_distill_loss_forward`` reports.
-_SPARSE_OPS = ("_sparse_distill_forward", "_fused_linear_sparse_distill")
-
-
 def _check(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {name!r}")
@@ -144,8 +126,6 @@ def backends() -> Dict[str, Dict[str, str]]:
     for entry in torch.ops.protege._backend_report():
         op, device, backend = entry.split(":")
         report.setdefault(op, {})[device] = backend
-    for op in _SPARSE_OPS:
-        report[op] = dict(report["_distill_loss_forward"])
     return report
 
 
@@ -178,10 +158,11 @@ def cuda_available() -> bool:
     """
     if not torch.cuda.is_available():
         return False
-    for op in _INTERNAL_OPS:
+    report = backends()  # every internal op, from the C++ report
+    for op in report:
         if not torch._C._dispatch_has_kernel_for_dispatch_key(f"protege::{op}", "CUDA"):
             return False
-    return all(b["cuda"] != "unavailable" for b in backends().values())
+    return all(b["cuda"] != "unavailable" for b in report.values())
 
 
 def set_chunk_budget(nbytes: int) -> None:

@@ -13,6 +13,7 @@
 #include <cstdint>        // for std::int64_t
 #include <cstring>        // for std::memcpy
 #include <deque>          // for std::deque
+#include <limits>         // for std::numeric_limits
 #include <memory>         // for std::shared_ptr, std::unique_ptr
 #include <string>         // for std::string
 #include <string_view>    // for std::string_view
@@ -140,6 +141,15 @@ class GroupReader {
         p.has_score = true;
       }
     }
+    set_key(p, id, prompt);
+    p.group = Group{std::move(id), std::move(prompt), has_gold, std::move(gold), std::move(completions),
+                    std::move(scores), line, nullptr};
+    return p;
+  }
+
+  // The grouping key: the id when the record has one, else the prompt's JSON text (and an id
+  // derived from its hash).
+  static void set_key(Parsed& p, std::string& id, const json& prompt) {
     if (p.has_id) {
       p.key = "i\x1f" + id;
     } else {
@@ -147,9 +157,6 @@ class GroupReader {
       id = fmt::format("p{:016x}", fnv1a64(text));
       p.key = "p\x1f" + text;
     }
-    p.group = Group{std::move(id), std::move(prompt), has_gold, std::move(gold), std::move(completions),
-                    std::move(scores), line, nullptr};
-    return p;
   }
 
   // Thread-safe: the fast path for a common grouped record (fast_record.hpp). False when the
@@ -161,13 +168,7 @@ class GroupReader {
     p.has_id = scratch.has_id;
     json prompt(std::move(scratch.prompt));
     std::string id = std::move(scratch.id);
-    if (p.has_id) {
-      p.key = "i\x1f" + id;
-    } else {
-      std::string dumped = prompt.dump();
-      id = fmt::format("p{:016x}", fnv1a64(dumped));
-      p.key = "p\x1f" + dumped;
-    }
+    set_key(p, id, prompt);
     std::vector<double> scores;
     if (scratch.has_scores) scores = std::move(scratch.scores);
     p.group = Group{std::move(id), std::move(prompt), scratch.has_gold, std::move(scratch.gold),
@@ -324,6 +325,16 @@ struct Block {
   io::ErrorReport errors;         // block-relative lines
   TextArena arena;                // completions taken out of JSON values
 };
+
+// The read options of one block: every error collected (strict mode is applied in record order
+// by merge_blocks), lines up to `config.max_line_bytes`.
+inline io::ReadOptions block_read_options(const PairConfig& config) {
+  io::ReadOptions opts;
+  opts.on_error = io::OnError::skip;
+  opts.max_errors_kept = std::numeric_limits<std::size_t>::max();
+  opts.max_line_bytes = config.max_line_bytes;
+  return opts;
+}
 
 // Reads one line through the JSON DOM (io::read_jsonl_text, so JSON errors and their columns are
 // the shared reader's) and validates it with reader.parse(); the record or the error goes to

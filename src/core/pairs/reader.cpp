@@ -10,7 +10,6 @@
 #include <deque>          // for std::deque
 #include <fstream>        // for std::ifstream
 #include <future>         // for std::async
-#include <limits>         // for std::numeric_limits
 #include <memory>         // for std::shared_ptr
 
 #include <fcntl.h>     // for open
@@ -112,10 +111,7 @@ std::vector<Block> parse_blocks(char* text, std::size_t size, const std::string&
     blocks.back().end = end;
     pos = end;
   }
-  io::ReadOptions opts;
-  opts.on_error = io::OnError::skip;  // collect everything; strict mode is applied in line order below
-  opts.max_errors_kept = std::numeric_limits<std::size_t>::max();
-  opts.max_line_bytes = c.max_line_bytes;
+  const io::ReadOptions opts = detail::block_read_options(c);
   parallel_for(blocks.size(), c.threads, 1, [&](std::size_t b0, std::size_t b1) {
     detail::FastRecord scratch;
     for (std::size_t b = b0; b < b1; ++b) {

@@ -4,7 +4,6 @@
 // parallel blocks of records, and merged strictly in record order (merge_blocks), so record N
 // behaves exactly like line N of a JSONL text holding the same records.
 #include <algorithm>  // for std::min
-#include <limits>     // for std::numeric_limits
 #include <utility>    // for std::move
 
 #include "pairs/group_reader.hpp"
@@ -20,10 +19,7 @@ ReadResult read_records(std::vector<InputRecord> records, const std::string& nam
   constexpr std::size_t kBlockRecords = 512;
   const std::size_t n = records.size();
   std::vector<detail::Block> blocks((n + kBlockRecords - 1) / kBlockRecords);
-  io::ReadOptions opts;
-  opts.on_error = io::OnError::skip;  // collect everything; strict mode is applied in record order
-  opts.max_errors_kept = std::numeric_limits<std::size_t>::max();
-  opts.max_line_bytes = config.max_line_bytes;
+  const io::ReadOptions opts = detail::block_read_options(config);
   reader.reserve(n);
   parallel_for(blocks.size(), config.threads, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
